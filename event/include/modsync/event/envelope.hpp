@@ -1,0 +1,61 @@
+#pragma once
+// The change event envelope: Debezium-compatible JSON (docs/events.md).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "modsync/common/lsn.hpp"
+#include "modsync/event/row.hpp"
+#include "modsync/event/table_schema.hpp"
+
+namespace modsync::event {
+
+enum class SnapshotMarker { kFalse, kTrue, kLast };
+
+/// Where an event comes from, for the envelope's "source" block.
+struct SourceInfo {
+  Position position;           ///< commit LSN and index within the transaction
+  uint32_t xid = 0;            ///< source transaction id (0 for snapshot rows)
+  int64_t commit_time_ms = 0;  ///< commit time, Unix epoch milliseconds
+  SnapshotMarker snapshot = SnapshotMarker::kFalse;
+};
+
+/// Encodes keys and envelopes into caller-owned buffers (cleared first, capacity reused, so the
+/// hot path does not allocate per row). Stateless apart from its options; thread-compatible.
+class EnvelopeEncoder {
+ public:
+  /// Writes the Kafka key: a JSON object of the key columns, e.g. {"id":42}. Returns false
+  /// (and leaves `out` empty) when the table has no key columns: such events get a null key.
+  /// `row` may be a key-only image (Delete with old_kind 'K'): non-key columns are ignored.
+  bool encode_key(const TableSchema& table, RowImage row, std::string& out) const;
+
+  /// Writes the value of a row change. `before`/`after` may be empty (absent → null).
+  /// Unchanged TOASTed columns of `after` are left out of it and listed in "unchanged".
+  void encode_change(const TableSchema& table, Op op, RowImage before, RowImage after,
+                     const SourceInfo& source, int64_t now_ms, std::string& out) const;
+
+  /// Writes the value of a truncate event of one table (op "t", before/after null).
+  void encode_truncate(const TableSchema& table, const SourceInfo& source, int64_t now_ms,
+                       std::string& out) const;
+
+  /// Writes the value of a logical decoding message (op "m"), content as a JSON string.
+  void encode_message(std::string_view module, std::string_view database, std::string_view prefix,
+                      std::string_view content, bool transactional, const SourceInfo& source,
+                      int64_t now_ms, std::string& out) const;
+};
+
+/// The deterministic, k-sortable event id of the event at `position`: 24 hex digits, the
+/// commit LSN then the index within the transaction, so ids sort in commit order and a replay
+/// carries the same id. Snapshot rows use their own id space (see snapshot_event_id).
+std::string event_id(const Position& position);
+
+/// Appends one value, given in PostgreSQL's text output form, as the JSON documented for its
+/// type (docs/events.md, "Type mapping"). Never loses information: what JSON cannot carry
+/// exactly (numeric, int8 beyond 2^53, special floats, infinity timestamps) becomes a string.
+void append_json_value(uint32_t type_oid, std::string_view text, std::string& out);
+
+/// Appends `text` as a JSON string literal, escaped.
+void append_json_string(std::string_view text, std::string& out);
+
+}  // namespace modsync::event

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every build, test and demo dependency of modsync from Debian 12's archive.
+# Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libpq-dev postgresql-15 postgresql-client-15
+  librdkafka-dev kcat
+  librocksdb-dev
+  libyaml-cpp-dev
+  libfmt-dev libspdlog-dev
+  rapidjson-dev libsimdjson-dev
+  libcli11-dev libcpp-httplib-dev
+  libsystemd-dev systemd
+  catch2
+  procps util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# The postgresql-common package would create and start a default cluster; tests start their own.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  $SUDO mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
