@@ -16,9 +16,14 @@ enum class SnapshotMarker { kFalse, kTrue, kLast };
 /// Where an event comes from, for the envelope's "source" block.
 struct SourceInfo {
   Position position;           ///< commit LSN and index within the transaction
-  uint32_t xid = 0;            ///< source transaction id (0 for snapshot rows)
+  uint32_t xid = 0;            ///< source transaction id (0 for snapshot rows; written as null)
   int64_t commit_time_ms = 0;  ///< commit time, Unix epoch milliseconds
   SnapshotMarker snapshot = SnapshotMarker::kFalse;
+  /// Snapshot rows only (snapshot != kFalse): the table's ordinal within the snapshot and the
+  /// row's ordinal within the table. With position.commit_lsn (the consistent point) they
+  /// make the row's event id (snapshot_event_id).
+  uint32_t snapshot_table = 0;
+  uint64_t snapshot_row = 0;
 };
 
 /// Encodes keys and envelopes into caller-owned buffers (cleared first, capacity reused, so the
@@ -28,10 +33,15 @@ class EnvelopeEncoder {
   /// Writes the Kafka key: a JSON object of the key columns, e.g. {"id":42}. Returns false
   /// (and leaves `out` empty) when the table has no key columns: such events get a null key.
   /// `row` may be a key-only image (Delete with old_kind 'K'): non-key columns are ignored.
+  /// For an Update that carries an old key image, pass that: a TOASTed key column left
+  /// unchanged is absent from the new image. Throws Error (kFatal) when a key column is
+  /// unchanged-TOAST in `row` or `row` does not have the table's column count.
   bool encode_key(const TableSchema& table, RowImage row, std::string& out) const;
 
   /// Writes the value of a row change. `before`/`after` may be empty (absent → null).
   /// Unchanged TOASTed columns of `after` are left out of it and listed in "unchanged".
+  /// Throws Error (kFatal) when an image does not have the table's column count: the
+  /// relation cache is out of step with the stream.
   void encode_change(const TableSchema& table, Op op, RowImage before, RowImage after,
                      const SourceInfo& source, int64_t now_ms, std::string& out) const;
 
@@ -39,7 +49,8 @@ class EnvelopeEncoder {
   void encode_truncate(const TableSchema& table, const SourceInfo& source, int64_t now_ms,
                        std::string& out) const;
 
-  /// Writes the value of a logical decoding message (op "m"), content as a JSON string.
+  /// Writes the value of a logical decoding message (op "m"): content as a JSON string when
+  /// it is valid UTF-8, else base64 with "content_encoding":"base64" beside it.
   void encode_message(std::string_view module, std::string_view database, std::string_view prefix,
                       std::string_view content, bool transactional, const SourceInfo& source,
                       int64_t now_ms, std::string& out) const;
@@ -50,9 +61,28 @@ class EnvelopeEncoder {
 /// carries the same id. Snapshot rows use their own id space (see snapshot_event_id).
 std::string event_id(const Position& position);
 
+/// Appends event_id(position) to `out`, without a temporary.
+void append_event_id(const Position& position, std::string& out);
+
+/// The deterministic, sortable event id of a snapshot row: the consistent point as 16 hex
+/// digits, "-S", the table ordinal as 8 and the row ordinal as 16 hex digits (42 characters).
+/// '-' sorts below every hex digit, so snapshot rows sort after every change committed
+/// before the consistent point and before every change committed at or after it.
+std::string snapshot_event_id(Lsn consistent_point, uint32_t table_ordinal, uint64_t row_ordinal);
+
+/// Appends snapshot_event_id(...) to `out`, without a temporary.
+void append_snapshot_event_id(Lsn consistent_point, uint32_t table_ordinal, uint64_t row_ordinal,
+                              std::string& out);
+
+/// Appends the event id of the event `source` describes: snapshot_event_id for snapshot rows
+/// (source.snapshot != kFalse), event_id(source.position) otherwise.
+void append_event_id(const SourceInfo& source, std::string& out);
+
 /// Appends one value, given in PostgreSQL's text output form, as the JSON documented for its
 /// type (docs/events.md, "Type mapping"). Never loses information: what JSON cannot carry
-/// exactly (numeric, int8 beyond 2^53, special floats, infinity timestamps) becomes a string.
+/// exactly (numeric, money, special floats, infinity timestamps) becomes a string; int8 is a
+/// JSON number, exact in the text (readers limited to doubles should read it as a string).
+/// Text not in the shape its type promises is written as a JSON string of that text.
 void append_json_value(uint32_t type_oid, std::string_view text, std::string& out);
 
 /// Appends `text` as a JSON string literal, escaped.

@@ -1,0 +1,142 @@
+#include "json_append.hpp"
+
+#include <algorithm>
+
+namespace modsync::event::detail {
+
+void append_base64(std::string_view bytes, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size();
+  const std::size_t start = out.size();
+  out.resize(start + (n + 2) / 3 * 4);
+  char* w = out.data() + start;
+  for (; n >= 3; n -= 3, p += 3) {
+    const uint32_t v = (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2];
+    *w++ = kAlphabet[(v >> 18) & 0x3F];
+    *w++ = kAlphabet[(v >> 12) & 0x3F];
+    *w++ = kAlphabet[(v >> 6) & 0x3F];
+    *w++ = kAlphabet[v & 0x3F];
+  }
+  if (n > 0) {
+    const uint32_t v = (uint32_t{p[0]} << 16) | (n == 2 ? uint32_t{p[1]} << 8 : 0);
+    *w++ = kAlphabet[(v >> 18) & 0x3F];
+    *w++ = kAlphabet[(v >> 12) & 0x3F];
+    *w++ = n == 2 ? kAlphabet[(v >> 6) & 0x3F] : '=';
+    *w++ = '=';
+  }
+}
+
+namespace {
+
+void append_2digits(unsigned value, std::string& out) {
+  out.push_back(static_cast<char>('0' + value / 10));
+  out.push_back(static_cast<char>('0' + value % 10));
+}
+
+}  // namespace
+
+void append_rfc3339_ms(int64_t epoch_ms, std::string& out) {
+  int64_t days = epoch_ms / 86'400'000;
+  int64_t ms_of_day = epoch_ms % 86'400'000;
+  if (ms_of_day < 0) {
+    ms_of_day += 86'400'000;
+    --days;
+  }
+  // Howard Hinnant's civil_from_days: exact for the proleptic Gregorian calendar.
+  const int64_t z = days + 719'468;
+  const int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
+  const int64_t doe = z - era * 146'097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const auto day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  if (year < 0) {
+    out.push_back('-');
+    year = -year;
+  }
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, year);
+  out.append(static_cast<std::size_t>(4 - std::min<std::ptrdiff_t>(4, r.ptr - buf)), '0');
+  out.append(buf, r.ptr);
+  out.push_back('-');
+  append_2digits(month, out);
+  out.push_back('-');
+  append_2digits(day, out);
+  out.push_back('T');
+  const auto secs = static_cast<unsigned>(ms_of_day / 1000);
+  append_2digits(secs / 3600, out);
+  out.push_back(':');
+  append_2digits(secs / 60 % 60, out);
+  out.push_back(':');
+  append_2digits(secs % 60, out);
+  out.push_back('.');
+  const auto millis = static_cast<unsigned>(ms_of_day % 1000);
+  out.push_back(static_cast<char>('0' + millis / 100));
+  append_2digits(millis % 100, out);
+  out.push_back('Z');
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const auto* end = p + bytes.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p < len) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i < len; ++i)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += len;
+  }
+  return true;
+}
+
+bool is_json_number(std::string_view text) {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  const auto digit = [&](std::size_t at) { return at < n && text[at] >= '0' && text[at] <= '9'; };
+  if (i < n && text[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (text[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < n && text[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == n;
+}
+
+}  // namespace modsync::event::detail

@@ -1,0 +1,43 @@
+#pragma once
+// Small append-into-a-buffer helpers shared by the encoder's sources. Private to the module.
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace modsync::event::detail {
+
+template <typename Int>
+void append_decimal(Int value, std::string& out) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, r.ptr);
+}
+
+/// Appends `value` as exactly `digits` uppercase hex digits (zero padded, high digits first).
+inline void append_hex_fixed(uint64_t value, int digits, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  char buf[16];
+  for (int i = digits - 1; i >= 0; --i) {
+    buf[i] = kHex[value & 0xF];
+    value >>= 4;
+  }
+  out.append(buf, static_cast<std::size_t>(digits));
+}
+
+/// Appends the standard (RFC 4648, padded) base64 of `bytes`, without quotes.
+void append_base64(std::string_view bytes, std::string& out);
+
+/// Appends `epoch_ms` as an RFC 3339 UTC time with milliseconds: 2024-01-02T03:04:05.123Z.
+void append_rfc3339_ms(int64_t epoch_ms, std::string& out);
+
+/// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF), i.e. can be written as a JSON string without losing anything.
+bool is_valid_utf8(std::string_view bytes);
+
+/// True when `text` is a number by JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view text);
+
+}  // namespace modsync::event::detail
