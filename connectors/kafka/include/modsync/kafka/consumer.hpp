@@ -1,0 +1,112 @@
+#pragma once
+// A group consumer with manual offset commits, for the apply side and for tests.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "modsync/kafka/handles.hpp"
+#include "modsync/kafka/types.hpp"
+
+namespace modsync::kafka {
+
+/// One consumed record; owns its rd_kafka_message_t. Move-only. The views it returns are valid
+/// while the Message lives.
+class Message {
+ public:
+  explicit Message(MessagePtr m) : m_(std::move(m)) {}
+
+  std::string_view topic() const { return rd_kafka_topic_name(m_->rkt); }
+  Partition partition() const { return Partition{m_->partition}; }
+  Offset offset() const { return Offset{m_->offset}; }
+  bool has_key() const { return m_->key != nullptr; }
+  std::string_view key() const { return {static_cast<const char*>(m_->key), m_->key_len}; }
+  bool has_value() const { return m_->payload != nullptr; }  ///< false for a tombstone
+  std::string_view value() const { return {static_cast<const char*>(m_->payload), m_->len}; }
+  /// The last header named `name`; nullopt when absent. A null header value is "".
+  std::optional<std::string_view> header(std::string_view name) const;
+  /// All headers in order, as (name, value) views.
+  std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+  /// The position to commit once this message is processed (offset + 1).
+  TopicPartitionOffset next_position() const;
+
+  const rd_kafka_message_t* raw() const { return m_.get(); }
+
+ private:
+  MessagePtr m_;
+};
+
+/// Rebalance hooks, invoked on the thread calling poll_batch() or close(): `on_assigned`
+/// before the partitions are assigned, `on_revoked` before they are taken away (commit what
+/// you processed there).
+struct RebalanceHooks {
+  std::function<void(const std::vector<TopicPartitionOffset>&)> on_assigned;
+  std::function<void(const std::vector<TopicPartitionOffset>&)> on_revoked;
+};
+
+struct ConsumerOptions {
+  std::string group_id;
+  std::string client_id = "modsync";
+  /// "error" (default) reports a lost or out-of-range position instead of silently skipping
+  /// or replaying data; "earliest"/"latest" are the usual alternatives.
+  std::string auto_offset_reset = "error";
+  /// A consumer that stops polling is evicted after this long; a re-join after every member
+  /// left waits about as long again, so tests use 6000.
+  int session_timeout_ms = 45000;
+  RebalanceHooks hooks;
+};
+
+/// A group consumer: enable.auto.commit=false and enable.auto.offset.store=false, so nothing
+/// is marked consumed until commit() says so.
+///
+/// Threads: not thread-safe; one thread polls, commits and closes. Callbacks (rebalance hooks)
+/// run on that thread. Moving is allowed. Destroying leaves the group (rd_kafka_destroy) but
+/// commits nothing; call close() for an orderly stop.
+class Consumer {
+ public:
+  /// Creates the client (no network I/O yet). Throws a fatal modsync::Error naming the property
+  /// when a kafka.properties entry is invalid.
+  Consumer(const KafkaSettings& settings, ConsumerOptions options);
+  ~Consumer();
+  Consumer(Consumer&&) noexcept;
+  Consumer& operator=(Consumer&&) noexcept;
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// Joins the group for `topics`; partitions arrive through poll_batch() and the hooks.
+  void subscribe(const std::vector<std::string>& topics);
+  /// Replaces the assignment with explicit positions (no group balancing, commits still go to
+  /// the group). Offsets may be logical: -2 beginning, -1 end, -1000 the committed offset.
+  void assign(const std::vector<TopicPartitionOffset>& positions);
+  void assign(std::string_view topic, Partition partition, Offset offset);
+
+  /// Appends up to `max_messages` messages to `out`, waiting up to `timeout_ms` for the first
+  /// and taking only what is already fetched after that. Returns the number appended. Throws
+  /// modsync::Error naming topic/partition/offset when the consumer reports an error (e.g. an
+  /// out-of-range offset under auto.offset.reset=error); messages already appended by this
+  /// call are returned first and the error is thrown by the next call.
+  size_t poll_batch(size_t max_messages, int timeout_ms, std::vector<Message>& out);
+
+  /// Commits synchronously (blocks until the coordinator answers). Offsets are the next ones to
+  /// read (see Message::next_position()). Throws a retriable modsync::Error on failure.
+  void commit(const std::vector<TopicPartitionOffset>& offsets);
+
+  /// The group's committed offset for one partition; nullopt when none. Blocks up to timeout.
+  std::optional<Offset> committed(std::string_view topic, Partition partition,
+                                  std::chrono::milliseconds timeout);
+
+  /// Leaves the group (running on_revoked) and stops fetching. Blocking; idempotent.
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modsync::kafka

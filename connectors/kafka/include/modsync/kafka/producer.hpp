@@ -1,0 +1,95 @@
+#pragma once
+// The idempotent Kafka producer that carries change events, keyed by primary key.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <librdkafka/rdkafka.h>
+
+#include "modsync/common/error.hpp"
+#include "modsync/kafka/headers.hpp"
+#include "modsync/kafka/types.hpp"
+
+namespace modsync::kafka {
+
+/// The outcome of one produce() call. The views point into librdkafka's message and are
+/// valid only for the duration of the delivery callback.
+struct DeliveryResult {
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string_view error_text;  ///< rd_kafka_err2str(error); "Success" when delivered
+  std::string_view topic;
+  Partition partition;  ///< -1 when the message never reached a partition
+  Offset offset;        ///< the acknowledged offset; only meaningful when ok()
+  bool ok() const { return error == RD_KAFKA_RESP_ERR_NO_ERROR; }
+};
+
+/// Called once per produced message with the opaque given to produce(). Invoked only on the
+/// thread that calls Producer::poll(), flush() or produce() (which polls while the queue is
+/// full), never on librdkafka's threads. An exception thrown from it is rethrown by that call.
+using DeliveryCallback = std::function<void(uint64_t opaque, const DeliveryResult&)>;
+
+/// How a delivery error should be treated: kFatal when retrying cannot help (the topic does
+/// not exist, the message is too large, access denied), kRetriable otherwise (librdkafka has
+/// already retried internally; restarting from the last checkpoint is the cure).
+ErrorKind classify_delivery_error(rd_kafka_resp_err_t error);
+
+/// An idempotent producer (enable.idempotence=true, acks=all) partitioning by key with
+/// murmur2_random, so a key always maps to the same partition and Java clients agree.
+///
+/// Threads: not thread-safe; built for one hot loop that calls produce() and poll(). Moving is
+/// allowed (callbacks stay bound to the moved-to object). Destroying does not flush: call
+/// flush() first, undelivered messages are dropped without a delivery report.
+class Producer {
+ public:
+  /// Creates the client (no network I/O yet). Throws a fatal modsync::Error naming the
+  /// property when a kafka.properties entry is invalid or overrides one modsync enforces.
+  Producer(const KafkaSettings& settings, std::string_view client_id, DeliveryCallback on_delivery);
+  ~Producer();
+  Producer(Producer&&) noexcept;
+  Producer& operator=(Producer&&) noexcept;
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  /// Blocks up to `timeout` until a broker answers a metadata request. Throws a retriable
+  /// modsync::Error "cannot reach Kafka at <brokers>: <reason>. Fix: …" otherwise.
+  void check_connectivity(std::chrono::milliseconds timeout);
+
+  /// Number of partitions of `topic`, asking the cluster (blocks up to `timeout`). Throws a
+  /// fatal error naming the topic when it does not exist, retriable when Kafka is unreachable.
+  int partition_count(std::string_view topic, std::chrono::milliseconds timeout);
+
+  /// Enqueues one message; key, value and headers are copied, so the caller may reuse its
+  /// buffers at once. `key` nullptr means a null key (round-robin partition). While the local
+  /// queue is full it blocks, serving delivery callbacks, until there is room (backpressure
+  /// with bounded memory). Throws a fatal modsync::Error when the topic does not exist or the
+  /// message is rejected (too large, …) or the idempotent producer failed fatally.
+  void produce(std::string_view topic, const char* key, size_t key_len, std::string_view value,
+               const Headers& headers, uint64_t opaque);
+
+  /// Serves delivery callbacks for up to `timeout_ms` (0: non-blocking). Returns the number of
+  /// events served. Throws modsync::Error when the idempotent producer hit a fatal error, or
+  /// when a delivery failed because the topic does not exist (after reporting it).
+  int poll(int timeout_ms);
+
+  /// Waits up to `timeout_ms` for every queued message to be acknowledged, serving callbacks.
+  /// Returns true when nothing is left in flight. Throws like poll().
+  bool flush(int timeout_ms);
+
+  /// Messages queued, in flight or awaiting their delivery callback (rd_kafka_outq_len).
+  size_t in_flight() const;
+
+  const std::string& brokers() const;
+
+  /// The underlying handle, for diagnostics only; this object keeps ownership.
+  rd_kafka_t* handle() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modsync::kafka

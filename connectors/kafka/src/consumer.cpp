@@ -1,0 +1,265 @@
+#include "modsync/kafka/consumer.hpp"
+
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "conf.hpp"
+#include "modsync/common/error.hpp"
+
+namespace modsync::kafka {
+namespace {
+
+std::vector<TopicPartitionOffset> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartitionOffset> out;
+  out.reserve(static_cast<size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    out.push_back({e.topic, Partition{e.partition}, Offset{e.offset}});
+  }
+  return out;
+}
+
+PartitionListPtr to_list(const std::vector<TopicPartitionOffset>& positions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition.value)->offset =
+        p.offset.value;
+  }
+  return list;
+}
+
+}  // namespace
+
+std::optional<std::string_view> Message::header(std::string_view name) const {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m_.get(), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  // rd_kafka_header_get_last needs a NUL-terminated name; scan instead to avoid a copy.
+  std::optional<std::string_view> found;
+  const char* n = nullptr;
+  const void* v = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &n, &v, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    if (name == n) found = std::string_view(v ? static_cast<const char*>(v) : "", size);
+  }
+  return found;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> Message::headers() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m_.get(), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* n = nullptr;
+  const void* v = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &n, &v, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    out.emplace_back(n, std::string_view(v ? static_cast<const char*>(v) : "", size));
+  }
+  return out;
+}
+
+TopicPartitionOffset Message::next_position() const {
+  return {std::string(topic()), partition(), Offset{m_->offset + 1}};
+}
+
+struct Consumer::Impl {
+  KafkaSettings settings;
+  ConsumerOptions options;
+  KafkaPtr rk;
+  bool closed = false;
+  std::exception_ptr callback_exception;
+  std::optional<Error> deferred;
+
+  std::string where() const {
+    return fmt::format("Kafka consumer (group '{}', brokers {})", options.group_id,
+                       settings.brokers);
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    const bool assigning = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    const auto& hook = assigning ? self->options.hooks.on_assigned : self->options.hooks.on_revoked;
+    if (hook && !self->callback_exception) {
+      try {
+        hook(to_vector(partitions));
+      } catch (...) {
+        self->callback_exception = std::current_exception();
+      }
+    }
+    // The assignment must change even when a hook failed, or the group stalls.
+    if (cooperative) {
+      KafkaErrorPtr e(assigning ? rd_kafka_incremental_assign(rk, partitions)
+                                : rd_kafka_incremental_unassign(rk, partitions));
+      if (e) spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_error_string(e.get()));
+    } else {
+      const auto e = rd_kafka_assign(rk, assigning ? partitions : nullptr);
+      if (e) spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_err2str(e));
+    }
+  }
+
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    spdlog::warn("{}: {}: {}", self->where(),
+                 rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  }
+
+  void rethrow_callback_exception() {
+    if (callback_exception) std::rethrow_exception(std::exchange(callback_exception, nullptr));
+  }
+
+  Error to_error(const rd_kafka_message_t* m) const {
+    const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    const std::string context =
+        topic.empty() ? where()
+                      : fmt::format("{} topic '{}' partition {} offset {}", where(), topic,
+                                    m->partition, m->offset);
+    switch (m->err) {
+      case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        return Error(ErrorKind::kFatal,
+                     fmt::format("{}: the position is not available on the broker ({}). The data "
+                                 "was removed by retention or the offset is wrong. Fix: reset the "
+                                 "group's offsets deliberately, or set auto.offset.reset to "
+                                 "earliest/latest to accept skipping or replaying",
+                                 context, rd_kafka_message_errstr(m)));
+      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        return Error(ErrorKind::kFatal,
+                     fmt::format("{}: topic does not exist ({}). Fix: create the topic", context,
+                                 rd_kafka_message_errstr(m)));
+      default:
+        return Error(rd_kafka_error_is_fatal_code(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
+                     fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
+                                 rd_kafka_err2name(m->err)));
+    }
+  }
+
+  static bool rd_kafka_error_is_fatal_code(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+  }
+};
+
+Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+  impl_->options = std::move(options);
+  const auto& o = impl_->options;
+  if (o.group_id.empty()) fail("Kafka consumer for {}: group id is empty", settings.brokers);
+  ConfPtr conf(rd_kafka_conf_new());
+  const auto set = [&](std::string_view n, std::string_view v) {
+    detail::set_property(conf.get(), n, v, "built-in default");
+  };
+  set("bootstrap.servers", settings.brokers);
+  set("client.id", o.client_id);
+  set("group.id", o.group_id);
+  set("enable.auto.commit", "false");
+  set("enable.auto.offset.store", "false");
+  detail::set_property(conf.get(), "auto.offset.reset", o.auto_offset_reset,
+                       "consumer option auto_offset_reset");
+  detail::set_property(conf.get(), "session.timeout.ms", std::to_string(o.session_timeout_ms),
+                       "consumer option session_timeout_ms");
+  detail::apply_properties(conf.get(), settings, {});
+  rd_kafka_conf_set_opaque(conf.get(), impl_.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &detail::log_to_spdlog);
+  impl_->rk = detail::new_client(RD_KAFKA_CONSUMER, std::move(conf), settings.brokers);
+  // One queue for everything: messages, rebalances and errors all come out of consumer_poll.
+  rd_kafka_poll_set_consumer(impl_->rk.get());
+}
+
+Consumer::~Consumer() = default;
+Consumer::Consumer(Consumer&&) noexcept = default;
+Consumer& Consumer::operator=(Consumer&&) noexcept = default;
+
+void Consumer::subscribe(const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (const auto err = rd_kafka_subscribe(impl_->rk.get(), list.get())) {
+    fail("{}: cannot subscribe to {}: {}", impl_->where(), fmt::join(topics, ","),
+         rd_kafka_err2str(err));
+  }
+}
+
+void Consumer::assign(const std::vector<TopicPartitionOffset>& positions) {
+  auto list = to_list(positions);
+  if (const auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
+    fail("{}: cannot assign partitions: {}", impl_->where(), rd_kafka_err2str(err));
+  }
+}
+
+void Consumer::assign(std::string_view topic, Partition partition, Offset offset) {
+  assign({{std::string(topic), partition, offset}});
+}
+
+size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Message>& out) {
+  if (impl_->deferred) {
+    Error e = std::move(*impl_->deferred);
+    impl_->deferred.reset();
+    throw e;
+  }
+  size_t appended = 0;
+  int wait = timeout_ms;
+  while (appended < max_messages) {
+    MessagePtr m(rd_kafka_consumer_poll(impl_->rk.get(), wait));
+    impl_->rethrow_callback_exception();
+    if (!m) break;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (m->err) {
+      Error e = impl_->to_error(m.get());
+      if (appended == 0) throw e;
+      impl_->deferred.emplace(std::move(e));
+      break;
+    }
+    out.emplace_back(std::move(m));
+    ++appended;
+    wait = 0;  // only the first message is worth waiting for; the rest is already fetched
+  }
+  return appended;
+}
+
+void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
+  if (offsets.empty()) return;
+  auto list = to_list(offsets);
+  if (const auto err = rd_kafka_commit(impl_->rk.get(), list.get(), 0)) {
+    fail_retriable("{}: commit of {} offsets failed: {}. Fix: retry; if it persists check the "
+                   "group coordinator",
+                   impl_->where(), offsets.size(), rd_kafka_err2str(err));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (const auto err = list->elems[i].err) {
+      fail_retriable("{}: commit for topic '{}' partition {} failed: {}", impl_->where(),
+                     list->elems[i].topic, list->elems[i].partition, rd_kafka_err2str(err));
+    }
+  }
+}
+
+std::optional<Offset> Consumer::committed(std::string_view topic, Partition partition,
+                                          std::chrono::milliseconds timeout) {
+  auto list = to_list({{std::string(topic), partition, Offset{}}});
+  if (const auto err =
+          rd_kafka_committed(impl_->rk.get(), list.get(), static_cast<int>(timeout.count()))) {
+    fail_retriable("{}: cannot read committed offset of topic '{}' partition {}: {}",
+                   impl_->where(), topic, partition, rd_kafka_err2str(err));
+  }
+  const int64_t off = list->elems[0].offset;
+  if (off < 0) return std::nullopt;
+  return Offset{off};
+}
+
+void Consumer::close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  if (const auto err = rd_kafka_consumer_close(impl_->rk.get())) {
+    spdlog::warn("{}: close: {}", impl_->where(), rd_kafka_err2str(err));
+  }
+  impl_->rethrow_callback_exception();
+}
+
+}  // namespace modsync::kafka
