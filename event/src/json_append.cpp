@@ -1,7 +1,5 @@
 #include "json_append.hpp"
 
-#include <algorithm>
-
 namespace modsync::event::detail {
 
 void append_base64(std::string_view bytes, std::string& out) {
@@ -30,9 +28,10 @@ void append_base64(std::string_view bytes, std::string& out) {
 
 namespace {
 
-void append_2digits(unsigned value, std::string& out) {
-  out.push_back(static_cast<char>('0' + value / 10));
-  out.push_back(static_cast<char>('0' + value % 10));
+char* put_2digits(unsigned value, char* w) {
+  w[0] = static_cast<char>('0' + value / 10);
+  w[1] = static_cast<char>('0' + value % 10);
+  return w + 2;
 }
 
 }  // namespace
@@ -55,30 +54,33 @@ void append_rfc3339_ms(int64_t epoch_ms, std::string& out) {
   const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
   int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
 
+  char buf[48];
+  char* w = buf;
   if (year < 0) {
-    out.push_back('-');
+    *w++ = '-';
     year = -year;
   }
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, year);
-  out.append(static_cast<std::size_t>(4 - std::min<std::ptrdiff_t>(4, r.ptr - buf)), '0');
-  out.append(buf, r.ptr);
-  out.push_back('-');
-  append_2digits(month, out);
-  out.push_back('-');
-  append_2digits(day, out);
-  out.push_back('T');
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, year);
+  for (std::ptrdiff_t pad = 4 - (r.ptr - digits); pad > 0; --pad) *w++ = '0';
+  for (const char* d = digits; d != r.ptr; ++d) *w++ = *d;
+  *w++ = '-';
+  w = put_2digits(month, w);
+  *w++ = '-';
+  w = put_2digits(day, w);
+  *w++ = 'T';
   const auto secs = static_cast<unsigned>(ms_of_day / 1000);
-  append_2digits(secs / 3600, out);
-  out.push_back(':');
-  append_2digits(secs / 60 % 60, out);
-  out.push_back(':');
-  append_2digits(secs % 60, out);
-  out.push_back('.');
+  w = put_2digits(secs / 3600, w);
+  *w++ = ':';
+  w = put_2digits(secs / 60 % 60, w);
+  *w++ = ':';
+  w = put_2digits(secs % 60, w);
+  *w++ = '.';
   const auto millis = static_cast<unsigned>(ms_of_day % 1000);
-  out.push_back(static_cast<char>('0' + millis / 100));
-  append_2digits(millis % 100, out);
-  out.push_back('Z');
+  *w++ = static_cast<char>('0' + millis / 100);
+  w = put_2digits(millis % 100, w);
+  *w++ = 'Z';
+  out.append(buf, w);
 }
 
 bool is_valid_utf8(std::string_view bytes) {

@@ -253,3 +253,33 @@ TEST_CASE("built-in array OIDs know their element types", "[types][arrays]") {
   STATIC_REQUIRE(pg::array_element_oid(pg::kInt4Oid) == 0);
   STATIC_REQUIRE(pg::array_element_oid(pg::kInt4RangeOid) == 0);
 }
+
+TEST_CASE("escaping finds special characters at every offset of long text", "[types]") {
+  // The scan tests eight bytes at a time; put each special byte at every position of a
+  // 20-byte string with non-ASCII neighbours and compare with the byte-by-byte answer.
+  const std::string filler = "abc\xc3\xa9\xe6\x97\xa5xyz0123456789";
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string text = filler.substr(0, 20);
+      text[at] = special;
+      std::string expected = "\"";
+      for (const char c : text) {
+        if (c == special) {
+          expected += special == '"'    ? "\\\""
+                      : special == '\\' ? "\\\\"
+                      : special == '\n' ? "\\n"
+                      : special == '\1' ? "\\u0001"
+                      : special == '\0' ? "\\u0000"
+                                        : "\\u001f";
+        } else {
+          expected += c;
+        }
+      }
+      expected += "\"";
+      INFO("special " << int(special) << " at " << at);
+      CHECK(quoted(text) == expected);
+    }
+  }
+  CHECK(quoted(std::string(40, ' ') + "\x7f\x80\xff" + std::string(9, 'a')) ==
+        "\"" + std::string(40, ' ') + "\x7f\x80\xff" + std::string(9, 'a') + "\"");
+}
