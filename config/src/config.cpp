@@ -1,0 +1,121 @@
+#include "modsync/config/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "topic_template.hpp"
+
+namespace modsync::config {
+
+std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+std::string_view to_string(LogFormat format) {
+  switch (format) {
+    case LogFormat::kLogfmt:
+      return "logfmt";
+    case LogFormat::kJson:
+      return "json";
+  }
+  return "?";
+}
+
+std::string_view to_string(SnapshotMode mode) {
+  switch (mode) {
+    case SnapshotMode::kInitial:
+      return "initial";
+    case SnapshotMode::kNever:
+      return "never";
+  }
+  return "?";
+}
+
+std::string_view to_string(OnDelete mode) {
+  switch (mode) {
+    case OnDelete::kDelete:
+      return "delete";
+    case OnDelete::kSoft:
+      return "soft";
+    case OnDelete::kIgnore:
+      return "ignore";
+  }
+  return "?";
+}
+
+std::string_view to_string(UnknownVersion mode) {
+  switch (mode) {
+    case UnknownVersion::kPause:
+      return "pause";
+    case UnknownVersion::kDeadLetter:
+      return "dead_letter";
+  }
+  return "?";
+}
+
+bool Projection::applies_to(Op op) const {
+  return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+std::string topic_for(const SourceConfig& source, std::string_view prefix, std::string_view schema,
+                      std::string_view table) {
+  return detail::expand_topic_template(source.topic, {source.module, schema, table, prefix});
+}
+
+std::string transaction_topic_for(const SourceConfig& source, std::string_view prefix) {
+  return detail::expand_topic_template(source.transaction_topic, {source.module, "", "", prefix});
+}
+
+std::string message_topic_for(const SourceConfig& source, std::string_view prefix) {
+  return detail::expand_topic_template(source.message_topic, {source.module, "", "", prefix});
+}
+
+std::string projection_topic(const PairConfig& pair, const Projection& projection) {
+  if (!projection.topic.empty() || !projection.from) return projection.topic;
+  const SourceTable& from = *projection.from;
+  static const std::string kDefaultTemplate = SourceConfig{}.topic;
+  const std::string& tmpl =
+      pair.source && pair.source->module == from.module ? pair.source->topic : kDefaultTemplate;
+  return detail::expand_topic_template(
+      tmpl, {from.module, from.table.schema, from.table.table, pair.kafka.topic_prefix});
+}
+
+std::string_view owned_kafka_property(std::string_view key) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kOwned = {{
+      {"bootstrap.servers", "modsync sets it from kafka.brokers"},
+      {"metadata.broker.list", "modsync sets bootstrap.servers from kafka.brokers"},
+      {"enable.idempotence",
+       "modsync always enables idempotence so a retried send cannot duplicate or reorder events"},
+      {"acks", "modsync requires acks=all before it confirms a position to PostgreSQL"},
+      {"request.required.acks",
+       "modsync requires acks=all before it confirms a position to PostgreSQL"},
+      {"group.id", "modsync names the consumer group after daemon.id"},
+      {"enable.auto.commit", "modsync commits consumer offsets only after the sink applied them"},
+      {"transactional.id", "modsync manages producer identity per daemon.id"},
+  }};
+  for (const auto& [owned, why] : kOwned) {
+    if (key == owned) return why;
+  }
+  return {};
+}
+
+bool is_secret_kafka_property(std::string_view key) {
+  return key.find("password") != std::string_view::npos ||
+         key.find("secret") != std::string_view::npos || key == "ssl.key.pem" ||
+         key == "sasl.oauthbearer.config";
+}
+
+}  // namespace modsync::config
