@@ -703,9 +703,15 @@ Parsed parse_file(const std::filesystem::path& file, const EnvLookup& env,
     reader.expected(docs[1].Mark(), "", "one YAML document per file", "a second document",
                     "move each module pair into its own file");
   }
+  const size_t first = out.size();
   PairParser parser(reader, file);
   parsed.pair = parser.parse(docs[0]);
   parsed.id_location = parser.id_location();
+  // Keys are checked before values, so sort to present problems in reading order.
+  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                   });
   return parsed;
 }
 

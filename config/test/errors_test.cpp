@@ -1,1 +1,318 @@
 #include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "modsync/config/config.hpp"
+#include "test_files.hpp"
+
+using namespace modsync::config;
+using modsync::config::test::fake_env;
+using modsync::config::test::TempDir;
+
+namespace {
+
+/// Loads `text` as orders.yaml and returns every diagnostic, printed with the file name only.
+std::vector<std::string> errors_of(const std::string& text,
+                                   std::map<std::string, std::string> env = {}) {
+  TempDir dir;
+  const auto path = dir.write("orders.yaml", text);
+  try {
+    load_file(path, fake_env(std::move(env)));
+  } catch (const ConfigError& e) {
+    std::vector<std::string> out;
+    const std::string prefix = dir.path().string() + "/";
+    for (Diagnostic d : e.diagnostics()) {
+      CHECK(d.file == path.string());
+      d.file = "orders.yaml";
+      out.push_back(d.to_string());
+    }
+    // what() lists the same diagnostics, one per line, with the full path.
+    std::string joined;
+    for (const auto& d : e.diagnostics()) joined += (joined.empty() ? "" : "\n") + d.to_string();
+    CHECK(std::string(e.what()) == joined);
+    CHECK(e.kind() == modsync::ErrorKind::kFatal);
+    return out;
+  }
+  FAIL("expected a ConfigError");
+  return {};
+}
+
+const std::string kHead = R"(daemon:
+  id: orders-to-shipping
+kafka:
+  brokers: localhost:9092
+)";
+
+}  // namespace
+
+TEST_CASE("a bad enum value names file, line, column, path and fix", "[config][errors]") {
+  CHECK(errors_of(kHead + R"(source:
+  module: orders
+  dsn: host=db
+  tables: [orders]
+  snapshot: intial
+)") == std::vector<std::string>{
+           "orders.yaml:9:3: source.snapshot: expected one of initial, never; got \"intial\". "
+           "Fix: set snapshot to initial or never."});
+}
+
+TEST_CASE("all errors of a file are collected, in file order", "[config][errors]") {
+  CHECK(errors_of(kHead + R"(source:
+  module: Orders
+  dsn: "host=db password=hunter2 oops"
+  tables: [public.orders, orders, "a.b.c", 1x]
+  snapshto: never
+  slot: Bad-Slot
+  topic: "{module}.{tabel}"
+  transaction_topic: "{table}"
+  message_topic: "a b"
+  heartbeat_interval: 10 seconds
+  status_interval: 0
+  snapshot_chunk_rows: -3
+sink:
+  module: shipping
+  dsn: host=db2
+  batch_rows: 0
+  projections:
+    - from: orders.orders
+      topic: x
+      to: public.t
+      columns: { id: order_id, other: order_id }
+      ops: [c, x, c]
+      on_delete: soft
+      create_table: yes
+      unknown_version: drop
+      versions: { v1: { rename: { a: b } }, 2: { renames: {} } }
+    - to: t2
+      on_delete: delete
+      soft_delete_column: deleted_at
+)") == std::vector<std::string>{
+           "orders.yaml:6:3: source.module: expected a module name matching [a-z0-9_]+; got "
+           "\"Orders\". Fix: use only lowercase letters, digits and '_'.",
+           "orders.yaml:7:3: source.dsn: expected a libpq connection string (key=value …) or "
+           "postgresql:// URI; got \"host=db password=***\" (keyword \"oops\" is not followed "
+           "by \"=\"). Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".",
+           "orders.yaml:8:27: source.tables[1]: expected each table once; got public.orders "
+           "again (already source.tables[0]). Fix: remove the duplicate.",
+           "orders.yaml:8:35: source.tables[2]: expected a table as schema.table or table; got "
+           "\"a.b.c\". Fix: write e.g. public.orders (names of letters, digits and '_', at "
+           "most 63 characters).",
+           "orders.yaml:8:44: source.tables[3]: expected a table as schema.table or table; got "
+           "\"1x\". Fix: write e.g. public.orders (names of letters, digits and '_', at most "
+           "63 characters).",
+           "orders.yaml:9:3: source.snapshto: expected a known key; got unknown key "
+           "\"snapshto\". Fix: did you mean \"snapshot\"?",
+           "orders.yaml:10:3: source.slot: expected a slot name matching [a-z0-9_]{1,63}; got "
+           "\"Bad-Slot\". Fix: use only lowercase letters, digits and '_', at most 63 "
+           "characters.",
+           "orders.yaml:11:3: source.topic: expected a topic template of [A-Za-z0-9._-] and the "
+           "placeholders {module} {schema} {table} {prefix}; got unknown placeholder {tabel} "
+           "in \"{module}.{tabel}\". Fix: did you mean {table}?",
+           "orders.yaml:12:3: source.transaction_topic: expected a topic template of "
+           "[A-Za-z0-9._-] and the placeholders {module} {prefix}; got unknown placeholder "
+           "{table} in \"{table}\". Fix: use only {module} {prefix}.",
+           "orders.yaml:13:3: source.message_topic: expected a topic template of [A-Za-z0-9._-] "
+           "and the placeholders {module} {prefix}; got \"a b\" containing \" \". Fix: Kafka "
+           "topic names allow only letters, digits, '.', '_' and '-'.",
+           "orders.yaml:14:3: source.heartbeat_interval: expected a duration such as 250ms, 5s, "
+           "2m, 1h or a number of seconds; got \"10 seconds\". Fix: write a whole number "
+           "followed by ms, s, m or h.",
+           "orders.yaml:15:3: source.status_interval: expected a duration greater than zero; "
+           "got \"0\". Fix: use a positive duration such as 1s.",
+           "orders.yaml:16:3: source.snapshot_chunk_rows: expected a positive whole number; got "
+           "\"-3\". Fix: write a number such as 1000 (no units, no separators).",
+           "orders.yaml:20:3: sink.batch_rows: expected a positive whole number; got \"0\". "
+           "Fix: write a number such as 1000 (no units, no separators).",
+           "orders.yaml:22:7: sink.projections[0].from: expected module.schema.table; got "
+           "\"orders.orders\". Fix: write e.g. orders.public.orders.",
+           "orders.yaml:23:7: sink.projections[0].topic: expected either from or topic; got "
+           "both. Fix: keep from: to read the table's topic, or topic: to name it, not both.",
+           "orders.yaml:25:32: sink.projections[0].columns.other: expected each target column "
+           "once; got \"order_id\" as a target again. Fix: map each target column from one "
+           "source column only.",
+           "orders.yaml:26:16: sink.projections[0].ops[1]: expected one of c, u, d, r, t; got "
+           "\"x\". Fix: set ops[1] to c, u, d, r or t.",
+           "orders.yaml:26:19: sink.projections[0].ops[2]: expected each operation once; got "
+           "\"c\". Fix: remove the duplicate.",
+           "orders.yaml:27:7: sink.projections[0].soft_delete_column: expected a "
+           "soft_delete_column with on_delete: soft; got nothing. Fix: add "
+           "\"soft_delete_column: deleted_at\" (a timestamp column of the target).",
+           "orders.yaml:28:7: sink.projections[0].create_table: expected true or false; got "
+           "\"yes\". Fix: set create_table to true or false.",
+           "orders.yaml:29:7: sink.projections[0].unknown_version: expected one of pause, "
+           "dead_letter; got \"drop\". Fix: set unknown_version to pause or dead_letter.",
+           "orders.yaml:30:19: sink.projections[0].versions.v1: expected a schema version "
+           "number (1, 2, …) as key; got \"v1\". Fix: key each entry by the event schema "
+           "version it applies to.",
+           "orders.yaml:30:50: sink.projections[0].versions.2.renames: expected a known key; "
+           "got unknown key \"renames\". Fix: did you mean \"rename\"?",
+           "orders.yaml:31:7: sink.projections[1].from: expected from: module.schema.table or "
+           "topic:; got neither. Fix: add \"from: <module>.<schema>.<table>\".",
+           "orders.yaml:33:7: sink.projections[1].soft_delete_column: expected "
+           "soft_delete_column only with on_delete: soft; got on_delete: delete. Fix: set "
+           "on_delete: soft, or remove soft_delete_column."});
+}
+
+TEST_CASE("unknown keys without a close match list the allowed keys", "[config][errors]") {
+  CHECK(errors_of(kHead + "color: blue\nsource: { module: o, dsn: h=x, tables: [t] }\n") ==
+        std::vector<std::string>{
+            "orders.yaml:5:1: color: expected a known key; got unknown key \"color\". Fix: "
+            "remove it; the keys allowed here are daemon, kafka, source, sink."});
+}
+
+TEST_CASE("missing required keys point at their parent key", "[config][errors]") {
+  CHECK(errors_of("daemon:\n  log: { level: info }\nkafka: {}\nsink:\n  module: s\n") ==
+        std::vector<std::string>{
+            "orders.yaml:1:1: daemon.id: expected a daemon id matching [a-z0-9_-]+; got "
+            "nothing. Fix: add \"id: orders-to-shipping\" under daemon.",
+            "orders.yaml:3:1: kafka.brokers: expected a broker list host:port[,host:port…]; got "
+            "nothing. Fix: add \"brokers: \"localhost:9092\"\" under kafka.",
+            "orders.yaml:4:1: sink.dsn: expected a libpq connection string or postgresql:// "
+            "URI; got nothing. Fix: add \"dsn: \"host=localhost dbname=app user=modsync\"\" "
+            "under sink.",
+            "orders.yaml:4:1: sink.projections: expected a non-empty list of projections; got "
+            "nothing. Fix: add \"projections: [{ from: orders.public.orders, to: "
+            "public.orders }]\" under sink."});
+}
+
+TEST_CASE("a file with neither source nor sink is rejected", "[config][errors]") {
+  CHECK(errors_of(kHead) ==
+        std::vector<std::string>{"orders.yaml:1:1: expected a source section, a sink section or "
+                                 "both; got neither. Fix: add \"source:\" to capture changes or "
+                                 "\"sink:\" to apply them."});
+}
+
+TEST_CASE("wrong node kinds and duplicate keys", "[config][errors]") {
+  CHECK(errors_of(kHead + R"(source:
+  module: orders
+  module: billing
+  dsn: [host]
+  tables: public.orders
+)") == std::vector<std::string>{
+           "orders.yaml:7:3: source.module: expected each key once; got \"module\" a second "
+           "time. Fix: remove one of the two entries.",
+           "orders.yaml:8:3: source.dsn: expected a string; got a list. Fix: write a single "
+           "value (quote it if it contains \": \" or starts with \"{\" or \"[\").",
+           "orders.yaml:9:3: source.tables: expected a list; got \"public.orders\". Fix: write "
+           "the items as [a, b] or one \"- item\" per line."});
+}
+
+TEST_CASE("kafka properties that modsync owns are rejected with the reason", "[config][errors]") {
+  CHECK(errors_of(R"(daemon: { id: a }
+kafka:
+  brokers: b:9092
+  properties:
+    acks: 1
+    enable.idempotence: false
+    bootstrap.servers: other:9092
+    compression.type: zstd
+source: { module: o, dsn: h=x, tables: [t] }
+)") == std::vector<std::string>{
+           "orders.yaml:5:5: kafka.properties.acks: expected a librdkafka property modsync "
+           "does not set itself; got \"acks\". Fix: remove it: modsync requires acks=all "
+           "before it confirms a position to PostgreSQL.",
+           "orders.yaml:6:5: kafka.properties.enable.idempotence: expected a librdkafka "
+           "property modsync does not set itself; got \"enable.idempotence\". Fix: remove it: "
+           "modsync always enables idempotence so a retried send cannot duplicate or reorder "
+           "events.",
+           "orders.yaml:7:5: kafka.properties.bootstrap.servers: expected a librdkafka "
+           "property modsync does not set itself; got \"bootstrap.servers\". Fix: remove it: "
+           "modsync sets it from kafka.brokers."});
+}
+
+TEST_CASE("an unset environment variable names the variable, file and line",
+          "[config][errors][env]") {
+  CHECK(errors_of(kHead + "source:\n  module: orders\n  dsn: \"${ORDERS_DSN}\"\n  tables: [t]\n") ==
+        std::vector<std::string>{
+            "orders.yaml:7:3: source.dsn: expected environment variable ORDERS_DSN to be set; "
+            "got unset. Fix: export ORDERS_DSN, or give a default with ${ORDERS_DSN:-default}."});
+}
+
+TEST_CASE("invalid YAML reports the parser's position", "[config][errors]") {
+  CHECK(errors_of("daemon:\n  id: [unclosed\nkafka: {}\n") ==
+        std::vector<std::string>{
+            "orders.yaml:3:6: expected valid YAML; got a syntax error (end of sequence flow not "
+            "found). Fix: correct the YAML at this position."});
+  CHECK(errors_of("") == std::vector<std::string>{
+                             "orders.yaml: expected a module pair with daemon, kafka and source "
+                             "or sink; got an empty file. Fix: start from "
+                             "config/examples/capture-only.yaml."});
+}
+
+TEST_CASE("a default slot name that is too long asks for an explicit slot", "[config][errors]") {
+  const std::string id(60, 'a');
+  CHECK(errors_of("daemon: { id: " + id +
+                  " }\nkafka: { brokers: b }\nsource: { module: o, dsn: h=x, tables: [t] }\n") ==
+        std::vector<std::string>{
+            "orders.yaml:3:1: source.slot: expected a slot name matching [a-z0-9_]{1,63}; got "
+            "the default \"modsync_" +
+            id + "\" derived from daemon.id. Fix: set source.slot explicitly."});
+}
+
+TEST_CASE("passwords never appear in error messages", "[config][errors][secrets]") {
+  const auto errors = errors_of(kHead + R"(source:
+  module: orders
+  dsn: "host=db password='hunter2"
+  tables: [t]
+sink:
+  module: shipping
+  dsn: "postgresql://app:hunter2@db/x?password=hunter2"
+  password_file: secret.txt
+  projections: [{ from: orders.public.t, to: t }]
+)");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] ==
+        "orders.yaml:7:3: source.dsn: expected a libpq connection string (key=value …) or "
+        "postgresql:// URI; got \"host=db password=***\" (the value of \"password\" has an "
+        "unterminated quote). Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".");
+  CHECK(errors[1] ==
+        "orders.yaml:12:3: sink.password_file: expected a password in either the dsn or "
+        "password_file; got both. Fix: remove the password from the dsn.");
+  for (const auto& e : errors) CHECK(e.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("password_file problems name the file, never its contents", "[config][errors]") {
+  TempDir dir;
+  dir.write("empty.secret", "\n");
+  const auto path = dir.write("p.yaml", kHead + R"(source:
+  module: orders
+  dsn: host=db
+  tables: [t]
+  password_file: empty.secret
+sink:
+  module: shipping
+  dsn: host=db
+  password_file: /nonexistent/secret
+  projections: [{ from: orders.public.t, to: t }]
+)");
+  try {
+    load_file(path, fake_env());
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].path == "source.password_file");
+    CHECK(e.diagnostics()[0].line == 9);
+    CHECK(e.diagnostics()[0].column == 3);
+    CHECK(e.diagnostics()[0].message ==
+          "expected a file holding the password; got an empty file. Fix: write the password "
+          "into " +
+              (dir.path() / "empty.secret").string() + ".");
+    CHECK(e.diagnostics()[1].message ==
+          "expected a readable file; got \"/nonexistent/secret\". Fix: create the file or fix "
+          "the path (relative paths start at the config file's folder).");
+  }
+}
+
+TEST_CASE("a missing file is a file-level diagnostic", "[config][errors]") {
+  try {
+    load_file("/nonexistent/orders.yaml", fake_env());
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].line == 0);
+    CHECK(std::string(e.what()) ==
+          "/nonexistent/orders.yaml: expected a readable configuration file; got none. Fix: "
+          "check the path and its permissions.");
+  }
+}
