@@ -17,8 +17,9 @@ void set_property(rd_kafka_conf_t* conf, std::string_view name, std::string_view
 
 /// Applies KafkaSettings::properties, refusing to override any of `enforced` (names whose
 /// value modsync depends on for correctness) with a different value.
-void apply_properties(rd_kafka_conf_t* conf, const KafkaSettings& settings,
-                      std::initializer_list<std::pair<std::string_view, std::string_view>> enforced);
+void apply_properties(
+    rd_kafka_conf_t* conf, const KafkaSettings& settings,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> enforced);
 
 /// Creates the client; on failure throws with librdkafka's reason. Takes ownership of `conf`
 /// in all cases.

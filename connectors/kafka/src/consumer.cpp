@@ -94,7 +94,8 @@ struct Consumer::Impl {
     if (cooperative) {
       KafkaErrorPtr e(assigning ? rd_kafka_incremental_assign(rk, partitions)
                                 : rd_kafka_incremental_unassign(rk, partitions));
-      if (e) spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_error_string(e.get()));
+      if (e)
+        spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_error_string(e.get()));
     } else {
       const auto e = rd_kafka_assign(rk, assigning ? partitions : nullptr);
       if (e) spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_err2str(e));
@@ -113,10 +114,10 @@ struct Consumer::Impl {
 
   Error to_error(const rd_kafka_message_t* m) const {
     const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-    const std::string context =
-        topic.empty() ? where()
-                      : fmt::format("{} topic '{}' partition {} offset {}", where(), topic,
-                                    m->partition, m->offset);
+    const std::string context = topic.empty()
+                                    ? where()
+                                    : fmt::format("{} topic '{}' partition {} offset {}", where(),
+                                                  topic, m->partition, m->offset);
     switch (m->err) {
       case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
         return Error(ErrorKind::kFatal,
@@ -131,9 +132,10 @@ struct Consumer::Impl {
                      fmt::format("{}: topic does not exist ({}). Fix: create the topic", context,
                                  rd_kafka_message_errstr(m)));
       default:
-        return Error(rd_kafka_error_is_fatal_code(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
-                     fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
-                                 rd_kafka_err2name(m->err)));
+        return Error(
+            rd_kafka_error_is_fatal_code(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
+            fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
+                        rd_kafka_err2name(m->err)));
     }
   }
 
@@ -228,9 +230,10 @@ void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
   if (offsets.empty()) return;
   auto list = to_list(offsets);
   if (const auto err = rd_kafka_commit(impl_->rk.get(), list.get(), 0)) {
-    fail_retriable("{}: commit of {} offsets failed: {}. Fix: retry; if it persists check the "
-                   "group coordinator",
-                   impl_->where(), offsets.size(), rd_kafka_err2str(err));
+    fail_retriable(
+        "{}: commit of {} offsets failed: {}. Fix: retry; if it persists check the "
+        "group coordinator",
+        impl_->where(), offsets.size(), rd_kafka_err2str(err));
   }
   for (int i = 0; i < list->cnt; ++i) {
     if (const auto err = list->elems[i].err) {

@@ -47,8 +47,8 @@ TopicSpec parse_topic_spec(std::string_view spec, int default_partitions) {
   TopicSpec out{std::string(spec.substr(0, colon)), default_partitions};
   if (colon != std::string_view::npos) {
     const auto digits = spec.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(),
-                                           out.partitions);
+    const auto [end, ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), out.partitions);
     if (ec != std::errc() || end != digits.data() + digits.size()) out.partitions = 0;
   }
   if (out.name.empty() || out.partitions < 1 || out.partitions > kMaxPartitions) {
@@ -104,7 +104,9 @@ DevBroker::~DevBroker() = default;
 DevBroker::DevBroker(DevBroker&&) noexcept = default;
 DevBroker& DevBroker::operator=(DevBroker&&) noexcept = default;
 
-const std::string& DevBroker::bootstrap() const { return impl_->bootstrap; }
+const std::string& DevBroker::bootstrap() const {
+  return impl_->bootstrap;
+}
 
 std::string DevBroker::mock_bootstrap() const {
   return rd_kafka_mock_cluster_bootstraps(impl_->mock.get());
@@ -120,9 +122,13 @@ void DevBroker::create_topic(std::string_view name, int partitions) {
   impl_->topics.push_back({n, partitions});
 }
 
-const std::vector<TopicSpec>& DevBroker::created_topics() const { return impl_->topics; }
+const std::vector<TopicSpec>& DevBroker::created_topics() const {
+  return impl_->topics;
+}
 
-rd_kafka_mock_cluster_t* DevBroker::mock() const { return impl_->mock.get(); }
+rd_kafka_mock_cluster_t* DevBroker::mock() const {
+  return impl_->mock.get();
+}
 
 int run_dev_broker(const DevBrokerOptions& options) {
   sigset_t signals, previous;
@@ -136,11 +142,12 @@ int run_dev_broker(const DevBrokerOptions& options) {
   int received = 0;
   {
     DevBroker broker(options);
-    std::fputs((broker.bootstrap() + "\n").c_str(), stdout);
-    std::fflush(stdout);
+    // The file first: whoever reads the stdout line may look for the file at once.
     if (!options.address_file.empty()) {
       write_file_atomically(options.address_file, broker.bootstrap() + "\n");
     }
+    std::fputs((broker.bootstrap() + "\n").c_str(), stdout);
+    std::fflush(stdout);
     fmt::print(stderr, "dev-broker: {} mock broker(s) at {}\n", options.brokers,
                broker.mock_bootstrap());
     if (options.port != 0) {

@@ -96,9 +96,10 @@ struct Producer::Impl {
     if (callback_exception) std::rethrow_exception(std::exchange(callback_exception, nullptr));
     char errstr[512];
     if (const auto err = rd_kafka_fatal_error(rk.get(), errstr, sizeof errstr)) {
-      fail("Kafka producer at {} failed fatally ({}): {}. Fix: restart the pipeline; it resumes "
-           "from its last checkpoint",
-           brokers, rd_kafka_err2name(err), errstr);
+      fail(
+          "Kafka producer at {} failed fatally ({}): {}. Fix: restart the pipeline; it resumes "
+          "from its last checkpoint",
+          brokers, rd_kafka_err2name(err), errstr);
     }
     if (pending_error) {
       Error e = std::move(*pending_error);
@@ -139,10 +140,9 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   // Bounded memory: produce() blocks (serving callbacks) once this much is queued.
   set("queue.buffering.max.messages", "500000");
   set("queue.buffering.max.kbytes", "262144");
-  detail::apply_properties(conf.get(), settings,
-                           {{"enable.idempotence", "true"},
-                            {"acks", "all"},
-                            {"partitioner", "murmur2_random"}});
+  detail::apply_properties(
+      conf.get(), settings,
+      {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_dr);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
@@ -156,18 +156,18 @@ Producer& Producer::operator=(Producer&&) noexcept = default;
 
 void Producer::check_connectivity(std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  const auto err = rd_kafka_metadata(impl_->rk.get(), 0, nullptr, &md,
-                                     static_cast<int>(timeout.count()));
+  const auto err =
+      rd_kafka_metadata(impl_->rk.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_metadata_destroy(md);
     return;
   }
   // The connect failure itself ("Connection refused") arrives as an error event.
   rd_kafka_poll(impl_->rk.get(), 0);
-  const std::string reason = impl_->last_client_error.empty()
-                                 ? std::string(rd_kafka_err2str(err))
-                                 : fmt::format("{} ({})", rd_kafka_err2str(err),
-                                               impl_->last_client_error);
+  const std::string reason =
+      impl_->last_client_error.empty()
+          ? std::string(rd_kafka_err2str(err))
+          : fmt::format("{} ({})", rd_kafka_err2str(err), impl_->last_client_error);
   fail_retriable(
       "cannot reach Kafka at {} within {} ms: {}. Fix: check kafka.brokers and that the "
       "brokers are running and reachable from this host",
@@ -183,10 +183,12 @@ int Producer::partition_count(std::string_view topic, std::chrono::milliseconds 
     fail_retriable("cannot read metadata of Kafka topic '{}' at {}: {}. Fix: check kafka.brokers",
                    topic, impl_->brokers, rd_kafka_err2str(err));
   }
-  const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  const auto terr =
+      md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   const int count = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
   rd_kafka_metadata_destroy(md);
-  if (is_unknown_topic(terr)) throw Error(ErrorKind::kFatal, Impl::unknown_topic_message(impl_->brokers, topic));
+  if (is_unknown_topic(terr))
+    throw Error(ErrorKind::kFatal, Impl::unknown_topic_message(impl_->brokers, topic));
   if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
     fail("Kafka topic '{}' at {}: {}", topic, impl_->brokers, rd_kafka_err2str(terr));
   }
@@ -233,8 +235,8 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
       throw Error(ErrorKind::kFatal, Impl::unknown_topic_message(impl_->brokers, topic));
     }
     throw Error(classify_delivery_error(code),
-                fmt::format("cannot produce to Kafka topic '{}' at {} ({} byte value): {}",
-                            topic, impl_->brokers, value.size(), rd_kafka_error_string(error.get())));
+                fmt::format("cannot produce to Kafka topic '{}' at {} ({} byte value): {}", topic,
+                            impl_->brokers, value.size(), rd_kafka_error_string(error.get())));
   }
 }
 
@@ -254,8 +256,12 @@ size_t Producer::in_flight() const {
   return static_cast<size_t>(rd_kafka_outq_len(impl_->rk.get()));
 }
 
-const std::string& Producer::brokers() const { return impl_->brokers; }
+const std::string& Producer::brokers() const {
+  return impl_->brokers;
+}
 
-rd_kafka_t* Producer::handle() const { return impl_->rk.get(); }
+rd_kafka_t* Producer::handle() const {
+  return impl_->rk.get();
+}
 
 }  // namespace modsync::kafka

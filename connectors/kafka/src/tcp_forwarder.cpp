@@ -48,9 +48,10 @@ TcpForwarder::TcpForwarder(uint16_t listen_port, std::string target_host, uint16
     ::close(listen_fd_);
     ::close(wake_pipe_[0]);
     ::close(wake_pipe_[1]);
-    fail("dev broker: cannot listen on 127.0.0.1:{}: {}. Fix: pick another --port or stop the "
-         "process using it",
-         listen_port, std::strerror(e));
+    fail(
+        "dev broker: cannot listen on 127.0.0.1:{}: {}. Fix: pick another --port or stop the "
+        "process using it",
+        listen_port, std::strerror(e));
   }
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -58,7 +59,9 @@ TcpForwarder::TcpForwarder(uint16_t listen_port, std::string target_host, uint16
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-TcpForwarder::~TcpForwarder() { stop(); }
+TcpForwarder::~TcpForwarder() {
+  stop();
+}
 
 void TcpForwarder::stop() {
   if (stopping_.exchange(true)) return;
@@ -109,8 +112,7 @@ void TcpForwarder::relay(int client_fd) {
   ::setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   char buf[64 * 1024];
   for (bool open = true; open;) {
-    pollfd fds[3] = {
-        {client_fd, POLLIN, 0}, {upstream, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    pollfd fds[3] = {{client_fd, POLLIN, 0}, {upstream, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     }
     return modsync::kafka::run_dev_broker(options);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dev-broker: %s\n", e.what());
+    std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
 }

@@ -70,7 +70,9 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-Child::Child(const std::vector<std::string>& argv) { pid_ = spawn(argv, &out_fd_); }
+Child::Child(const std::vector<std::string>& argv) {
+  pid_ = spawn(argv, &out_fd_);
+}
 
 Child::~Child() {
   if (pid_ > 0) stop(SIGKILL);

@@ -70,9 +70,10 @@ class DevBroker {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Runs `modsync dev-broker`: starts a DevBroker, prints its bootstrap address as the FIRST
-/// line on stdout (flushed), writes it to options.address_file if set (atomically: temporary
-/// file + rename), logs what it created to stderr, and blocks until SIGTERM or SIGINT.
+/// Runs `modsync dev-broker`: starts a DevBroker, writes its bootstrap address to
+/// options.address_file if set (atomically: temporary file + rename), then prints it as the
+/// FIRST line on stdout (flushed; once it appears, the file exists too), logs what it created
+/// to stderr, and blocks until SIGTERM or SIGINT.
 /// Returns 0 after a signal. Blocks SIGTERM/SIGINT in the calling thread first, so call it
 /// before starting other threads. Throws modsync::Error on bad options or start-up failure.
 int run_dev_broker(const DevBrokerOptions& options);
