@@ -379,7 +379,8 @@ class PairParser {
               "use only lowercase letters, digits and '_', at most 63 characters");
         s.slot = *v;
       }
-    } else if (!daemon.id.empty() && !is_slot_name(default_slot)) {
+    } else if (is_daemon_id(daemon.id) && !is_slot_name(default_slot)) {
+      // An invalid id is reported once, under daemon.id, not again through its derived slot.
       r_.expected(field.mark, map->child_path("slot"), "a slot name matching [a-z0-9_]{1,63}",
                   fmt::format("the default {} derived from daemon.id", quote(default_slot)),
                   "set source.slot explicitly");
