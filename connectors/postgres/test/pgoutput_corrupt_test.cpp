@@ -57,10 +57,13 @@ std::string decode_error(std::string_view bytes) {
 }
 
 TEST_CASE("Every truncation of every captured message throws DecodeError", "[pgoutput][corrupt]") {
+  std::vector<std::string> all = fixture();
+  for (auto& binary : test::load_fixture("pgoutput_v1_binary.hex"))
+    all.push_back(std::move(binary));
   PgOutputDecoder decoder;
   size_t checked = 0;
-  for (size_t i = 0; i < fixture().size(); ++i) {
-    const std::string& whole = fixture()[i];
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string& whole = all[i];
     for (size_t length = 0; length < whole.size(); ++length) {
       // A copy sized exactly to the prefix, so an over-read is a heap overflow valgrind sees.
       std::string prefix = whole.substr(0, length);

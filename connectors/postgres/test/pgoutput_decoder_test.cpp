@@ -321,6 +321,37 @@ TEST_CASE("Whole stream: transactions pair up, LSNs advance, relations precede r
   CHECK(relations.size() == 4);
 }
 
+TEST_CASE("With the binary option, values arrive in send form as kind 'b'", "[pgoutput]") {
+  static const std::vector<std::string> binary = test::load_fixture("pgoutput_v1_binary.hex");
+  REQUIRE(binary.size() == kMessageCount);
+  PgOutputDecoder decoder;
+  Message message = decoder.decode(binary[kInsertKindsFull]);
+  REQUIRE(std::holds_alternative<Insert>(message));
+  const auto& row = std::get<Insert>(message).new_row;
+  REQUIRE(row.size() == 15);
+  for (const auto& value : row) CHECK(value.kind == Kind::kBinary);
+  using namespace std::string_view_literals;
+  CHECK(row[0].data == "\x00\x00\x00\x01"sv);                  // int4, big-endian
+  CHECK(row[1].data == "\xff\xf9"sv);                          // int2 -7
+  CHECK(row[2].data == "\x00\x20\x00\x00\x00\x00\x00\x01"sv);  // int8 2^53 + 1
+  CHECK(row[4].data == "h\xc3\xa9llo");
+  CHECK(row[6].data == "\x01"sv);  // bool true
+  CHECK(row[10].data == "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11"sv);
+  CHECK(row[12].data == "\x00\xff\x10"sv);  // bytea: the raw bytes
+  CHECK(row[14].data == "happy");           // enum: its label
+
+  message = decoder.decode(binary[kUpdateBigToast]);
+  REQUIRE(std::holds_alternative<Update>(message));
+  const auto& toast = std::get<Update>(message).new_row;
+  REQUIRE(toast.size() == 3);
+  CHECK(toast[1].kind == Kind::kBinary);
+  CHECK(toast[2].kind == Kind::kUnchanged);
+
+  message = decoder.decode(binary[kInsertKindsNulls]);
+  REQUIRE(std::holds_alternative<Insert>(message));
+  CHECK(std::get<Insert>(message).new_row[1].kind == Kind::kNull);
+}
+
 TEST_CASE("Row buffers are reused, not reallocated per row", "[pgoutput]") {
   PgOutputDecoder decoder;
   Insert first = decode_as<Insert>(decoder, kInsertKindsFull);

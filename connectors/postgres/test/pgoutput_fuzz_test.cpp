@@ -51,7 +51,10 @@ bool views_inside(const Message& message, std::string_view input) {
 }
 
 TEST_CASE("Mutated messages decode or throw DecodeError, nothing else", "[pgoutput][fuzz]") {
-  static const std::vector<std::string> messages = test::load_fixture("pgoutput_v1.hex");
+  std::vector<std::string> messages = test::load_fixture("pgoutput_v1.hex");
+  for (auto& binary : test::load_fixture("pgoutput_v1_binary.hex")) {
+    messages.push_back(std::move(binary));
+  }
   REQUIRE_FALSE(messages.empty());
   std::mt19937 rng(kSeed);
   PgOutputDecoder decoder;
