@@ -132,14 +132,13 @@ struct Consumer::Impl {
                      fmt::format("{}: topic does not exist ({}). Fix: create the topic", context,
                                  rd_kafka_message_errstr(m)));
       default:
-        return Error(
-            rd_kafka_error_is_fatal_code(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
-            fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
-                        rd_kafka_err2name(m->err)));
+        return Error(is_fatal_consumer_error(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
+                     fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
+                                 rd_kafka_err2name(m->err)));
     }
   }
 
-  static bool rd_kafka_error_is_fatal_code(rd_kafka_resp_err_t err) {
+  static bool is_fatal_consumer_error(rd_kafka_resp_err_t err) {
     return err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
            err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
   }

@@ -36,6 +36,12 @@ TcpForwarder::TcpForwarder(uint16_t listen_port, std::string target_host, uint16
     fail("dev broker: cannot create pipe: {}", std::strerror(errno));
   }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    const int e = errno;
+    ::close(wake_pipe_[0]);
+    ::close(wake_pipe_[1]);
+    fail("dev broker: cannot create a socket: {}", std::strerror(e));
+  }
   const int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
@@ -98,6 +104,10 @@ void TcpForwarder::accept_loop() {
 
 void TcpForwarder::relay(int client_fd) {
   const int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (upstream < 0) {
+    ::close(client_fd);
+    return;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(target_port_);
