@@ -1,0 +1,652 @@
+#include "modsync/capture/capture_pipeline.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "modsync/capture/ack_tracker.hpp"
+#include "modsync/capture/schema_registry.hpp"
+#include "modsync/event/envelope.hpp"
+#include "modsync/event/event_headers.hpp"
+#include "modsync/kafka/producer.hpp"
+#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/postgres/replication_stream.hpp"
+#include "modsync/postgres/snapshot_reader.hpp"
+#include "modsync/postgres/source_catalog.hpp"
+
+namespace modsync::capture {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using event::ColumnValue;
+using event::Op;
+
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
+constexpr int kPollEveryFrames = 256;
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool key_changed(const event::TableSchema& t, event::RowImage old_row, event::RowImage new_row) {
+  if (old_row.size() != new_row.size()) return true;
+  for (size_t i = 0; i < t.columns.size() && i < old_row.size(); ++i) {
+    if (!t.columns[i].key) continue;
+    if (new_row[i].kind == ColumnValue::Kind::kUnchanged) continue;
+    if (old_row[i].kind != new_row[i].kind || old_row[i].data != new_row[i].data) return true;
+  }
+  return false;
+}
+
+std::string encode_key_list(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    event::append_json_string(values[i], out);
+  }
+  return out + "]";
+}
+
+std::vector<std::string> decode_key_list(const std::string& json) {
+  std::vector<std::string> out;
+  if (json.empty()) return out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS || !doc.is_array()) {
+    fail("snapshot progress holds a malformed resume key {}. Fix: run `modsync resnapshot`.", json);
+  }
+  for (auto v : doc.get_array()) out.emplace_back(std::string_view(v.get_string().value()));
+  return out;
+}
+
+}  // namespace
+
+struct CapturePipeline::Impl {
+  Impl(const config::PairConfig& p, checkpoint::CheckpointStore& s, CaptureStats& st)
+      : pair(p), src(*p.source), store(s), stats(st), registry(s) {}
+
+  const config::PairConfig& pair;
+  const config::SourceConfig& src;
+  checkpoint::CheckpointStore& store;
+  CaptureStats& stats;
+  std::string context;
+
+  // One run's resources.
+  std::optional<pg::PgConnection> sql;
+  std::optional<pg::ReplicationStream> repl;
+  std::unique_ptr<kafka::Producer> producer;
+  AckTracker tracker;
+  SchemaRegistry registry;
+  pg::PgOutputDecoder decoder;
+  event::EnvelopeEncoder encoder;
+  std::vector<pg::TableInfo> tables;
+  std::string database;
+  std::string schema_topic, message_topic, transaction_topic;
+  std::optional<Error> delivery_error;
+
+  // Reused buffers: the hot path does not allocate per row.
+  std::string key_buf, value_buf, version_buf;
+  event::EventHeaders event_headers;
+  kafka::Headers headers;
+
+  // Stream state.
+  bool in_tx = false;
+  pg::Begin tx;
+  uint32_t tx_index = 0;
+  uint32_t tx_events = 0;
+  std::optional<Position> resume_after;  ///< events at or before this are already in Kafka
+  Lsn received;
+  Lsn idle_lsn;   ///< a keepalive's WAL end seen while nothing was in flight
+  Lsn confirmed;  ///< recorded in RocksDB and sent to PostgreSQL
+  std::optional<Position> saved_acked;
+  Lsn sent_confirm;
+  Clock::time_point last_status{}, last_checkpoint{}, last_heartbeat{};
+
+  void reset_run() {
+    repl.reset();
+    sql.reset();
+    producer.reset();
+    tracker.reset();
+    delivery_error.reset();
+    in_tx = false;
+  }
+
+  // ---- set-up ------------------------------------------------------------------------------
+
+  void connect() {
+    context = fmt::format("source {} (pair {})", src.module, pair.daemon.id);
+    sql.emplace(pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context));
+    pg::SourceCatalog catalog(*sql);
+    catalog.check_server();
+    database = sql->query_value("SELECT current_database()");
+    std::vector<pg::QualifiedName> names;
+    for (const auto& t : src.tables) names.push_back({t.schema, t.table});
+    tables = catalog.describe_tables(names);
+    for (const auto& t : tables) {
+      if (!t.publishes_updates()) {
+        spdlog::warn(
+            "{}: table {} has neither a primary key nor a replica identity: its inserts are "
+            "captured, but PostgreSQL will refuse its UPDATEs and DELETEs while it is published. "
+            "Fix: ALTER TABLE {} REPLICA IDENTITY FULL; or add a primary key.",
+            context, t.name.to_string(), t.name.to_string());
+      }
+    }
+    catalog.ensure_publication(src.publication, tables);
+
+    const std::string& prefix = pair.kafka.topic_prefix;
+    schema_topic = prefix + ".schemas";
+    message_topic = config::message_topic_for(src, prefix);
+    transaction_topic = config::transaction_topic_for(src, prefix);
+
+    kafka::KafkaSettings settings{pair.kafka.brokers, {}};
+    for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    producer = std::make_unique<kafka::Producer>(
+        settings, "modsync-" + pair.daemon.id,
+        [this](uint64_t opaque, const kafka::DeliveryResult& r) { on_delivery(opaque, r); });
+    producer->check_connectivity(std::chrono::seconds(10));
+
+    repl.emplace(pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kReplication,
+                                           context));
+  }
+
+  void on_delivery(uint64_t opaque, const kafka::DeliveryResult& r) {
+    if (r.ok()) {
+      tracker.acked(opaque);
+      return;
+    }
+    if (!delivery_error) {
+      delivery_error.emplace(
+          kafka::classify_delivery_error(r.error),
+          fmt::format("{}: Kafka did not acknowledge an event for topic {} partition {}: {}. "
+                      "Nothing is confirmed past it; the pipeline resumes from its last checkpoint.",
+                      context, r.topic, r.partition, r.error_text));
+    }
+  }
+
+  void poll_producer(int timeout_ms) {
+    producer->poll(timeout_ms);
+    if (delivery_error) throw *delivery_error;
+  }
+
+  // ---- producing ---------------------------------------------------------------------------
+
+  void fill_headers(const event::TableSchema* table, Op op, const event::SourceInfo& source) {
+    if (table) {
+      event_headers.fill_change(*table, op, source);
+    } else {
+      event_headers.fill_message(src.module, source);
+    }
+    headers.clear();
+    for (const auto& h : event_headers.headers()) headers.add(h.name, h.value);
+  }
+
+  void produce(const std::string& topic, bool has_key, std::optional<Position> position) {
+    const uint64_t seq = tracker.add(position);
+    producer->produce(topic, has_key ? key_buf.data() : nullptr, key_buf.size(), value_buf,
+                      headers, seq);
+    stats.bytes_produced.fetch_add(value_buf.size() + key_buf.size(), std::memory_order_relaxed);
+  }
+
+  void count(Op op) {
+    auto& c = op == Op::kCreate     ? stats.events_created
+              : op == Op::kUpdate   ? stats.events_updated
+              : op == Op::kDelete   ? stats.events_deleted
+              : op == Op::kRead     ? stats.events_read
+              : op == Op::kTruncate ? stats.events_truncated
+                                    : stats.events_messages;
+    c.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Next position in the current transaction; false when Kafka already holds that event.
+  bool next_position(event::SourceInfo& source) {
+    source.position = Position{tx.final_lsn, tx_index++};
+    source.xid = tx.xid;
+    source.commit_time_ms = pg::pg_time_to_unix_ms(tx.commit_time);
+    return !(resume_after && source.position <= *resume_after);
+  }
+
+  void emit_change(const event::TableSchema& t, Op op, event::RowImage key_row,
+                   event::RowImage before, event::RowImage after) {
+    event::SourceInfo source;
+    if (!next_position(source)) return;
+    const bool has_key = encoder.encode_key(t, key_row, key_buf);
+    encoder.encode_change(t, op, before, after, source, now_unix_ms(), value_buf);
+    fill_headers(&t, op, source);
+    produce(t.topic, has_key, source.position);
+    ++tx_events;
+    count(op);
+  }
+
+  void publish_schema(const event::TableSchema& t, Lsn since) {
+    key_buf.clear();
+    key_buf += t.schema;
+    key_buf += '.';
+    key_buf += t.table;
+    value_buf = SchemaRegistry::schema_event_json(t, since);
+    headers.clear();
+    version_buf = std::to_string(t.version);
+    headers.add("modsync.schema_version", version_buf);
+    headers.add("content-type", "application/json");
+    produce(schema_topic, true, std::nullopt);
+    spdlog::info("{}: table {}.{} is at schema version {} (topic {})", context, t.schema, t.table,
+                 t.version, t.topic);
+  }
+
+  const event::TableSchema& register_table(uint32_t relation_id, std::string_view nsp,
+                                           std::string_view rel, std::vector<event::Column> cols,
+                                           Lsn at) {
+    event::TableSchema schema;
+    schema.module = src.module;
+    schema.database = database;
+    schema.schema = std::string(nsp);
+    schema.table = std::string(rel);
+    schema.columns = std::move(cols);
+    schema.topic = config::topic_for(src, pair.kafka.topic_prefix, nsp, rel);
+    auto update = registry.on_relation(relation_id, std::move(schema), at);
+    if (update.publish) publish_schema(*update.schema, at);
+    return *update.schema;
+  }
+
+  const event::TableSchema& table_for(uint32_t relation_id, const char* what) {
+    const auto* t = registry.find(relation_id);
+    if (!t) {
+      fail("{}: received {} for relation {} before its Relation message at {}; the stream is "
+           "inconsistent. Fix: report this as a bug with the server log.",
+           context, what, relation_id, received);
+    }
+    return *t;
+  }
+
+  void emit_transaction_event(bool begin) {
+    if (transaction_topic.empty()) return;
+    key_buf.clear();
+    fmt::format_to(std::back_inserter(key_buf), "{{\"id\":\"{}:{}\"}}", tx.xid, tx.final_lsn);
+    value_buf.clear();
+    fmt::format_to(std::back_inserter(value_buf),
+                   "{{\"status\":\"{}\",\"id\":\"{}:{}\",\"event_count\":{},\"ts_ms\":{}}}",
+                   begin ? "BEGIN" : "END", tx.xid, tx.final_lsn,
+                   begin ? std::string("null") : std::to_string(tx_events),
+                   pg::pg_time_to_unix_ms(tx.commit_time));
+    headers.clear();
+    headers.add("content-type", "application/json");
+    produce(transaction_topic, true, std::nullopt);
+  }
+
+  bool wants_message(std::string_view prefix) const {
+    if (!src.message_prefixes) return true;
+    for (const auto& p : *src.message_prefixes)
+      if (p == prefix) return true;
+    return false;
+  }
+
+  // ---- the stream --------------------------------------------------------------------------
+
+  void handle(const pg::Message& message) {
+    std::visit([this](const auto& m) { on(m); }, message);
+  }
+
+  void on(const pg::Begin& m) {
+    in_tx = true;
+    tx = m;
+    tx_index = 0;
+    tx_events = 0;
+    if (!(resume_after && Position{m.final_lsn, 0} <= *resume_after)) emit_transaction_event(true);
+  }
+
+  void on(const pg::Commit& m) {
+    if (!(resume_after && Position{tx.final_lsn, UINT32_MAX} <= *resume_after)) {
+      emit_transaction_event(false);
+    }
+    tracker.mark(m.end_lsn.value());
+    in_tx = false;
+    stats.transactions.fetch_add(1, std::memory_order_relaxed);
+    stats.last_commit_unix_ms.store(pg::pg_time_to_unix_ms(m.commit_time), std::memory_order_relaxed);
+  }
+
+  void on(const pg::Origin&) {}
+  void on(const pg::Type&) {}
+
+  void on(const pg::Relation& m) {
+    register_table(m.id, m.nspname, m.relname, m.columns, in_tx ? tx.final_lsn : received);
+  }
+
+  void on(const pg::Insert& m) {
+    const auto& t = table_for(m.relation_id, "an Insert");
+    emit_change(t, Op::kCreate, m.new_row, {}, m.new_row);
+  }
+
+  void on(const pg::Update& m) {
+    const auto& t = table_for(m.relation_id, "an Update");
+    const bool full = m.old_kind == 'O';
+    if (m.old_kind != 0 && key_changed(t, m.old_row, m.new_row) && t.has_key()) {
+      // A key change is a delete of the old key and a create of the new one, so each key's
+      // partition sees a complete history.
+      emit_change(t, Op::kDelete, m.old_row, m.old_row, {});
+      emit_change(t, Op::kCreate, m.new_row, {}, m.new_row);
+      return;
+    }
+    emit_change(t, Op::kUpdate, m.new_row, full ? m.old_row : event::RowImage{}, m.new_row);
+  }
+
+  void on(const pg::Delete& m) {
+    const auto& t = table_for(m.relation_id, "a Delete");
+    emit_change(t, Op::kDelete, m.old_row, m.old_row, {});
+  }
+
+  void on(const pg::Truncate& m) {
+    for (uint32_t id : m.relation_ids) {
+      const auto& t = table_for(id, "a Truncate");
+      event::SourceInfo source;
+      if (!next_position(source)) continue;
+      key_buf.clear();
+      encoder.encode_truncate(t, source, now_unix_ms(), value_buf);
+      fill_headers(&t, Op::kTruncate, source);
+      produce(t.topic, false, source.position);
+      ++tx_events;
+      count(Op::kTruncate);
+    }
+  }
+
+  void on(const pg::LogicalMessage& m) {
+    const bool heartbeat = m.prefix == pg::SourceCatalog::kHeartbeatPrefix;
+    if (!m.transactional) {
+      // Non-transactional messages arrive in WAL order between transactions: a unit of their own.
+      if (!heartbeat && wants_message(m.prefix) &&
+          !(resume_after && Position{m.lsn, 0} <= *resume_after)) {
+        event::SourceInfo source;
+        source.position = Position{m.lsn, 0};
+        source.commit_time_ms = now_unix_ms();
+        emit_message(m, source);
+      }
+      tracker.mark(m.lsn.value());
+      return;
+    }
+    if (heartbeat || !wants_message(m.prefix)) return;
+    event::SourceInfo source;
+    if (!next_position(source)) return;
+    emit_message(m, source);
+    ++tx_events;
+  }
+
+  void emit_message(const pg::LogicalMessage& m, const event::SourceInfo& source) {
+    encoder.encode_message(src.module, database, m.prefix, m.content, m.transactional, source,
+                           now_unix_ms(), value_buf);
+    key_buf.clear();
+    event::append_json_string(m.prefix, key_buf);
+    fill_headers(nullptr, Op::kMessage, source);
+    produce(message_topic, true, source.position);
+    count(Op::kMessage);
+  }
+
+  // ---- checkpoints and confirmation --------------------------------------------------------
+
+  /// Records what Kafka acknowledged, then confirms to PostgreSQL only what is recorded.
+  void checkpoint(bool force_status) {
+    const auto acked = tracker.acked_position();
+    Lsn confirm = confirmed;
+    if (auto token = tracker.completed_token()) confirm = std::max(confirm, Lsn{*token});
+    if (!in_tx && tracker.pending() == 0) confirm = std::max(confirm, idle_lsn);
+    const auto acked_to_save = acked ? acked : saved_acked;
+    if (acked_to_save != saved_acked || confirm != confirmed) {
+      store.save_source(checkpoint::SourceCheckpoint{acked_to_save.value_or(Position{}), confirm,
+                                                     now_unix_ms()});
+      saved_acked = acked_to_save;
+      confirmed = confirm;
+      stats.confirmed_lsn.store(confirmed.value(), std::memory_order_relaxed);
+    }
+    const auto now = Clock::now();
+    if (force_status || confirmed != sent_confirm ||
+        now - last_status >= std::chrono::milliseconds(src.status_interval)) {
+      repl->send_status(received, confirmed);
+      sent_confirm = confirmed;
+      last_status = now;
+    }
+    last_checkpoint = now;
+  }
+
+  void stream(const std::atomic<bool>& stop) {
+    const auto saved = store.load_source();
+    Lsn start;
+    if (saved) {
+      start = saved->confirmed;
+      confirmed = saved->confirmed;
+      saved_acked = saved->acked;
+      if (!saved->acked.commit_lsn.is_zero()) resume_after = saved->acked;
+    }
+    repl->start(src.slot, start, src.publication);
+    stats.state = CaptureStats::State::kStreaming;
+    spdlog::info("{}: streaming from slot {} at {} (resuming after {})", context, src.slot, start,
+                 resume_after ? resume_after->to_string() : std::string("nothing"));
+    pg::SourceCatalog catalog(*sql);
+    last_heartbeat = Clock::now();
+    int frames_since_poll = 0;
+    int timeout_ms = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const auto frame = repl->read(timeout_ms);
+      using Kind = pg::ReplicationStream::Frame::Kind;
+      if (frame.kind == Kind::kData) {
+        received = std::max(received, frame.wal_start);
+        handle(decoder.decode(frame.payload));
+        timeout_ms = 0;
+      } else if (frame.kind == Kind::kKeepalive) {
+        received = std::max(received, frame.wal_end);
+        if (!in_tx && tracker.pending() == 0) idle_lsn = std::max(idle_lsn, frame.wal_end);
+        if (frame.reply_requested) checkpoint(true);
+      } else {
+        timeout_ms = 20;
+      }
+      if (++frames_since_poll >= kPollEveryFrames || frame.kind != Kind::kData) {
+        frames_since_poll = 0;
+        poll_producer(0);
+        stats.received_lsn.store(received.value(), std::memory_order_relaxed);
+        const auto now = Clock::now();
+        if (now - last_checkpoint >= kCheckpointInterval) checkpoint(false);
+        if (src.heartbeat_interval.count() > 0 &&
+            now - last_heartbeat >= std::chrono::milliseconds(src.heartbeat_interval)) {
+          catalog.emit_heartbeat();
+          last_heartbeat = now;
+        }
+      }
+    }
+    // Stop: let Kafka acknowledge what is in flight, record it, confirm it.
+    const auto deadline_ms = static_cast<int>(std::chrono::milliseconds(pair.daemon.shutdown_timeout).count());
+    if (!producer->flush(std::max(1000, deadline_ms / 2))) {
+      spdlog::warn("{}: {} events still unacknowledged at shutdown; they are re-sent on the next "
+                   "start (same event ids)",
+                   context, producer->in_flight());
+    }
+    if (delivery_error) throw *delivery_error;
+    checkpoint(true);
+  }
+
+  // ---- the snapshot ------------------------------------------------------------------------
+
+  struct ChunkDone {
+    uint64_t token;
+    checkpoint::SnapshotProgress progress;
+  };
+
+  void save_completed_chunks(std::vector<ChunkDone>& chunks) {
+    const auto token = tracker.completed_token();
+    if (!token) return;
+    size_t done = 0;
+    while (done < chunks.size() && chunks[done].token <= *token) ++done;
+    if (done == 0) return;
+    store.save_snapshot_progress(chunks[done - 1].progress);
+    chunks.erase(chunks.begin(), chunks.begin() + static_cast<long>(done));
+  }
+
+  /// Emits every row of the tables whose snapshot is not done, as op "r" events at the
+  /// snapshot's consistent point. Progress is recorded per chunk once Kafka acknowledged it.
+  void snapshot(const std::string& snapshot_name, Lsn consistent_point) {
+    stats.state = CaptureStats::State::kSnapshotting;
+    pg::PgConnection conn =
+        pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context);
+    pg::SnapshotReader reader(conn, snapshot_name);
+    std::vector<ChunkDone> chunks;
+    uint64_t next_token = 1;
+    std::vector<ColumnValue> row;
+    for (uint32_t ordinal = 0; ordinal < tables.size(); ++ordinal) {
+      const auto& table = tables[ordinal];
+      auto progress = store.load_snapshot_progress(table.name.schema, table.name.table)
+                          .value_or(checkpoint::SnapshotProgress{table.name.schema,
+                                                                 table.name.table});
+      if (progress.done) continue;
+      if (table.key_columns.empty() || progress.consistent_point.is_zero()) {
+        // Keyless tables cannot resume mid-table: they start over.
+        progress.rows = 0;
+        progress.last_key_json.clear();
+      }
+      progress.consistent_point = consistent_point;
+      progress.snapshot_name = snapshot_name;
+      const auto& schema =
+          register_table(table.oid, table.name.schema, table.name.table, reader.columns(table),
+                         consistent_point);
+      std::vector<std::string> last_key = decode_key_list(progress.last_key_json);
+      std::vector<int> key_index;
+      for (const auto& k : table.key_columns) {
+        for (size_t i = 0; i < schema.columns.size(); ++i)
+          if (schema.columns[i].name == k) key_index.push_back(static_cast<int>(i));
+      }
+      spdlog::info("{}: snapshot of {} from row {} at {}", context, table.name.to_string(),
+                   progress.rows, consistent_point);
+      const int limit = static_cast<int>(src.snapshot_chunk_rows);
+      const int64_t ts = now_unix_ms();
+      for (;;) {
+        pg::PgResult chunk = reader.read_chunk(table, schema.columns, last_key, limit);
+        const int n = chunk.rows();
+        row.resize(schema.columns.size());
+        for (int r = 0; r < n; ++r) {
+          for (int c = 0; c < static_cast<int>(row.size()); ++c) {
+            row[c] = chunk.is_null(r, c) ? ColumnValue{ColumnValue::Kind::kNull, {}}
+                                         : ColumnValue{ColumnValue::Kind::kText, chunk.value(r, c)};
+          }
+          event::SourceInfo source;
+          source.position = Position{consistent_point, 0};
+          source.commit_time_ms = ts;
+          source.snapshot = event::SnapshotMarker::kTrue;
+          source.snapshot_table = ordinal;
+          source.snapshot_row = progress.rows + static_cast<uint64_t>(r);
+          const bool has_key = encoder.encode_key(schema, row, key_buf);
+          encoder.encode_change(schema, Op::kRead, {}, row, source, ts, value_buf);
+          fill_headers(&schema, Op::kRead, source);
+          produce(schema.topic, has_key, std::nullopt);
+          count(Op::kRead);
+        }
+        progress.rows += static_cast<uint64_t>(n);
+        stats.snapshot_rows.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+        if (n > 0 && !key_index.empty()) {
+          last_key.clear();
+          for (int k : key_index) last_key.emplace_back(chunk.value(n - 1, k));
+          progress.last_key_json = encode_key_list(last_key);
+        }
+        progress.done = n < limit;
+        chunks.push_back(ChunkDone{next_token, progress});
+        tracker.mark(next_token++);
+        poll_producer(0);
+        save_completed_chunks(chunks);
+        if (progress.done) break;
+      }
+      spdlog::info("{}: snapshot of {} read {} rows", context, table.name.to_string(),
+                   progress.rows);
+    }
+    reader.finish();
+    while (!chunks.empty()) {
+      poll_producer(100);
+      save_completed_chunks(chunks);
+    }
+    tracker.reset();
+  }
+
+  /// Creates the slot if missing (exporting a snapshot when one is due) and runs the snapshot
+  /// for every table that has not finished one.
+  void prepare_slot() {
+    pg::SourceCatalog catalog(*sql);
+    const auto slot = catalog.slot(src.slot);
+    const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
+    if (slot && slot->plugin != "pgoutput") {
+      fail("{}: replication slot {} exists but uses plugin {}, not pgoutput. Fix: drop it "
+           "(modsync slots drop {}) or set source.slot to another name.",
+           context, src.slot, slot->plugin, src.slot);
+    }
+    if (slot && slot->wal_status == "lost") {
+      fail("{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
+           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop {}) and "
+           "restart to take a new snapshot, then rebuild projections (modsync resnapshot).",
+           context, src.slot, src.slot);
+    }
+    if (!slot) {
+      if (store.load_source()) {
+        spdlog::error("{}: replication slot {} is gone although modsync had checkpoints for it; "
+                      "changes made while it was missing are not captured. A new slot is created{}",
+                      context, src.slot, want_snapshot ? " and the snapshot taken again" : "");
+        store.save_source(checkpoint::SourceCheckpoint{});
+      }
+      store.clear_snapshot_progress();
+      auto info = repl->create_slot(src.slot, false, want_snapshot);
+      spdlog::info("{}: created replication slot {} at {}", context, src.slot,
+                   info.consistent_point);
+      if (want_snapshot) snapshot(info.snapshot_name, info.consistent_point);
+      return;
+    }
+    if (!want_snapshot) return;
+    bool pending = false;
+    for (const auto& t : tables) {
+      auto p = store.load_snapshot_progress(t.name.schema, t.name.table);
+      pending = pending || !p || !p->done;
+    }
+    if (!pending) return;
+    // The slot's own exported snapshot is gone (crash mid-snapshot, or a table was added):
+    // a temporary slot exports a fresh one. Rows read from it carry its later consistent
+    // point; streaming from the permanent slot re-sends older changes, which consumers
+    // applying by position ignore (docs/architecture.md, "Snapshots").
+    pg::ReplicationStream temp(pg::PgConnection::connect(
+        src.effective_dsn, pg::PgConnection::Mode::kReplication, context));
+    auto info = temp.create_slot(src.slot + "_snap", true, true);
+    spdlog::info("{}: resuming the snapshot with a fresh exported snapshot at {}", context,
+                 info.consistent_point);
+    snapshot(info.snapshot_name, info.consistent_point);
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    reset_run();
+    stats.state = CaptureStats::State::kStarting;
+    connect();
+    prepare_slot();
+    stream(stop);
+    reset_run();
+  }
+};
+
+CapturePipeline::CapturePipeline(const config::PairConfig& pair, checkpoint::CheckpointStore& store,
+                                 CaptureStats& stats)
+    : impl_(std::make_unique<Impl>(pair, store, stats)) {
+  if (!pair.source) fail("pair {}: no source configured", pair.daemon.id);
+}
+
+CapturePipeline::~CapturePipeline() = default;
+
+void CapturePipeline::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+
+const char* to_string(CaptureStats::State state) {
+  switch (state) {
+    case CaptureStats::State::kStarting: return "starting";
+    case CaptureStats::State::kSnapshotting: return "snapshotting";
+    case CaptureStats::State::kStreaming: return "streaming";
+    case CaptureStats::State::kRetrying: return "retrying";
+    case CaptureStats::State::kFailed: return "failed";
+    case CaptureStats::State::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+}  // namespace modsync::capture

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libpq-fe.h>
+
+namespace modsync::pg {
+
+/// Owns a PGresult. Move-only.
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* r) : result_(r) {}
+  PGresult* get() const { return result_.get(); }
+  explicit operator bool() const { return result_ != nullptr; }
+  ExecStatusType status() const { return PQresultStatus(result_.get()); }
+  int rows() const { return PQntuples(result_.get()); }
+  int columns() const { return PQnfields(result_.get()); }
+  bool is_null(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
+  std::string_view value(int row, int col) const {
+    return {PQgetvalue(result_.get(), row, col),
+            static_cast<size_t>(PQgetlength(result_.get(), row, col))};
+  }
+  /// The server's SQLSTATE ("" when none), e.g. "55006" (object in use).
+  std::string_view sqlstate() const;
+
+ private:
+  struct Deleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+  };
+  std::unique_ptr<PGresult, Deleter> result_;
+};
+
+/// Owns a PGconn, either a regular or a replication connection. Move-only; not thread-safe.
+/// Every query helper throws modsync::Error naming `context_` (e.g. "source orders") and the
+/// server's message; connection failures are retriable, SQL errors fatal unless stated.
+class PgConnection {
+ public:
+  enum class Mode { kRegular, kReplication };
+
+  /// Connects (blocking). `context` prefixes every error message, e.g. "source orders".
+  static PgConnection connect(const std::string& dsn, Mode mode, std::string context);
+
+  PGconn* get() const { return conn_.get(); }
+  const std::string& context() const { return context_; }
+
+  /// Runs a statement without parameters and returns its result; throws unless it succeeded
+  /// (PGRES_COMMAND_OK or PGRES_TUPLES_OK).
+  PgResult exec(const std::string& sql);
+  /// Runs a statement with text parameters (nullopt = NULL).
+  PgResult exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  /// Runs a query and returns the first column of the first row ("" if no rows).
+  std::string query_value(const std::string& sql);
+
+  /// Escapes an identifier ("public"."Orders") or a literal for SQL text.
+  std::string quote_ident(std::string_view ident) const;
+  std::string quote_literal(std::string_view literal) const;
+
+  /// The server's last error message, trimmed.
+  std::string last_error() const;
+
+ private:
+  struct Deleter {
+    void operator()(PGconn* c) const { PQfinish(c); }
+  };
+  PgConnection(PGconn* c, std::string context) : conn_(c), context_(std::move(context)) {}
+  [[noreturn]] void throw_result_error(const PgResult& r, const std::string& sql) const;
+
+  std::unique_ptr<PGconn, Deleter> conn_;
+  std::string context_;
+};
+
+/// Owns a buffer that libpq allocated (PQgetCopyData, PQescape*). Move-only.
+struct PqFree {
+  void operator()(void* p) const { PQfreemem(p); }
+};
+using PqBuffer = std::unique_ptr<char, PqFree>;
+
+/// Converts PostgreSQL epoch microseconds to Unix epoch milliseconds.
+constexpr int64_t pg_time_to_unix_ms(int64_t pg_us) { return (pg_us + 946'684'800'000'000LL) / 1000; }
+/// Unix epoch microseconds to PostgreSQL epoch microseconds.
+constexpr int64_t unix_us_to_pg_time(int64_t unix_us) { return unix_us - 946'684'800'000'000LL; }
+
+/// Removes the password from a conninfo string or URI so it can be logged.
+std::string redact_conninfo(std::string_view dsn);
+
+}  // namespace modsync::pg

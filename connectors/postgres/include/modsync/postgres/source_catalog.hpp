@@ -1,0 +1,66 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modsync/common/lsn.hpp"
+#include "modsync/postgres/pg_connection.hpp"
+
+namespace modsync::pg {
+
+struct QualifiedName {
+  std::string schema;
+  std::string table;
+  std::string to_string() const { return schema + "." + table; }
+  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
+};
+
+struct TableInfo {
+  QualifiedName name;
+  uint32_t oid = 0;
+  char replica_identity = 'd';           ///< pg_class.relreplident
+  std::vector<std::string> key_columns;  ///< primary key (or replica identity index) columns, in order
+  /// True when PostgreSQL can publish this table's UPDATEs and DELETEs.
+  bool publishes_updates() const { return replica_identity == 'f' || !key_columns.empty(); }
+};
+
+struct SlotState {
+  std::string plugin;
+  std::string database;
+  bool active = false;
+  std::optional<int> active_pid;
+  Lsn confirmed_flush;
+  std::string wal_status;  ///< reserved | extended | unreserved | lost
+};
+
+/// Start-up checks and catalog set-up on a regular connection to a source database.
+/// Each check throws modsync::Error naming the problem and the fix.
+class SourceCatalog {
+ public:
+  /// `conn` must outlive the catalog.
+  explicit SourceCatalog(PgConnection& conn) : conn_(conn) {}
+
+  /// wal_level = logical and the current role may replicate (REPLICATION or superuser).
+  void check_server();
+
+  /// Looks up every table; throws one error listing all that do not exist.
+  std::vector<TableInfo> describe_tables(const std::vector<QualifiedName>& tables);
+
+  /// Creates the publication for exactly `tables`, or sets its table list if it exists.
+  void ensure_publication(const std::string& name, const std::vector<TableInfo>& tables);
+
+  std::optional<SlotState> slot(const std::string& name);
+  void drop_slot(const std::string& name);
+
+  /// Writes a non-transactional logical message that the slot will decode, so an idle
+  /// database's slot still advances while other databases of the cluster write WAL.
+  void emit_heartbeat();
+
+  static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
+
+ private:
+  PgConnection& conn_;
+};
+
+}  // namespace modsync::pg

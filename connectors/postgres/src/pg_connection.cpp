@@ -1,0 +1,119 @@
+#include "modsync/postgres/pg_connection.hpp"
+
+#include <regex>
+
+#include "modsync/common/error.hpp"
+
+namespace modsync::pg {
+
+namespace {
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+std::string_view PgResult::sqlstate() const {
+  const char* s = PQresultErrorField(result_.get(), PG_DIAG_SQLSTATE);
+  return s ? std::string_view{s} : std::string_view{};
+}
+
+std::string redact_conninfo(std::string_view dsn) {
+  static const std::regex kKeyValue(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
+  static const std::regex kUri(R"(^(postgres(ql)?://[^:/@]*:)([^@]*)@)", std::regex::icase);
+  std::string out = std::regex_replace(std::string(dsn), kKeyValue, "$1***");
+  return std::regex_replace(out, kUri, "$1***@");
+}
+
+PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::string context) {
+  const char* keys[] = {"dbname", "replication", "application_name", "fallback_application_name",
+                        nullptr};
+  const char* values[] = {dsn.c_str(), mode == Mode::kReplication ? "database" : nullptr, nullptr,
+                          "modsync", nullptr};
+  // expand_dbname=1: `dsn` is a full conninfo string or URI.
+  PGconn* raw = nullptr;
+  if (mode == Mode::kReplication) {
+    raw = PQconnectdbParams(keys, values, 1);
+  } else {
+    const char* k2[] = {"dbname", "fallback_application_name", nullptr};
+    const char* v2[] = {dsn.c_str(), "modsync", nullptr};
+    raw = PQconnectdbParams(k2, v2, 1);
+  }
+  PgConnection conn(raw, std::move(context));
+  if (raw == nullptr)
+    fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);
+  if (PQstatus(raw) != CONNECTION_OK) {
+    const std::string msg = conn.last_error();
+    const bool auth = msg.find("password authentication failed") != std::string::npos ||
+                      msg.find("no pg_hba.conf entry") != std::string::npos;
+    const bool repl_denied = msg.find("must have replication") != std::string::npos ||
+                             msg.find("must be superuser or replication") != std::string::npos;
+    if (repl_denied) {
+      fail(
+          "{}: the role lacks the REPLICATION attribute ({}). Fix: ALTER ROLE <user> REPLICATION; "
+          "as a superuser, or connect as a role that has it.",
+          conn.context_, msg);
+    }
+    throw Error(auth ? ErrorKind::kFatal : ErrorKind::kRetriable,
+                fmt::format("{}: cannot connect to PostgreSQL ({}): {}. Fix: check the dsn, that "
+                            "the server is running and that pg_hba.conf admits this host and user"
+                            "{}.",
+                            conn.context_, redact_conninfo(dsn), msg,
+                            mode == Mode::kReplication ? " for replication connections" : ""));
+  }
+  return conn;
+}
+
+std::string PgConnection::last_error() const {
+  return trim(PQerrorMessage(conn_.get()));
+}
+
+void PgConnection::throw_result_error(const PgResult& r, const std::string& sql) const {
+  std::string msg = r ? trim(PQresultErrorMessage(r.get())) : last_error();
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    fail_retriable("{}: connection lost: {}", context_, msg);
+  }
+  std::string shown = sql.size() > 200 ? sql.substr(0, 200) + "…" : sql;
+  fail("{}: statement failed: {} (statement: {})", context_, msg, shown);
+}
+
+PgResult PgConnection::exec(const std::string& sql) {
+  PgResult r(PQexec(conn_.get(), sql.c_str()));
+  if (!r || (r.status() != PGRES_COMMAND_OK && r.status() != PGRES_TUPLES_OK)) {
+    throw_result_error(r, sql);
+  }
+  return r;
+}
+
+PgResult PgConnection::exec_params(const std::string& sql,
+                                   const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PgResult r(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0));
+  if (!r || (r.status() != PGRES_COMMAND_OK && r.status() != PGRES_TUPLES_OK)) {
+    throw_result_error(r, sql);
+  }
+  return r;
+}
+
+std::string PgConnection::query_value(const std::string& sql) {
+  PgResult r = exec(sql);
+  if (r.rows() == 0 || r.columns() == 0 || r.is_null(0, 0)) return {};
+  return std::string(r.value(0, 0));
+}
+
+std::string PgConnection::quote_ident(std::string_view ident) const {
+  PqBuffer b(PQescapeIdentifier(conn_.get(), ident.data(), ident.size()));
+  if (!b) fail("{}: cannot quote identifier {}: {}", context_, ident, last_error());
+  return std::string(b.get());
+}
+
+std::string PgConnection::quote_literal(std::string_view literal) const {
+  PqBuffer b(PQescapeLiteral(conn_.get(), literal.data(), literal.size()));
+  if (!b) fail("{}: cannot quote literal: {}", context_, last_error());
+  return std::string(b.get());
+}
+
+}  // namespace modsync::pg

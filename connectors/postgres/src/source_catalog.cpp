@@ -1,0 +1,120 @@
+#include "modsync/postgres/source_catalog.hpp"
+
+#include <fmt/ranges.h>
+
+#include "modsync/common/error.hpp"
+
+namespace modsync::pg {
+
+void SourceCatalog::check_server() {
+  const std::string wal_level = conn_.query_value("SHOW wal_level");
+  if (wal_level != "logical") {
+    fail(
+        "{}: wal_level is '{}', but logical replication needs wal_level = logical. Fix: run "
+        "ALTER SYSTEM SET wal_level = logical; as a superuser and restart PostgreSQL.",
+        conn_.context(), wal_level);
+  }
+  const std::string can_replicate = conn_.query_value(
+      "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
+  if (can_replicate != "true") {
+    const std::string user = conn_.query_value("SELECT current_user");
+    fail(
+        "{}: role {} lacks the REPLICATION attribute. Fix: ALTER ROLE {} REPLICATION; as a "
+        "superuser.",
+        conn_.context(), user, conn_.quote_ident(user));
+  }
+}
+
+std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<QualifiedName>& tables) {
+  std::vector<TableInfo> out;
+  std::vector<std::string> missing;
+  for (const auto& t : tables) {
+    const std::string qualified = conn_.quote_ident(t.schema) + "." + conn_.quote_ident(t.table);
+    PgResult r = conn_.exec_params(
+        "SELECT c.oid, c.relreplident, c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)",
+        {qualified});
+    if (r.rows() == 0) {
+      missing.push_back(t.to_string());
+      continue;
+    }
+    const char relkind = r.value(0, 2).empty() ? 'r' : r.value(0, 2)[0];
+    if (relkind != 'r' && relkind != 'p') {
+      fail(
+          "{}: {} is not a table (relkind '{}'). Fix: list only ordinary or partitioned tables "
+          "in source.tables.",
+          conn_.context(), t.to_string(), relkind);
+    }
+    TableInfo info;
+    info.name = t;
+    info.oid = static_cast<uint32_t>(std::stoul(std::string(r.value(0, 0))));
+    info.replica_identity = r.value(0, 1).empty() ? 'd' : r.value(0, 1)[0];
+    // The key that pgoutput sends: the replica identity index, else the primary key.
+    const char* index_flag = info.replica_identity == 'i' ? "indisreplident" : "indisprimary";
+    PgResult k = conn_.exec_params(
+        fmt::format("SELECT a.attname FROM pg_index i "
+                    "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord) "
+                    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.attnum "
+                    "WHERE i.indrelid = $1::oid AND i.{} ORDER BY u.ord",
+                    index_flag),
+        {std::to_string(info.oid)});
+    for (int row = 0; row < k.rows(); ++row) info.key_columns.emplace_back(k.value(row, 0));
+    if (info.replica_identity == 'n') info.key_columns.clear();
+    out.push_back(std::move(info));
+  }
+  if (!missing.empty()) {
+    const std::string db = conn_.query_value("SELECT current_database()");
+    fail(
+        "{}: table{} {} do{} not exist in database {}. Fix: create {}, or remove {} from "
+        "source.tables.",
+        conn_.context(), missing.size() > 1 ? "s" : "", fmt::join(missing, ", "),
+        missing.size() > 1 ? "" : "es", db, missing.size() > 1 ? "them" : "it",
+        missing.size() > 1 ? "them" : "it");
+  }
+  return out;
+}
+
+void SourceCatalog::ensure_publication(const std::string& name,
+                                       const std::vector<TableInfo>& tables) {
+  std::string list;
+  for (const auto& t : tables) {
+    if (!list.empty()) list += ", ";
+    list += conn_.quote_ident(t.name.schema) + "." + conn_.quote_ident(t.name.table);
+  }
+  PgResult r = conn_.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
+  const std::string verb =
+      r.rows() == 0 ? "CREATE PUBLICATION {} FOR TABLE {}" : "ALTER PUBLICATION {} SET TABLE {}";
+  try {
+    conn_.exec(fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
+  } catch (const Error& e) {
+    fail(
+        "{}. Fix: run it as the tables' owner or a superuser (`{}`), or grant this role "
+        "ownership of the tables.",
+        e.what(), fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
+  }
+}
+
+std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
+  PgResult r = conn_.exec_params(
+      "SELECT plugin, database, active, active_pid, confirmed_flush_lsn, wal_status "
+      "FROM pg_replication_slots WHERE slot_name = $1",
+      {name});
+  if (r.rows() == 0) return std::nullopt;
+  SlotState s;
+  s.plugin = std::string(r.value(0, 0));
+  s.database = std::string(r.value(0, 1));
+  s.active = r.value(0, 2) == "t";
+  if (!r.is_null(0, 3)) s.active_pid = std::stoi(std::string(r.value(0, 3)));
+  if (!r.is_null(0, 4)) s.confirmed_flush = Lsn::parse(r.value(0, 4)).value_or(Lsn{});
+  s.wal_status = std::string(r.value(0, 5));
+  return s;
+}
+
+void SourceCatalog::drop_slot(const std::string& name) {
+  conn_.exec_params("SELECT pg_drop_replication_slot($1)", {name});
+}
+
+void SourceCatalog::emit_heartbeat() {
+  conn_.exec_params("SELECT pg_logical_emit_message(false, $1, '')", {kHeartbeatPrefix});
+}
+
+}  // namespace modsync::pg
