@@ -5,11 +5,14 @@
 #   bench_psql PORT DB [psql args...]                 # quiet psql that stops on errors
 #   bench_slot_confirmed PORT DB SLOT                 # the slot's confirmed_flush_lsn
 #   bench_lsn_ge A B                                  # true when LSN A >= LSN B
-#   bench_wait_confirmed PORT DB SLOT LSN TIMEOUT_S   # poll (every ~50 ms) until confirmed >= LSN
+#   bench_wait_confirmed PORT DB SLOT LSN TIMEOUT_S   # poll (every ~50 ms) until confirmed >= LSN;
+#                                                     # with BENCH_TRACE=FILE, logs each poll there
 #   bench_now                                         # seconds since the epoch, ns resolution
+#   bench_cpu_s PID [children]                        # CPU seconds of PID (or its reaped children)
 #   bench_vm KEY PID                                  # /proc/PID/status field in kB (VmHWM, VmRSS)
 #   bench_start_dev_broker DIR [--topic NAME:P ...]   # sets BENCH_BROKERS and BENCH_BROKER_PID
 #   bench_write_capture_config FILE ID DSN BROKERS STATE_DIR SLOT PUBLICATION TABLES...
+#                                   # BENCH_KAFKA_PROPERTIES="linger.ms: 20" adds producer properties
 # Each benchmark script owns its processes and stops them in its own EXIT trap.
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case "$build" in
@@ -61,6 +64,7 @@ bench_wait_confirmed() {
   deadline=$(($(date +%s) + timeout_s))
   while :; do
     cur=$(bench_slot_confirmed "$port" "$db" "$slot")
+    if [ -n "${BENCH_TRACE:-}" ]; then echo "$(bench_now) $cur" >>"$BENCH_TRACE"; fi
     if [ -n "$cur" ] && bench_lsn_ge "$cur" "$lsn"; then return 0; fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "bench: slot $slot confirmed $cur, not $lsn, after ${timeout_s}s" >&2
@@ -68,6 +72,14 @@ bench_wait_confirmed() {
     fi
     sleep 0.05
   done
+}
+
+# CPU seconds (user + system) of a live process; with `children`, of its waited-for children.
+bench_cpu_s() {
+  local pid=$1 which=${2:-self}
+  awk -v tck="$(getconf CLK_TCK)" -v w="$which" '{
+    sub(/^.*\) /, "")  # drop "pid (comm) ", so state is $1 and utime is $12
+    printf "%.2f\n", (w == "children" ? $14 + $15 : $12 + $13) / tck }' "/proc/$pid/stat"
 }
 
 bench_vm() {
@@ -103,6 +115,7 @@ daemon:
   shutdown_timeout: 10s
 kafka:
   brokers: "$brokers"
+  properties: { ${BENCH_KAFKA_PROPERTIES:-} }
 source:
   module: bench
   dsn: "$dsn"
