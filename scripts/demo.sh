@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: the whole capture path on embedded defaults, with nothing external.
-# Starts a throwaway PostgreSQL 15 cluster with an `orders` module database, the Kafka-protocol
-# dev broker, and `modsync run` on config/examples/orders-to-shipping.yaml; writes a few orders;
-# shows the change events with kcat (an independent Kafka client); stops everything.
+# `make demo`: the whole path on embedded defaults, with nothing external.
+# Starts a throwaway PostgreSQL 15 cluster with an `orders` module database and a `shipping`
+# module database, the Kafka-protocol dev broker, and `modsync run` on
+# config/examples/orders-to-shipping.yaml; writes a few orders; shows the change events with kcat
+# (an independent Kafka client) and the shipping module's projection; stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
@@ -46,6 +47,18 @@ CREATE TABLE order_lines (
 INSERT INTO orders (customer_id, status, total) VALUES (7, 'paid', 19.90), (8, 'new', 5.00);
 SQL
 
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d shipping <<'SQL'
+-- The shipping module's projection of paid orders, in its own shape. The two _modsync columns
+-- hold the source position of each row (the version guard: replays never regress a row).
+CREATE TABLE orders_to_ship (
+  order_id     bigint PRIMARY KEY,
+  customer_id  int NOT NULL,
+  amount       numeric(12,2) NOT NULL,
+  _modsync_lsn pg_lsn NOT NULL,
+  _modsync_seq integer NOT NULL
+);
+SQL
+
 step "Starting the Kafka-protocol dev broker"
 "$modsync" dev-broker --partitions 3 --address-file "$work/broker.addr" \
   >"$work/broker.out" 2>"$work/broker.log" &
@@ -86,9 +99,21 @@ expect_topic() {  # topic, expected count
   done
   kcat -C -b "$brokers" -t "$1" -o beginning -e -q -f "$fmt"
 }
-expect_topic orders.public.orders 7
+expect_topic orders.public.orders 6
 expect_topic orders.public.order_lines 2
 expect_topic orders.messages 1
+
+step "The shipping module's projection: paid orders with total > 0, id renamed to order_id"
+for _ in $(seq 50); do
+  n=$(psql -X -A -t -h 127.0.0.1 -p "$port" -U postgres -d shipping -c "SELECT count(*) FROM orders_to_ship")
+  [ "$n" -ge 3 ] && break
+  sleep 0.2
+done
+psql -X -h 127.0.0.1 -p "$port" -U postgres -d shipping -c \
+  "SELECT order_id, customer_id, amount, _modsync_lsn FROM orders_to_ship ORDER BY order_id"
+echo "  (source rows for comparison:)"
+psql -X -h 127.0.0.1 -p "$port" -U postgres -d orders -c \
+  "SELECT id, customer_id, status, total FROM orders ORDER BY id"
 
 step "Stopping modsync (SIGTERM: flush Kafka, checkpoint, confirm to PostgreSQL)"
 kill -TERM "${pids[1]}"

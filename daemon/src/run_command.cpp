@@ -2,6 +2,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "modsync/apply/apply_pipeline.hpp"
 #include "modsync/capture/capture_pipeline.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
@@ -47,38 +50,75 @@ class StopSignal {
   std::atomic<bool> flag_{false};
 };
 
-/// Runs one pair's capture until stopped, restarting it with backoff after any failure: a
-/// failed run resumes from its checkpoints, so retrying never loses or reorders events.
-void supervise_capture(const config::PairConfig& pair, StopSignal& stop) {
-  capture::CaptureStats stats;
-  std::unique_ptr<checkpoint::CheckpointStore> store;
+/// Runs `run_once` until it returns (a clean stop) or `stop` is set, restarting it with
+/// exponential backoff after any failure: every pipeline resumes from its checkpoints, so a
+/// retry never loses or reorders events. `report(error, retriable)` records each failure.
+void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
+               const std::function<void(const std::string&, bool)>& report) {
   auto backoff = std::chrono::milliseconds(500);
   constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
   while (!stop.flag()) {
     try {
-      if (!store) {
-        store = std::make_unique<checkpoint::CheckpointStore>(pair.daemon.state_dir, pair.daemon.id);
-      }
-      capture::CapturePipeline pipeline(pair, *store, stats);
-      pipeline.run(stop.flag());
-      stats.state = capture::CaptureStats::State::kStopped;
+      run_once();
       return;
     } catch (const Error& e) {
-      stats.set_error(e.what());
-      stats.retries.fetch_add(1);
-      stats.state = e.retriable() ? capture::CaptureStats::State::kRetrying
-                                  : capture::CaptureStats::State::kFailed;
-      spdlog::error("pair {}: {} ({}; retrying in {} ms)", pair.daemon.id, e.what(),
+      report(e.what(), e.retriable());
+      spdlog::error("{}: {} ({}; retrying in {} ms)", label, e.what(),
                     e.retriable() ? "transient" : "needs attention", backoff.count());
     } catch (const std::exception& e) {
-      stats.set_error(e.what());
-      stats.state = capture::CaptureStats::State::kFailed;
-      spdlog::error("pair {}: unexpected error: {} (retrying in {} ms)", pair.daemon.id, e.what(),
+      report(e.what(), false);
+      spdlog::error("{}: unexpected error: {} (retrying in {} ms)", label, e.what(),
                     backoff.count());
     }
     stop.sleep_for(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
+}
+
+/// The live state of one pair: its checkpoint store and the stats of its pipelines.
+struct PairRuntime {
+  const config::PairConfig* pair = nullptr;
+  std::unique_ptr<checkpoint::CheckpointStore> store;
+  capture::CaptureStats capture;
+  std::deque<apply::ApplyStats> projections;
+};
+
+void run_capture(PairRuntime& rt, StopSignal& stop) {
+  const auto& pair = *rt.pair;
+  supervise(
+      fmt::format("pair {} source {}", pair.daemon.id, pair.source->module), stop,
+      [&] {
+        capture::CapturePipeline pipeline(pair, *rt.store, rt.capture);
+        pipeline.run(stop.flag());
+        rt.capture.state = capture::CaptureStats::State::kStopped;
+      },
+      [&](const std::string& error, bool retriable) {
+        rt.capture.set_error(error);
+        rt.capture.retries.fetch_add(1);
+        rt.capture.state = retriable ? capture::CaptureStats::State::kRetrying
+                                     : capture::CaptureStats::State::kFailed;
+      });
+}
+
+void run_projection(PairRuntime& rt, size_t index, StopSignal& stop) {
+  const auto& pair = *rt.pair;
+  const auto& projection = pair.sink->projections[index];
+  auto& stats = rt.projections[index];
+  supervise(
+      fmt::format("pair {} projection {}", pair.daemon.id, projection.to.qualified()), stop,
+      [&] {
+        apply::ApplyPipeline pipeline(pair, projection, *rt.store, stats);
+        pipeline.run(stop.flag());
+        stats.state = apply::ApplyStats::State::kStopped;
+      },
+      [&](const std::string& error, bool retriable) {
+        stats.set_error(error);
+        stats.retries.fetch_add(1);
+        if (stats.state != apply::ApplyStats::State::kPaused) {
+          stats.state = retriable ? apply::ApplyStats::State::kRetrying
+                                  : apply::ApplyStats::State::kFailed;
+        }
+      });
 }
 
 }  // namespace
@@ -102,9 +142,25 @@ int run_command(const std::string& config_path) {
   spdlog::info("modsync starting with {} pair(s) from {}", pairs.size(), config_path);
 
   StopSignal stop;
-  std::vector<std::thread> threads;
+  std::deque<PairRuntime> runtimes;
   for (const auto& pair : pairs) {
-    if (pair.source) threads.emplace_back([&pair, &stop] { supervise_capture(pair, stop); });
+    auto& rt = runtimes.emplace_back();
+    rt.pair = &pair;
+    try {
+      rt.store = std::make_unique<checkpoint::CheckpointStore>(pair.daemon.state_dir, pair.daemon.id);
+    } catch (const Error& e) {
+      spdlog::error("pair {}: {}", pair.daemon.id, e.what());
+      return 1;
+    }
+    if (pair.sink) rt.projections.resize(pair.sink->projections.size());
+  }
+  std::vector<std::thread> threads;
+  for (auto& rt : runtimes) {
+    if (rt.pair->source) threads.emplace_back([&rt, &stop] { run_capture(rt, stop); });
+    if (!rt.pair->sink) continue;
+    for (size_t i = 0; i < rt.pair->sink->projections.size(); ++i) {
+      threads.emplace_back([&rt, i, &stop] { run_projection(rt, i, stop); });
+    }
   }
   for (;;) {
     int sig = 0;

@@ -74,7 +74,9 @@ void PgConnection::throw_result_error(const PgResult& r, const std::string& sql)
     fail_retriable("{}: connection lost: {}", context_, msg);
   }
   std::string shown = sql.size() > 200 ? sql.substr(0, 200) + "…" : sql;
-  fail("{}: statement failed: {} (statement: {})", context_, msg, shown);
+  throw SqlError(ErrorKind::kFatal,
+                 fmt::format("{}: statement failed: {} (statement: {})", context_, msg, shown),
+                 std::string(r.sqlstate()));
 }
 
 PgResult PgConnection::exec(const std::string& sql) {

@@ -8,7 +8,25 @@
 
 #include <libpq-fe.h>
 
+#include "modsync/common/error.hpp"
+
 namespace modsync::pg {
+
+/// A statement the server rejected, with its SQLSTATE (e.g. "23505"), so callers can tell
+/// bad data (classes 22 and 23) from a broken schema or a lost connection.
+class SqlError : public Error {
+ public:
+  SqlError(ErrorKind kind, std::string message, std::string sqlstate)
+      : Error(kind, std::move(message)), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+  /// Data exceptions and integrity violations: the row is at fault, not the database.
+  bool is_data_error() const {
+    return sqlstate_.rfind("22", 0) == 0 || sqlstate_.rfind("23", 0) == 0;
+  }
+
+ private:
+  std::string sqlstate_;
+};
 
 /// Owns a PGresult. Move-only.
 class PgResult {

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "modsync/apply/apply_stats.hpp"
+#include "modsync/checkpoint/checkpoint_store.hpp"
+#include "modsync/config/config.hpp"
+
+namespace modsync::apply {
+
+/// One projection: change events from a Kafka topic → filtered, mapped rows in a subscriber
+/// table, effectively once.
+///
+/// run() checks the target table against the projection, then consumes the topic from the
+/// offsets the subscriber database recorded with the last applied batch (the beginning when
+/// none), and applies batches bounded by sink.batch_rows and sink.batch_time, each in one
+/// transaction that also records the batch's offsets. Poison events go to the dead-letter
+/// topic; the projection continues. Errors throw modsync::Error; a new run() resumes exactly
+/// after the last committed batch. Threads: run() blocks its thread; stats are readable anywhere.
+class ApplyPipeline {
+ public:
+  /// `pair.sink` must be set and `projection` one of its projections; all must outlive this.
+  ApplyPipeline(const config::PairConfig& pair, const config::Projection& projection,
+                checkpoint::CheckpointStore& store, ApplyStats& stats);
+  ~ApplyPipeline();
+  ApplyPipeline(const ApplyPipeline&) = delete;
+  ApplyPipeline& operator=(const ApplyPipeline&) = delete;
+
+  void run(const std::atomic<bool>& stop);
+
+  /// The id under which the projection's offsets are stored: "<daemon id>/<schema.table>".
+  static std::string projection_id(const config::PairConfig& pair,
+                                   const config::Projection& projection);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modsync::apply

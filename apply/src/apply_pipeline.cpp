@@ -1,0 +1,575 @@
+#include "modsync/apply/apply_pipeline.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "modsync/common/lsn.hpp"
+#include "modsync/kafka/consumer.hpp"
+#include "modsync/kafka/producer.hpp"
+#include "modsync/pgsink/projection_writer.hpp"
+#include "modsync/pgsink/target_table.hpp"
+#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/projection/filter.hpp"
+
+namespace modsync::apply {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using pgsink::ProjectionWriter;
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void append_escaped(std::string_view v, std::string& out) {
+  ProjectionWriter::append_copy_escaped(v, out);
+}
+
+/// PostgreSQL array literal of a JSON array: {1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}.
+void append_array_literal(simdjson::dom::array a, std::string& out) {
+  out += '{';
+  bool first = true;
+  for (simdjson::dom::element e : a) {
+    if (!first) out += ',';
+    first = false;
+    switch (e.type()) {
+      case simdjson::dom::element_type::NULL_VALUE: out += "NULL"; break;
+      case simdjson::dom::element_type::ARRAY: append_array_literal(e.get_array().value(), out); break;
+      case simdjson::dom::element_type::STRING: {
+        out += '"';
+        const std::string_view text = e.get_string().value();
+        for (char c : text) {
+          if (c == '"' || c == '\\') out += '\\';
+          out += c;
+        }
+        out += '"';
+        break;
+      }
+      case simdjson::dom::element_type::OBJECT: {
+        out += '"';
+        const std::string json = simdjson::minify(e);
+        for (char c : json) {
+          if (c == '"' || c == '\\') out += '\\';
+          out += c;
+        }
+        out += '"';
+        break;
+      }
+      default: out += simdjson::minify(e); break;
+    }
+  }
+  out += '}';
+}
+
+std::optional<Position> parse_position(std::string_view text) {
+  const auto hash = text.find('#');
+  if (hash == std::string_view::npos) return std::nullopt;
+  auto lsn = Lsn::parse(text.substr(0, hash));
+  if (!lsn) return std::nullopt;
+  uint32_t index = 0;
+  for (char c : text.substr(hash + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    index = index * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return Position{*lsn, index};
+}
+
+}  // namespace
+
+std::string ApplyPipeline::projection_id(const config::PairConfig& pair,
+                                         const config::Projection& projection) {
+  return pair.daemon.id + "/" + projection.to.qualified();
+}
+
+struct ApplyPipeline::Impl {
+  Impl(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
+       ApplyStats& st)
+      : pair(p), sink(*p.sink), proj(pr), store(s), stats(st) {}
+
+  const config::PairConfig& pair;
+  const config::SinkConfig& sink;
+  const config::Projection& proj;
+  checkpoint::CheckpointStore& store;
+  ApplyStats& stats;
+  std::string context, id, topic, dlq_topic;
+
+  /// A target column fed from an event field.
+  struct Fed {
+    std::string target;
+    std::string source;  ///< field name in the current schema version
+    const pgsink::TargetColumn* column = nullptr;
+  };
+  struct Entry {
+    enum class Kind { kSkip, kLine, kTruncate, kDeadLetter };
+    Kind kind = Kind::kSkip;
+    char op = 0;
+    size_t begin = 0, end = 0;  ///< the line's bytes in copy_buf
+    int64_t source_ts_ms = 0;
+    std::string error;  ///< kDeadLetter: why
+  };
+
+  std::optional<pg::PgConnection> conn;
+  std::optional<pgsink::TargetTable> target;
+  std::unique_ptr<ProjectionWriter> writer;
+  std::unique_ptr<kafka::Consumer> consumer;
+  std::unique_ptr<kafka::Producer> dlq;
+  std::optional<Error> dlq_error;
+  std::vector<Fed> fed;
+  std::optional<projection::Filter> filter;
+  std::optional<projection::BoundFilter> bound;
+  std::vector<std::string> filter_columns;
+  std::vector<projection::Value> filter_values;
+  std::set<char> ops;
+
+  simdjson::dom::parser parser;
+  std::vector<kafka::Message> batch;
+  std::vector<Entry> entries;
+  std::string copy_buf, segment, scratch;
+
+  // ---- set-up ------------------------------------------------------------------------------
+
+  [[noreturn]] void config_error(const std::string& what, const std::string& fix) {
+    fail("{}:{}: projection to {}: {}. Fix: {}", proj.location.file, proj.location.line,
+         proj.to.qualified(), what, fix);
+  }
+
+  void setup() {
+    id = projection_id(pair, proj);
+    topic = config::projection_topic(pair, proj);
+    dlq_topic = pair.kafka.topic_prefix + ".dlq." + pair.daemon.id;
+    context = fmt::format("sink {} projection {} (topic {})", sink.module, proj.to.qualified(), topic);
+    conn.emplace(pg::PgConnection::connect(sink.effective_dsn, pg::PgConnection::Mode::kRegular,
+                                           context));
+    ProjectionWriter::ensure_offsets_table(*conn);
+    target = pgsink::describe_target(*conn, {proj.to.schema, proj.to.table});
+    if (!target) {
+      config_error(fmt::format("target table {} does not exist in the subscriber database",
+                               proj.to.qualified()),
+                   "create it, with columns _modsync_lsn pg_lsn and _modsync_seq integer for the "
+                   "version guard");
+    }
+    fed.clear();
+    auto own = [&](const std::string& name) {
+      return name == pgsink::kLsnColumn || name == pgsink::kSeqColumn ||
+             name == proj.soft_delete_column;
+    };
+    if (proj.columns) {
+      for (const auto& m : *proj.columns) {
+        const auto* c = target->find(m.target);
+        if (!c) {
+          std::string names;
+          for (const auto& tc : target->columns)
+            if (!own(tc.name)) names += (names.empty() ? "" : ", ") + tc.name;
+          config_error(fmt::format("column {} (mapped from {}) does not exist in {}; it has: {}",
+                                   m.target, m.source, proj.to.qualified(), names),
+                       "correct the mapping in `columns`, or add the column to the table");
+        }
+        fed.push_back(Fed{m.target, m.source, c});
+      }
+    } else {
+      for (const auto& c : target->columns)
+        if (!own(c.name)) fed.push_back(Fed{c.name, c.name, &c});
+    }
+    for (const auto& c : target->columns) {
+      if (!c.key) continue;
+      bool fed_key = false;
+      for (const auto& f : fed) fed_key = fed_key || f.target == c.name;
+      if (!fed_key) {
+        config_error(fmt::format("the primary key column {} of {} is not fed by the projection",
+                                 c.name, proj.to.qualified()),
+                     "map a source key column to it in `columns`");
+      }
+    }
+    if (!proj.soft_delete_column.empty() && !target->find(proj.soft_delete_column)) {
+      config_error(fmt::format("soft_delete_column {} does not exist in {}",
+                               proj.soft_delete_column, proj.to.qualified()),
+                   fmt::format("ALTER TABLE {} ADD COLUMN {} timestamptz", proj.to.qualified(),
+                               proj.soft_delete_column));
+    }
+    try {
+      filter.emplace(projection::Filter::parse(proj.where));
+      filter_columns = filter->columns();
+      bound.emplace(filter->bind(filter_columns));
+    } catch (const Error& e) {
+      config_error(e.what(), "correct the `where` expression (docs/filters.md)");
+    }
+    filter_values.assign(filter_columns.size(), projection::Value{});
+    ops.clear();
+    for (auto op : proj.ops) ops.insert(static_cast<char>(op));
+
+    std::vector<std::string> targets;
+    for (const auto& f : fed) targets.push_back(f.target);
+    writer = std::make_unique<ProjectionWriter>(
+        *conn, *target,
+        pgsink::WriterOptions{id, targets,
+                              proj.on_delete == config::OnDelete::kSoft ? proj.soft_delete_column
+                                                                        : std::string()});
+
+    kafka::KafkaSettings settings{pair.kafka.brokers, {}};
+    for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    dlq = std::make_unique<kafka::Producer>(
+        settings, "modsync-" + pair.daemon.id + "-dlq",
+        [this](uint64_t, const kafka::DeliveryResult& r) {
+          if (!r.ok() && !dlq_error) {
+            dlq_error.emplace(ErrorKind::kRetriable,
+                              fmt::format("{}: the dead-letter topic {} did not take an event: {}",
+                                          context, r.topic, r.error_text));
+          }
+        });
+    int partitions = 0;
+    try {
+      partitions = dlq->partition_count(topic, std::chrono::seconds(10));
+    } catch (const Error& e) {
+      fail_retriable("{}: waiting for topic {}: {}", context, topic, e.what());
+    }
+    kafka::ConsumerOptions options;
+    options.group_id = "modsync-" + pair.daemon.id + "-" + sink.module;
+    options.client_id = "modsync-" + pair.daemon.id;
+    options.session_timeout_ms = 10000;
+    consumer = std::make_unique<kafka::Consumer>(settings, options);
+    const auto stored = ProjectionWriter::load_offsets(*conn, id);
+    std::vector<kafka::TopicPartitionOffset> positions;
+    for (int p = 0; p < partitions; ++p) {
+      int64_t offset = -2;  // the beginning: the snapshot rows come first
+      for (const auto& s : stored)
+        if (s.topic == topic && s.partition == p) offset = s.next_offset;
+      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{offset}});
+    }
+    consumer->assign(positions);
+    spdlog::info("{}: applying into {} ({} partitions, {} with stored offsets)", context,
+                 proj.to.qualified(), partitions, stored.size());
+  }
+
+  // ---- decoding ----------------------------------------------------------------------------
+
+  void append_value(simdjson::dom::element e, const pgsink::TargetColumn& c, std::string& out) {
+    using T = simdjson::dom::element_type;
+    switch (e.type()) {
+      case T::NULL_VALUE: out += "\\N"; return;
+      case T::STRING: append_escaped(e.get_string().value(), out); return;
+      case T::BOOL: out += e.get_bool().value() ? "true" : "false"; return;
+      case T::INT64: fmt::format_to(std::back_inserter(out), "{}", e.get_int64().value()); return;
+      case T::UINT64: fmt::format_to(std::back_inserter(out), "{}", e.get_uint64().value()); return;
+      case T::DOUBLE: fmt::format_to(std::back_inserter(out), "{}", e.get_double().value()); return;
+      case T::ARRAY:
+        scratch.clear();
+        if (c.category == 'A') {
+          append_array_literal(e.get_array().value(), scratch);
+        } else {
+          scratch = simdjson::minify(e);
+        }
+        append_escaped(scratch, out);
+        return;
+      case T::OBJECT: append_escaped(simdjson::minify(e), out); return;
+    }
+  }
+
+  /// The event's field for `current_name`, under its name in `rule`'s version.
+  static simdjson::simdjson_result<simdjson::dom::element> field(
+      simdjson::dom::object row, const std::string& current_name, const config::VersionRule* rule) {
+    if (rule) {
+      for (const auto& [old_name, new_name] : rule->rename)
+        if (new_name == current_name) return row[old_name];
+    }
+    return row[current_name];
+  }
+
+  Entry dead_letter(std::string why) {
+    Entry e;
+    e.kind = Entry::Kind::kDeadLetter;
+    e.error = std::move(why);
+    return e;
+  }
+
+  Entry encode(const kafka::Message& m) {
+    Entry entry;
+    if (!m.has_value()) return entry;
+    simdjson::dom::element doc;
+    if (parser.parse(m.value().data(), m.value().size()).get(doc) != simdjson::SUCCESS ||
+        !doc.is_object()) {
+      return dead_letter("the value is not a JSON object (not a modsync/Debezium change event)");
+    }
+    std::string_view op_text;
+    if (doc["op"].get(op_text) != simdjson::SUCCESS || op_text.size() != 1) {
+      return dead_letter("the event has no \"op\" field");
+    }
+    const char op = op_text[0];
+    if (op == 'm') return entry;
+    if (!ops.count(op)) return entry;
+    if (op == 't') {
+      entry.kind = Entry::Kind::kTruncate;
+      entry.op = 't';
+      return entry;
+    }
+    if (op == 'd' && proj.on_delete == config::OnDelete::kIgnore) return entry;
+    std::string_view position_text;
+    std::optional<Position> position;
+    if (doc["source"]["position"].get(position_text) == simdjson::SUCCESS) {
+      position = parse_position(position_text);
+    }
+    if (!position) return dead_letter("the event has no valid source.position");
+    int64_t ts = 0;
+    if (doc["source"]["ts_ms"].get(ts) == simdjson::SUCCESS) entry.source_ts_ms = ts;
+
+    uint32_t version = 1;
+    if (auto h = m.header("modsync.schema_version")) {
+      version = 0;
+      for (char c : *h) version = version * 10 + static_cast<uint32_t>(c - '0');
+    }
+    const auto rule_it = proj.versions.find(version);
+    const config::VersionRule* rule = rule_it == proj.versions.end() ? nullptr : &rule_it->second;
+
+    simdjson::dom::object row;
+    if (doc[op == 'd' ? "before" : "after"].get(row) != simdjson::SUCCESS) {
+      return dead_letter(fmt::format("the {} event has no \"{}\" row image", op,
+                                     op == 'd' ? "before" : "after"));
+    }
+    simdjson::dom::array unchanged;
+    const bool has_unchanged = doc["unchanged"].get(unchanged) == simdjson::SUCCESS;
+    auto is_unchanged = [&](const std::string& name) {
+      if (!has_unchanged) return false;
+      for (auto u : unchanged) {
+        std::string_view s;
+        if (u.get(s) == simdjson::SUCCESS && s == name) return true;
+      }
+      return false;
+    };
+
+    // An event whose row lacks a field the projection uses is of a shape this projection does
+    // not know: never guess (docs/projections.md, "Versions").
+    if (op != 'd') {
+      for (const auto& f : fed) {
+        if (field(row, f.source, rule).error() == simdjson::SUCCESS || is_unchanged(f.source) ||
+            (rule && rule->defaults.count(f.source)))
+          continue;
+        const std::string why = fmt::format(
+            "schema version {} has no column {} that the projection maps to {}", version, f.source,
+            f.target);
+        if (proj.unknown_version == config::UnknownVersion::kDeadLetter) return dead_letter(why);
+        stats.state = ApplyStats::State::kPaused;
+        fail("{}: paused at {} [{}] offset {}: {}. Fix: add a `versions: {{{}: {{rename: …, "
+             "defaults: …}}}}` rule or change `columns`, then restart (events wait on Kafka)",
+             context, m.topic(), m.partition(), m.offset(), why, version);
+      }
+    }
+
+    char line_op = op == 'd' ? 'd' : 'u';
+    if (op != 'd' && !proj.where.empty()) {
+      for (size_t i = 0; i < filter_columns.size(); ++i) {
+        auto v = field(row, filter_columns[i], rule);
+        filter_values[i] = v.error() == simdjson::SUCCESS ? projection::Value::from_json(v.value())
+                                                          : projection::Value{};
+      }
+      if (!bound->matches(filter_values)) {
+        // A row that stops matching leaves the projection; one that never matched is skipped.
+        if (op != 'u' || !ops.count('d') || proj.on_delete == config::OnDelete::kIgnore) {
+          stats.rows_skipped.fetch_add(1, std::memory_order_relaxed);
+          return entry;
+        }
+        line_op = 'd';
+      }
+    }
+
+    entry.kind = Entry::Kind::kLine;
+    entry.begin = copy_buf.size();
+    copy_buf += "?\t";
+    copy_buf += position->commit_lsn.to_string();
+    fmt::format_to(std::back_inserter(copy_buf), "\t{}\t", position->index);
+    const size_t unchanged_at = copy_buf.size();
+    std::string unchanged_list;
+    for (const auto& f : fed) {
+      copy_buf += '\t';
+      if (line_op == 'd' && !f.column->key) {
+        copy_buf += "\\N";
+        continue;
+      }
+      auto v = field(row, f.source, rule);
+      if (v.error() == simdjson::SUCCESS) {
+        append_value(v.value(), *f.column, copy_buf);
+      } else if (rule && rule->defaults.count(f.source)) {
+        append_escaped(rule->defaults.at(f.source), copy_buf);
+      } else {
+        if (is_unchanged(f.source)) unchanged_list += "," + f.target;
+        copy_buf += "\\N";
+      }
+    }
+    copy_buf += '\n';
+    if (!unchanged_list.empty()) {
+      line_op = 'p';
+      unchanged_list += ",";
+      copy_buf.insert(unchanged_at, unchanged_list);  // rare: only updates with TOAST columns
+    } else {
+      copy_buf.insert(unchanged_at, "\\N");
+    }
+    copy_buf[entry.begin] = line_op;
+    entry.op = line_op;
+    entry.end = copy_buf.size();
+    return entry;
+  }
+
+  // ---- applying ----------------------------------------------------------------------------
+
+  void send_dead_letter(const kafka::Message& m, const std::string& why) {
+    kafka::Headers headers;
+    auto original = m.headers();
+    for (const auto& [k, v] : original) headers.add(k, v);
+    const std::string partition = std::to_string(m.partition().value);
+    const std::string offset = std::to_string(m.offset().value);
+    headers.add("modsync.dlq.error", why);
+    headers.add("modsync.dlq.projection", id);
+    headers.add("modsync.dlq.topic", m.topic());
+    headers.add("modsync.dlq.partition", partition);
+    headers.add("modsync.dlq.offset", offset);
+    dlq->produce(dlq_topic, m.has_key() ? m.key().data() : nullptr, m.key().size(), m.value(),
+                 headers, 0);
+    stats.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("{}: event at {} [{}] offset {} sent to dead-letter topic {}: {}", context,
+                 m.topic(), m.partition(), m.offset(), dlq_topic, why);
+  }
+
+  /// Applies entries [from, to) in one transaction with their offsets. A data error (bad
+  /// value, constraint violation) is narrowed down by halving until the one event at fault is
+  /// dead-lettered; every other event is applied.
+  void apply_entries(size_t from, size_t to) {
+    if (from >= to) return;
+    try {
+      writer->begin();
+      segment.clear();
+      for (size_t i = from; i < to; ++i) {
+        const Entry& e = entries[i];
+        if (e.kind == Entry::Kind::kLine) {
+          segment.append(copy_buf, e.begin, e.end - e.begin);
+        } else if (e.kind == Entry::Kind::kTruncate) {
+          writer->apply(segment);
+          segment.clear();
+          writer->truncate();
+        } else if (e.kind == Entry::Kind::kDeadLetter) {
+          send_dead_letter(batch[i], e.error);
+        }
+      }
+      writer->apply(segment);
+      std::map<std::pair<std::string, int32_t>, int64_t> next;
+      for (size_t i = from; i < to; ++i) {
+        auto key = std::make_pair(std::string(batch[i].topic()), batch[i].partition().value);
+        next[key] = std::max(next[key], batch[i].offset().value + 1);
+      }
+      std::vector<pgsink::StoredOffset> offsets;
+      for (const auto& [k, v] : next) offsets.push_back({k.first, k.second, v});
+      if (stats.dead_lettered.load() > 0) {
+        // A dead-lettered event is only skipped once Kafka holds its copy.
+        dlq->flush(30000);
+        if (dlq_error) throw *dlq_error;
+      }
+      writer->save_offsets(offsets);
+      writer->commit();
+      std::vector<checkpoint::SinkOffset> saved;
+      for (const auto& o : offsets) saved.push_back({o.topic, o.partition, o.next_offset});
+      store.save_sink_offsets(id, saved);
+      count(from, to);
+    } catch (const pg::SqlError& e) {
+      writer->rollback();
+      if (!e.is_data_error()) throw;
+      if (to - from == 1) {
+        entries[from] = dead_letter(e.what());
+        apply_entries(from, to);
+        return;
+      }
+      const size_t mid = from + (to - from) / 2;
+      apply_entries(from, mid);
+      apply_entries(mid, to);
+    } catch (...) {
+      writer->rollback();
+      throw;
+    }
+  }
+
+  void count(size_t from, size_t to) {
+    int64_t last_ts = 0;
+    for (size_t i = from; i < to; ++i) {
+      const Entry& e = entries[i];
+      if (e.kind == Entry::Kind::kLine) {
+        (e.op == 'd' ? stats.rows_deleted : stats.rows_upserted).fetch_add(1, std::memory_order_relaxed);
+      } else if (e.kind == Entry::Kind::kTruncate) {
+        stats.truncates.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (e.source_ts_ms) last_ts = e.source_ts_ms;
+    }
+    stats.events_consumed.fetch_add(to - from, std::memory_order_relaxed);
+    stats.batches.fetch_add(1, std::memory_order_relaxed);
+    if (last_ts) {
+      stats.last_commit_unix_ms.store(last_ts, std::memory_order_relaxed);
+      stats.last_apply_lag_ms.store(now_unix_ms() - last_ts, std::memory_order_relaxed);
+    }
+  }
+
+  void poll(size_t max, int timeout_ms) {
+    try {
+      consumer->poll_batch(max, timeout_ms, batch);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.find("out of range") != std::string::npos ||
+          what.find("AUTO_OFFSET_RESET") != std::string::npos) {
+        fail("{}: {}. The recorded position is no longer on Kafka (retention, or the topic was "
+             "recreated), so events are missing; the projection is stopped rather than skip "
+             "them. Fix: rebuild it with `modsync resnapshot {} {}`",
+             context, what, pair.daemon.id, proj.to.qualified());
+      }
+      throw;
+    }
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    setup();
+    stats.state = ApplyStats::State::kApplying;
+    const size_t max_rows = std::max<uint64_t>(1, sink.batch_rows);
+    const auto batch_time = std::chrono::milliseconds(sink.batch_time);
+    while (!stop.load(std::memory_order_relaxed)) {
+      batch.clear();
+      entries.clear();
+      copy_buf.clear();
+      poll(max_rows, 100);
+      if (batch.empty()) continue;
+      const auto deadline = Clock::now() + batch_time;
+      while (batch.size() < max_rows && !stop.load(std::memory_order_relaxed)) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) break;
+        poll(max_rows - batch.size(), static_cast<int>(left.count()));
+      }
+      for (const auto& m : batch) entries.push_back(encode(m));
+      apply_entries(0, entries.size());
+    }
+    consumer->close();
+  }
+};
+
+ApplyPipeline::ApplyPipeline(const config::PairConfig& pair, const config::Projection& projection,
+                             checkpoint::CheckpointStore& store, ApplyStats& stats)
+    : impl_(std::make_unique<Impl>(pair, projection, store, stats)) {}
+
+ApplyPipeline::~ApplyPipeline() = default;
+
+void ApplyPipeline::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+
+const char* to_string(ApplyStats::State state) {
+  switch (state) {
+    case ApplyStats::State::kStarting: return "starting";
+    case ApplyStats::State::kApplying: return "applying";
+    case ApplyStats::State::kPaused: return "paused";
+    case ApplyStats::State::kRetrying: return "retrying";
+    case ApplyStats::State::kFailed: return "failed";
+    case ApplyStats::State::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+}  // namespace modsync::apply

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modsync/pgsink/target_table.hpp"
+
+namespace modsync::pgsink {
+
+/// A consumed Kafka position recorded in the subscriber database (next offset to read).
+struct StoredOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+struct WriterOptions {
+  std::string projection_id;             ///< unique per pair and target, e.g. "pair/public.t"
+  std::vector<std::string> fed_columns;  ///< target columns the stage carries, in stage order
+  std::string soft_delete_column;        ///< "" = deletes remove rows
+};
+
+/// Applies batches of projected rows to one target table, effectively once.
+///
+/// A batch is staged with COPY into a temporary table as lines of
+///   op \t lsn \t seq \t unchanged \t v0 \t … \t vN-1 \n      (PostgreSQL COPY text format)
+/// where op is 'u' (upsert), 'p' (update keeping the columns listed in `unchanged`, written as
+/// ",a,b,") or 'd' (delete; only key values needed), and lsn/seq are the event's source position.
+/// merge then keeps the newest event per key and applies it only where the row's stored
+/// position (_modsync_lsn, _modsync_seq) is older: replays and reordering never regress a row.
+/// Targets without a primary key are append-only: 'u' rows are inserted, nothing else.
+/// The consumed offsets are written in the same transaction (modsync.offsets), so a batch and
+/// its offsets commit together or not at all.
+/// Not thread-safe; `conn` must outlive the writer and is used only by it while a batch is open.
+class ProjectionWriter {
+ public:
+  ProjectionWriter(pg::PgConnection& conn, TargetTable table, WriterOptions options);
+
+  /// Creates schema modsync and table modsync.offsets if missing.
+  static void ensure_offsets_table(pg::PgConnection& conn);
+  static std::vector<StoredOffset> load_offsets(pg::PgConnection& conn,
+                                                const std::string& projection_id);
+  /// Forgets a projection's offsets (resnapshot), in its own transaction.
+  static void clear_offsets(pg::PgConnection& conn, const std::string& projection_id);
+
+  void begin();
+  /// Stages `copy_data` (complete lines) and merges it into the target.
+  void apply(std::string_view copy_data);
+  void truncate();
+  void save_offsets(const std::vector<StoredOffset>& offsets);
+  void commit();
+  /// Rolls back an open batch; safe to call when none is open.
+  void rollback() noexcept;
+
+  bool append_only() const { return !table_.has_key(); }
+  const TargetTable& table() const { return table_; }
+
+  /// Appends `value` to a COPY text line, escaped (backslash, tab, newline, carriage return).
+  static void append_copy_escaped(std::string_view value, std::string& out);
+
+ private:
+  std::string cast(size_t stage_index) const;
+  void build_sql();
+
+  pg::PgConnection& conn_;
+  TargetTable table_;
+  WriterOptions options_;
+  std::string stage_;
+  std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
+  bool in_tx_ = false;
+};
+
+}  // namespace modsync::pgsink

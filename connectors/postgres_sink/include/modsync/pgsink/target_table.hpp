@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/postgres/source_catalog.hpp"
+
+namespace modsync::pgsink {
+
+/// A column of a projection's target table, as the subscriber database describes it.
+struct TargetColumn {
+  std::string name;
+  std::string type;  ///< format_type(), e.g. "numeric(12,2)", "text[]"
+  uint32_t type_oid = 0;
+  char category = 'U';  ///< pg_type.typcategory: N numeric, S string, A array, U user, …
+  bool key = false;     ///< part of the primary key
+};
+
+/// The target table of a projection. Columns in attnum order; key columns flagged.
+struct TargetTable {
+  pg::QualifiedName name;
+  std::vector<TargetColumn> columns;
+
+  const TargetColumn* find(std::string_view column) const;
+  bool has_key() const;
+};
+
+/// The columns modsync keeps in every keyed target table: the source position each row
+/// reflects, so an older or replayed event never overwrites a newer row (the version guard).
+inline constexpr const char* kLsnColumn = "_modsync_lsn";
+inline constexpr const char* kSeqColumn = "_modsync_seq";
+
+/// Reads the target table's description; nullopt when it does not exist.
+std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::QualifiedName& name);
+
+/// The typcategory of a built-in type OID in the subscriber database ('U' when unknown).
+char type_category(pg::PgConnection& conn, uint32_t type_oid);
+
+}  // namespace modsync::pgsink

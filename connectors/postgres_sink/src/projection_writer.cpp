@@ -1,0 +1,207 @@
+#include "modsync/pgsink/projection_writer.hpp"
+
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "modsync/common/error.hpp"
+
+namespace modsync::pgsink {
+
+ProjectionWriter::ProjectionWriter(pg::PgConnection& conn, TargetTable table, WriterOptions options)
+    : conn_(conn), table_(std::move(table)), options_(std::move(options)) {
+  stage_ = fmt::format("modsync_stage_{:x}", std::hash<std::string>{}(options_.projection_id));
+  build_sql();
+  conn_.exec(create_stage_sql_);
+}
+
+void ProjectionWriter::ensure_offsets_table(pg::PgConnection& conn) {
+  conn.exec(
+      "CREATE SCHEMA IF NOT EXISTS modsync; "
+      "CREATE TABLE IF NOT EXISTS modsync.offsets ("
+      "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
+      "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
+      "  PRIMARY KEY (projection, topic, partition))");
+}
+
+std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,
+                                                         const std::string& projection_id) {
+  pg::PgResult r = conn.exec_params(
+      "SELECT topic, partition, next_offset FROM modsync.offsets WHERE projection = $1 "
+      "ORDER BY topic, partition",
+      {projection_id});
+  std::vector<StoredOffset> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(StoredOffset{std::string(r.value(i, 0)), std::stoi(std::string(r.value(i, 1))),
+                               std::stoll(std::string(r.value(i, 2)))});
+  }
+  return out;
+}
+
+void ProjectionWriter::clear_offsets(pg::PgConnection& conn, const std::string& projection_id) {
+  conn.exec_params("DELETE FROM modsync.offsets WHERE projection = $1", {projection_id});
+}
+
+std::string ProjectionWriter::cast(size_t i) const {
+  const TargetColumn* c = table_.find(options_.fed_columns[i]);
+  // Events carry bytea as base64 (docs/events.md); every other type reads its text form.
+  if (c->type == "bytea") return fmt::format("decode(l.c{}, 'base64')", i);
+  return fmt::format("l.c{}::{}", i, c->type);
+}
+
+void ProjectionWriter::build_sql() {
+  const std::string target =
+      conn_.quote_ident(table_.name.schema) + "." + conn_.quote_ident(table_.name.table);
+  std::string stage_cols;
+  for (size_t i = 0; i < options_.fed_columns.size(); ++i) stage_cols += fmt::format(", c{} text", i);
+  create_stage_sql_ = fmt::format(
+      "CREATE TEMP TABLE IF NOT EXISTS {} (op \"char\", lsn pg_lsn, seq int4, unchanged text{}) "
+      "ON COMMIT DELETE ROWS",
+      stage_, stage_cols);
+  copy_sql_ = fmt::format("COPY {} FROM STDIN", stage_);
+  truncate_sql_ = fmt::format("TRUNCATE {}", target);
+
+  std::string cols, casts;
+  for (size_t i = 0; i < options_.fed_columns.size(); ++i) {
+    if (i > 0) {
+      cols += ", ";
+      casts += ", ";
+    }
+    cols += conn_.quote_ident(options_.fed_columns[i]);
+    casts += cast(i);
+  }
+  if (append_only()) {
+    merge_sql_ = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} l WHERE l.op = 'u' ORDER BY l.lsn, l.seq",
+                             target, cols, casts, stage_);
+    return;
+  }
+  for (const char* own : {kLsnColumn, kSeqColumn}) {
+    if (!table_.find(own)) {
+      fail("target table {} lacks column {}: modsync stores each row's source position there so "
+           "replayed events never overwrite newer rows. Fix: ALTER TABLE {} ADD COLUMN "
+           "_modsync_lsn pg_lsn, ADD COLUMN _modsync_seq integer; (or set create_table: true "
+           "for a new table)",
+           table_.name.to_string(), own, target);
+    }
+  }
+  std::string distinct, key_match;
+  for (size_t i = 0; i < options_.fed_columns.size(); ++i) {
+    const TargetColumn* c = table_.find(options_.fed_columns[i]);
+    if (!c->key) continue;
+    if (!distinct.empty()) {
+      distinct += ", ";
+      key_match += " AND ";
+    }
+    distinct += fmt::format("c{}", i);
+    key_match += fmt::format("t.{} = {}", conn_.quote_ident(c->name), cast(i));
+  }
+  std::vector<std::string> keys;
+  for (const auto& c : table_.columns)
+    if (c.key) keys.push_back(conn_.quote_ident(c.name));
+  std::string conflict;
+  for (size_t i = 0; i < keys.size(); ++i) conflict += (i ? ", " : "") + keys[i];
+
+  const std::string guard = "(t._modsync_lsn, t._modsync_seq) < (l.lsn, l.seq)";
+  std::string set_excluded, set_patch;
+  for (size_t i = 0; i < options_.fed_columns.size(); ++i) {
+    const std::string col = conn_.quote_ident(options_.fed_columns[i]);
+    set_excluded += fmt::format("{} = EXCLUDED.{}, ", col, col);
+    set_patch += fmt::format("{} = CASE WHEN strpos(l.unchanged, {}) > 0 THEN t.{} ELSE {} END, ",
+                             col, conn_.quote_literal("," + options_.fed_columns[i] + ","), col,
+                             cast(i));
+  }
+  std::string remove;
+  std::string undelete;
+  if (options_.soft_delete_column.empty()) {
+    remove = fmt::format("DELETE FROM {} t USING latest l WHERE l.op = 'd' AND {} AND {}", target,
+                         key_match, guard);
+  } else {
+    const std::string soft = conn_.quote_ident(options_.soft_delete_column);
+    remove = fmt::format(
+        "UPDATE {} t SET {} = now(), _modsync_lsn = l.lsn, _modsync_seq = l.seq FROM latest l "
+        "WHERE l.op = 'd' AND {} AND {}",
+        target, soft, key_match, guard);
+    undelete = fmt::format("{} = NULL, ", soft);
+  }
+  merge_sql_ = fmt::format(
+      "WITH latest AS (SELECT DISTINCT ON ({0}) * FROM {1} ORDER BY {0}, lsn DESC, seq DESC), "
+      "removed AS ({2} RETURNING 1), "
+      "patched AS (UPDATE {3} t SET {4}{5}_modsync_lsn = l.lsn, _modsync_seq = l.seq FROM latest l "
+      "  WHERE l.op = 'p' AND {6} AND {7} RETURNING 1) "
+      "INSERT INTO {3} AS t ({8}, _modsync_lsn, _modsync_seq) "
+      "SELECT {9}, l.lsn, l.seq FROM latest l WHERE l.op = 'u' "
+      "ON CONFLICT ({10}) DO UPDATE SET {11}{5}_modsync_lsn = EXCLUDED._modsync_lsn, "
+      "_modsync_seq = EXCLUDED._modsync_seq "
+      "WHERE (t._modsync_lsn, t._modsync_seq) < (EXCLUDED._modsync_lsn, EXCLUDED._modsync_seq)",
+      distinct, stage_, remove, target, set_patch, undelete, key_match, guard, cols, casts,
+      conflict, set_excluded);
+}
+
+void ProjectionWriter::begin() {
+  conn_.exec("BEGIN");
+  in_tx_ = true;
+}
+
+void ProjectionWriter::apply(std::string_view copy_data) {
+  if (copy_data.empty()) return;
+  pg::PgResult start(PQexec(conn_.get(), copy_sql_.c_str()));
+  if (start.status() != PGRES_COPY_IN) conn_.exec(copy_sql_);  // throws with the server's reason
+  if (PQputCopyData(conn_.get(), copy_data.data(), static_cast<int>(copy_data.size())) != 1 ||
+      PQputCopyEnd(conn_.get(), nullptr) != 1) {
+    fail_retriable("{}: COPY into the stage of {} failed: {}", conn_.context(),
+                   table_.name.to_string(), conn_.last_error());
+  }
+  for (;;) {
+    pg::PgResult r(PQgetResult(conn_.get()));
+    if (!r) break;
+    if (r.status() != PGRES_COMMAND_OK) {
+      fail("{}: COPY into the stage of {} failed: {}", conn_.context(), table_.name.to_string(),
+           PQresultErrorMessage(r.get()));
+    }
+  }
+  conn_.exec(merge_sql_);
+  conn_.exec(fmt::format("TRUNCATE {}", stage_));
+}
+
+void ProjectionWriter::truncate() { conn_.exec(truncate_sql_); }
+
+void ProjectionWriter::save_offsets(const std::vector<StoredOffset>& offsets) {
+  if (offsets.empty()) return;
+  std::string sql =
+      "INSERT INTO modsync.offsets (projection, topic, partition, next_offset) VALUES ";
+  const std::string projection = conn_.quote_literal(options_.projection_id);
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    sql += fmt::format("{}({}, {}, {}, {})", i ? ", " : "", projection,
+                       conn_.quote_literal(offsets[i].topic), offsets[i].partition,
+                       offsets[i].next_offset);
+  }
+  sql += " ON CONFLICT (projection, topic, partition) DO UPDATE SET next_offset = "
+         "EXCLUDED.next_offset, updated_at = now()";
+  conn_.exec(sql);
+}
+
+void ProjectionWriter::commit() {
+  conn_.exec("COMMIT");
+  in_tx_ = false;
+}
+
+void ProjectionWriter::rollback() noexcept {
+  if (!in_tx_) return;
+  in_tx_ = false;
+  pg::PgResult r(PQexec(conn_.get(), "ROLLBACK"));
+}
+
+void ProjectionWriter::append_copy_escaped(std::string_view value, std::string& out) {
+  size_t start = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const char* esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : nullptr;
+    if (!esc) continue;
+    out.append(value.data() + start, i - start);
+    out += esc;
+    start = i + 1;
+  }
+  out.append(value.data() + start, value.size() - start);
+}
+
+}  // namespace modsync::pgsink

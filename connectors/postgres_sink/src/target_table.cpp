@@ -1,0 +1,48 @@
+#include "modsync/pgsink/target_table.hpp"
+
+namespace modsync::pgsink {
+
+const TargetColumn* TargetTable::find(std::string_view column) const {
+  for (const auto& c : columns)
+    if (c.name == column) return &c;
+  return nullptr;
+}
+
+bool TargetTable::has_key() const {
+  for (const auto& c : columns)
+    if (c.key) return true;
+  return false;
+}
+
+std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::QualifiedName& name) {
+  const std::string qualified = conn.quote_ident(name.schema) + "." + conn.quote_ident(name.table);
+  pg::PgResult r = conn.exec_params(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, t.typcategory, "
+      "  COALESCE(a.attnum = ANY(i.indkey), false) "
+      "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+      "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+      "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+      "ORDER BY a.attnum",
+      {qualified});
+  if (r.rows() == 0) return std::nullopt;
+  TargetTable table;
+  table.name = name;
+  for (int i = 0; i < r.rows(); ++i) {
+    TargetColumn c;
+    c.name = std::string(r.value(i, 0));
+    c.type = std::string(r.value(i, 1));
+    c.type_oid = static_cast<uint32_t>(std::stoul(std::string(r.value(i, 2))));
+    c.category = r.value(i, 3).empty() ? 'U' : r.value(i, 3)[0];
+    c.key = r.value(i, 4) == "t";
+    table.columns.push_back(std::move(c));
+  }
+  return table;
+}
+
+char type_category(pg::PgConnection& conn, uint32_t type_oid) {
+  pg::PgResult r = conn.exec_params("SELECT typcategory FROM pg_type WHERE oid = $1::oid",
+                                    {std::to_string(type_oid)});
+  return r.rows() == 0 || r.value(0, 0).empty() ? 'U' : r.value(0, 0)[0];
+}
+
+}  // namespace modsync::pgsink
