@@ -1,0 +1,151 @@
+#include "capture_harness.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "modsync/testing/modsync_binary.hpp"
+
+namespace modsync::itest {
+
+namespace {
+
+constexpr auto kParseFlags = rapidjson::kParseFullPrecisionFlag;
+
+std::string indent(const std::string& lines) {
+  std::string out;
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line);) out += "  " + line + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string Event::header(std::string_view name) const {
+  for (const auto& [k, v] : message.headers)
+    if (k == name) return v;
+  return "";
+}
+
+std::string Event::str(std::string_view field) const {
+  const auto it = value.FindMember(rapidjson::StringRef(field.data(), field.size()));
+  if (it == value.MemberEnd() || !it->value.IsString()) return "";
+  return it->value.GetString();
+}
+
+std::string Event::source_str(std::string_view field) const {
+  if (!value.HasMember("source")) return "";
+  const auto& s = value["source"];
+  const auto it = s.FindMember(rapidjson::StringRef(field.data(), field.size()));
+  if (it == s.MemberEnd() || !it->value.IsString()) return "";
+  return it->value.GetString();
+}
+
+std::string to_json(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  v.Accept(writer);
+  return buffer.GetString();
+}
+
+bool json_equals(const rapidjson::Value& actual, std::string_view expected) {
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(expected.data(), expected.size());
+  if (doc.HasParseError()) throw std::runtime_error(fmt::format("bad expected JSON: {}", expected));
+  return actual == doc;
+}
+
+uint64_t parse_lsn(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) throw std::runtime_error(fmt::format("bad LSN {}", text));
+  const uint64_t hi = std::stoull(std::string(text.substr(0, slash)), nullptr, 16);
+  const uint64_t lo = std::stoull(std::string(text.substr(slash + 1)), nullptr, 16);
+  return (hi << 32) | lo;
+}
+
+std::vector<Event> parse_events(std::vector<testing::KcatMessage> messages) {
+  std::vector<Event> out;
+  out.reserve(messages.size());
+  for (auto& m : messages) {
+    Event e;
+    e.message = std::move(m);
+    e.value.Parse<kParseFlags>(e.message.value.c_str());
+    if (e.value.HasParseError() || !e.value.IsObject()) {
+      throw std::runtime_error(
+          fmt::format("event value is not a JSON object: {}", e.message.value));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void sort_by_event_id(std::vector<Event>& events) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.event_id() < b.event_id(); });
+}
+
+CaptureHarness::CaptureHarness() : CaptureHarness(Options{}) {}
+
+CaptureHarness::CaptureHarness(Options options)
+    : dir_("modsync-itest"), pg_(testing::PgCluster::Options{options.pg_settings}) {
+  pg_.create_database("shop");
+  if (options.start_broker) start_broker();
+}
+
+void CaptureHarness::start_broker(testing::DevBrokerProcess::Options options) {
+  // The support library has no binary path compiled in; this target has.
+  if (options.binary.empty()) options.binary = testing::modsync_binary();
+  broker_.reset();
+  broker_.emplace(std::move(options));
+}
+
+std::filesystem::path CaptureHarness::write_config(const std::string& source_extra,
+                                                   const std::string& brokers,
+                                                   const std::string& dsn) {
+  const std::string text = fmt::format(
+      "daemon:\n"
+      "  id: itest\n"
+      "  state_dir: \"{}\"\n"
+      "  http: {{ listen: \"\" }}\n"
+      "  shutdown_timeout: 10s\n"
+      "kafka:\n"
+      "  brokers: \"{}\"\n"
+      "source:\n"
+      "  module: shop\n"
+      "  dsn: \"{}\"\n"
+      "{}",
+      (dir_ / "state").string(), brokers.empty() ? broker_->bootstrap() : brokers,
+      dsn.empty() ? pg_.dsn("shop") : dsn, indent(source_extra));
+  std::ofstream(config_path()) << text;
+  return config_path();
+}
+
+testing::ChildProcess CaptureHarness::start_daemon(bool wait_streaming,
+                                                   std::chrono::milliseconds timeout) {
+  testing::ChildProcess daemon(
+      {testing::modsync_binary(), "run", "--config", config_path().string()});
+  if (wait_streaming && !daemon.wait_for_output("streaming from slot", timeout)) {
+    throw std::runtime_error("modsync did not start streaming: " + daemon.describe());
+  }
+  return daemon;
+}
+
+void CaptureHarness::stop_daemon(testing::ChildProcess& daemon) {
+  daemon.signal(SIGTERM);
+  const auto status = daemon.wait(std::chrono::seconds(20));
+  if (status != 0) throw std::runtime_error("modsync did not stop cleanly: " + daemon.describe());
+}
+
+std::vector<Event> CaptureHarness::consume(const std::string& topic, size_t expected,
+                                           std::chrono::milliseconds timeout) {
+  return parse_events(testing::kcat_consume(broker_->bootstrap(), topic, expected, timeout));
+}
+
+}  // namespace modsync::itest
