@@ -137,9 +137,12 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   // Batching: a 5 ms linger fills batches at high rates without adding visible latency.
   set("linger.ms", "5");
   set("batch.num.messages", "10000");
-  // Bounded memory: produce() blocks (serving callbacks) once this much is queued.
-  set("queue.buffering.max.messages", "500000");
-  set("queue.buffering.max.kbytes", "262144");
+  // Bounded memory: produce() blocks (serving callbacks) once this much is queued. A queued
+  // change event costs ~1.5 KB of RSS (value, key, a dozen separately allocated headers,
+  // librdkafka's bookkeeping), so 50k of them keep the daemon under ~100 MB while a slow
+  // broker lags (500k reached 236 MB; make bench); 50k is still ~0.5 s of events at 5 ms linger.
+  set("queue.buffering.max.messages", "50000");
+  set("queue.buffering.max.kbytes", "65536");
   detail::apply_properties(
       conf.get(), settings,
       {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
