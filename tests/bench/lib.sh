@@ -97,7 +97,12 @@ bench_start_dev_broker() {
   BENCH_BROKER_PID=$!
   local _
   for _ in $(seq 100); do [ -s "$dir/broker.addr" ] && break; sleep 0.1; done
-  [ -s "$dir/broker.addr" ] || { cat "$dir/broker.log" >&2; return 1; }
+  if [ ! -s "$dir/broker.addr" ]; then
+    kill "$BENCH_BROKER_PID" 2>/dev/null || true
+    wait "$BENCH_BROKER_PID" 2>/dev/null || true
+    cat "$dir/broker.log" >&2
+    return 1
+  fi
   BENCH_BROKERS=$(cat "$dir/broker.addr")
 }
 
