@@ -71,7 +71,7 @@ TEST_CASE("the HTTP server serves metrics, health, readiness and status") {
   server.stop();  // idempotent
 }
 
-TEST_CASE("unset handlers: /metrics and /status 404, /readyz ready; a throwing handler is 500") {
+TEST_CASE("unset handlers answer 404 (/metrics, /status) or ready (/readyz), a throwing one 500") {
   HttpHandlers handlers;
   handlers.status = []() -> std::string { throw std::runtime_error("catalog not loaded"); };
   HttpServer server("127.0.0.1:0", std::move(handlers));

@@ -121,7 +121,7 @@ TEST_CASE("the same name and labels return the same metric") {
   CHECK(&a != &registry.counter("modsync_c_total", "h", {{"k", "w"}}));
 }
 
-TEST_CASE("removed collectors no longer run; counters count across threads") {
+TEST_CASE("removed collectors no longer run, and counters count across threads") {
   MetricsRegistry registry;
   auto id = registry.add_collector(
       [](MetricsWriter& out) { out.gauge("modsync_g", "", {}, uint64_t{1}); });
