@@ -1,5 +1,6 @@
 #include "modsync/capture/capture_pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -95,6 +96,7 @@ struct CapturePipeline::Impl {
 
   // Reused buffers: the hot path does not allocate per row.
   std::string key_buf, value_buf, version_buf;
+  std::vector<ColumnValue> full_row;
   event::EventHeaders event_headers;
   kafka::Headers headers;
 
@@ -316,7 +318,21 @@ struct CapturePipeline::Impl {
   void on(const pg::Type&) {}
 
   void on(const pg::Relation& m) {
-    register_table(m.id, m.nspname, m.relname, m.columns, in_tx ? tx.final_lsn : received);
+    std::vector<event::Column> columns = m.columns;
+    if (m.replica_identity == 'f') {
+      // pgoutput flags every column of a REPLICA IDENTITY FULL table as identity. The row's key
+      // (Kafka key, partition, key-change detection) stays its primary key, as in the snapshot;
+      // else an unchanged TOASTed column would make the key unknowable.
+      const pg::TableInfo* info = nullptr;
+      for (const auto& t : tables)
+        if (t.oid == m.id) info = &t;
+      for (auto& c : columns) {
+        c.key = info && std::find(info->key_columns.begin(), info->key_columns.end(), c.name) !=
+                            info->key_columns.end();
+      }
+    }
+    register_table(m.id, m.nspname, m.relname, std::move(columns),
+                   in_tx ? tx.final_lsn : received);
   }
 
   void on(const pg::Insert& m) {
@@ -327,14 +343,23 @@ struct CapturePipeline::Impl {
   void on(const pg::Update& m) {
     const auto& t = table_for(m.relation_id, "an Update");
     const bool full = m.old_kind == 'O';
-    if (m.old_kind != 0 && key_changed(t, m.old_row, m.new_row) && t.has_key()) {
+    event::RowImage after = m.new_row;
+    if (full && m.old_row.size() == m.new_row.size()) {
+      // The full old row carries the TOASTed values the new image leaves out: every event of a
+      // REPLICA IDENTITY FULL table has every value (docs/events.md).
+      full_row.assign(m.new_row.begin(), m.new_row.end());
+      for (size_t i = 0; i < full_row.size(); ++i)
+        if (full_row[i].kind == ColumnValue::Kind::kUnchanged) full_row[i] = m.old_row[i];
+      after = full_row;
+    }
+    if (m.old_kind != 0 && key_changed(t, m.old_row, after) && t.has_key()) {
       // A key change is a delete of the old key and a create of the new one, so each key's
       // partition sees a complete history.
       emit_change(t, Op::kDelete, m.old_row, m.old_row, {});
-      emit_change(t, Op::kCreate, m.new_row, {}, m.new_row);
+      emit_change(t, Op::kCreate, after, {}, after);
       return;
     }
-    emit_change(t, Op::kUpdate, m.new_row, full ? m.old_row : event::RowImage{}, m.new_row);
+    emit_change(t, Op::kUpdate, after, full ? m.old_row : event::RowImage{}, after);
   }
 
   void on(const pg::Delete& m) {

@@ -224,3 +224,46 @@ TEST_CASE("an unchanged TOASTed column is left out of after and listed in unchan
   CHECK_FALSE(events[2].value.HasMember("unchanged"));
   CaptureHarness::stop_daemon(daemon);
 }
+
+TEST_CASE("REPLICA IDENTITY FULL gives the old row as before and every value in after",
+          "[integration][capture]") {
+  CaptureHarness h;
+  h.sql(
+      "CREATE TABLE docs (tenant text, id int, body text, n int, PRIMARY KEY (tenant, id));"
+      "ALTER TABLE docs REPLICA IDENTITY FULL");
+  h.write_config("tables: [docs]\nsnapshot: never");
+  auto daemon = h.start_daemon();
+
+  h.sql(
+      "INSERT INTO docs SELECT 'acme', 1, string_agg(md5(g::text), '' ORDER BY g), 1 "
+      "FROM generate_series(1, 1000) g");
+  h.sql("UPDATE docs SET n = 2");
+  h.sql("UPDATE docs SET id = 2");
+  h.sql("DELETE FROM docs");
+
+  auto events = h.consume("shop.public.docs", 5);
+  INFO(daemon.describe());
+  REQUIRE(events.size() == 5);
+  sort_by_event_id(events);
+  std::vector<std::string> ops;
+  for (const auto& e : events) ops.push_back(e.op());
+  CHECK(ops == std::vector<std::string>{"c", "u", "d", "c", "d"});
+
+  const auto& u = events[1];
+  INFO(u.message.value.substr(0, 300));
+  CHECK(u.key() == R"({"tenant":"acme","id":1})");
+  CHECK(u.value["before"]["n"].GetInt() == 1);
+  CHECK(u.value["before"]["body"].GetStringLength() == 32000);
+  // docs/events.md: with REPLICA IDENTITY FULL "the new row carries the value".
+  CHECK(u.value["after"]["n"].GetInt() == 2);
+  REQUIRE(u.value["after"].HasMember("body"));
+  CHECK(u.value["after"]["body"] == u.value["before"]["body"]);
+  CHECK_FALSE(u.value.HasMember("unchanged"));
+
+  CHECK(events[2].key() == R"({"tenant":"acme","id":1})");
+  CHECK(events[3].key() == R"({"tenant":"acme","id":2})");
+  CHECK(events[3].value["after"]["body"].GetStringLength() == 32000);
+  CHECK(events[4].key() == R"({"tenant":"acme","id":2})");
+  CHECK(events[4].value["before"]["body"].GetStringLength() == 32000);
+  CaptureHarness::stop_daemon(daemon);
+}
