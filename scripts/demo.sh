@@ -70,7 +70,7 @@ echo "bootstrap address: $brokers"
 step "Starting modsync run --config config/examples/orders-to-shipping.yaml"
 export ORDERS_DSN="host=127.0.0.1 port=$port dbname=orders user=postgres"
 export SHIPPING_DSN="host=127.0.0.1 port=$port dbname=shipping user=postgres"
-export KAFKA_BROKERS="$brokers" MODSYNC_STATE_DIR="$work/state" MODSYNC_HTTP_LISTEN=""
+export KAFKA_BROKERS="$brokers" MODSYNC_STATE_DIR="$work/state" MODSYNC_HTTP_LISTEN="127.0.0.1:$(pg_free_port)"
 "$modsync" run --config "$root/config/examples/orders-to-shipping.yaml" 2>"$work/modsync.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "streaming from slot" "$work/modsync.log" && break; sleep 0.1; done
@@ -114,6 +114,11 @@ psql -X -h 127.0.0.1 -p "$port" -U postgres -d shipping -c \
 echo "  (source rows for comparison:)"
 psql -X -h 127.0.0.1 -p "$port" -U postgres -d orders -c \
   "SELECT id, customer_id, status, total FROM orders ORDER BY id"
+
+step "What modsync reports on http://$MODSYNC_HTTP_LISTEN (/readyz, /status, /metrics)"
+curl -s "http://$MODSYNC_HTTP_LISTEN/readyz"; echo
+curl -s "http://$MODSYNC_HTTP_LISTEN/status"; echo
+curl -s "http://$MODSYNC_HTTP_LISTEN/metrics" | grep -E '^modsync_(events_captured_total|rows_applied_total|source_lag_bytes)' | head -12
 
 step "Stopping modsync (SIGTERM: flush Kafka, checkpoint, confirm to PostgreSQL)"
 kill -TERM "${pids[1]}"

@@ -14,7 +14,7 @@ packages=(
   libcli11-dev libcpp-httplib-dev
   libsystemd-dev systemd
   catch2
-  procps util-linux
+  procps util-linux curl
 )
 
 missing=()

@@ -6,11 +6,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "modsync/event/version.hpp"
+#include "modsync/observability/logging.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"modsync: change data capture from PostgreSQL module databases to Kafka, and "
@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   // Logs go to stderr; stdout carries command output (the dev broker's address, validate).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("modsync"));
+  // `run` switches to the configured format once the config is loaded.
+  modsync::observability::configure_logging(modsync::config::LogFormat::kLogfmt,
+                                            modsync::config::LogLevel::kInfo);
 
   try {
     if (*run) return modsync::daemon::run_command(config_path);

@@ -21,6 +21,13 @@
 #include "modsync/common/error.hpp"
 #include "modsync/config/config.hpp"
 #include "modsync/config/config_error.hpp"
+#include "modsync/event/version.hpp"
+#include "modsync/observability/apply_metrics.hpp"
+#include "modsync/observability/capture_metrics.hpp"
+#include "modsync/observability/http_server.hpp"
+#include "modsync/observability/logging.hpp"
+#include "modsync/observability/metrics.hpp"
+#include "modsync/observability/systemd_notifier.hpp"
 
 namespace modsync::daemon {
 
@@ -121,10 +128,121 @@ void run_projection(PairRuntime& rt, size_t index, StopSignal& stop) {
       });
 }
 
+/// The HTTP endpoint and systemd notifications: what the process tells the outside.
+class Reporter {
+ public:
+  Reporter(std::deque<PairRuntime>& runtimes) : runtimes_(runtimes) {
+    for (auto& rt : runtimes_) {
+      const auto& pair = *rt.pair;
+      if (pair.source) {
+        registry_.add_collector([&rt](observability::MetricsWriter& w) {
+          observability::write_capture_metrics(w, rt.pair->daemon.id, rt.pair->source->module,
+                                               rt.capture);
+        });
+      }
+      for (size_t i = 0; i < rt.projections.size(); ++i) {
+        registry_.add_collector([&rt, i](observability::MetricsWriter& w) {
+          observability::write_apply_metrics(w, rt.pair->daemon.id,
+                                             rt.pair->sink->projections[i].to.qualified(),
+                                             rt.projections[i]);
+        });
+      }
+    }
+  }
+
+  /// Starts the HTTP endpoint of the first pair that configures one (all pairs of a directory
+  /// share the process, so one endpoint serves them all).
+  void start_http() {
+    std::string listen;
+    for (const auto& rt : runtimes_) {
+      const auto& l = rt.pair->daemon.http_listen;
+      if (l.empty()) continue;
+      if (listen.empty()) {
+        listen = l;
+      } else if (l != listen) {
+        spdlog::warn("pair {}: daemon.http.listen {} ignored: the process already serves {}",
+                     rt.pair->daemon.id, l, listen);
+      }
+    }
+    if (listen.empty()) return;
+    http_.emplace(listen, observability::HttpHandlers{
+                              .metrics = [this] { return registry_.render(); },
+                              .readiness = [this] { return readiness(); },
+                              .status = [this] { return status_json(); },
+                          });
+    http_->start();
+    spdlog::info("HTTP endpoint on {} (/metrics /healthz /readyz /status)", listen);
+  }
+
+  void stop_http() {
+    if (http_) http_->stop();
+  }
+
+  observability::Readiness readiness() const {
+    std::string reasons;
+    for (const auto& rt : runtimes_) {
+      if (rt.pair->source) {
+        if (auto r = observability::capture_not_ready_reason(rt.pair->daemon.id, rt.capture)) {
+          reasons += *r + "\n";
+        }
+      }
+      for (size_t i = 0; i < rt.projections.size(); ++i) {
+        if (auto r = observability::apply_not_ready_reason(
+                rt.pair->daemon.id, rt.pair->sink->projections[i].to.qualified(),
+                rt.projections[i])) {
+          reasons += *r + "\n";
+        }
+      }
+    }
+    return {reasons.empty(), reasons};
+  }
+
+  std::string status_json() const {
+    std::string out = "{\"pairs\":[";
+    bool first = true;
+    for (const auto& rt : runtimes_) {
+      if (rt.pair->source) {
+        out += first ? "" : ",";
+        first = false;
+        out += observability::capture_status_json(rt.pair->daemon.id, rt.pair->source->module,
+                                                  rt.capture);
+      }
+      for (size_t i = 0; i < rt.projections.size(); ++i) {
+        out += first ? "" : ",";
+        first = false;
+        out += observability::apply_status_json(
+            rt.pair->daemon.id, rt.pair->sink->projections[i].to.qualified(), rt.projections[i]);
+      }
+    }
+    return out + "]}";
+  }
+
+  /// A one-line summary for systemd's STATUS=.
+  std::string summary() const {
+    size_t pipelines = 0, ready = 0;
+    for (const auto& rt : runtimes_) {
+      if (rt.pair->source) {
+        ++pipelines;
+        ready += observability::capture_not_ready_reason("", rt.capture) ? 0 : 1;
+      }
+      for (const auto& p : rt.projections) {
+        ++pipelines;
+        ready += observability::apply_not_ready_reason("", "", p) ? 0 : 1;
+      }
+    }
+    return fmt::format("{} of {} pipelines running", ready, pipelines);
+  }
+
+ private:
+  std::deque<PairRuntime>& runtimes_;
+  observability::MetricsRegistry registry_;
+  std::optional<observability::HttpServer> http_;
+};
+
 }  // namespace
 
 int run_command(const std::string& config_path) {
-  // Signals are taken by a dedicated sigwait() loop; every other thread blocks them.
+  // Signals are taken by sigtimedwait() on this thread; every other thread blocks them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -139,7 +257,12 @@ int run_command(const std::string& config_path) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
   }
-  spdlog::info("modsync starting with {} pair(s) from {}", pairs.size(), config_path);
+  if (!pairs.empty()) {
+    observability::configure_logging(pairs.front().daemon.log.format,
+                                     pairs.front().daemon.log.level);
+  }
+  spdlog::info("modsync {} starting with {} pair(s) from {}", event::kModsyncVersion, pairs.size(),
+               config_path);
 
   StopSignal stop;
   std::deque<PairRuntime> runtimes;
@@ -154,17 +277,51 @@ int run_command(const std::string& config_path) {
     }
     if (pair.sink) rt.projections.resize(pair.sink->projections.size());
   }
+  Reporter reporter(runtimes);
+  try {
+    reporter.start_http();
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   std::vector<std::thread> threads;
   for (auto& rt : runtimes) {
-    if (rt.pair->source) threads.emplace_back([&rt, &stop] { run_capture(rt, stop); });
-    if (!rt.pair->sink) continue;
-    for (size_t i = 0; i < rt.pair->sink->projections.size(); ++i) {
-      threads.emplace_back([&rt, i, &stop] { run_projection(rt, i, stop); });
+    if (rt.pair->source) {
+      threads.emplace_back([&rt, &stop] {
+        observability::ScopedLogContext ctx("pair", rt.pair->daemon.id);
+        run_capture(rt, stop);
+      });
+    }
+    for (size_t i = 0; rt.pair->sink && i < rt.pair->sink->projections.size(); ++i) {
+      threads.emplace_back([&rt, i, &stop] {
+        observability::ScopedLogContext ctx("pair", rt.pair->daemon.id);
+        run_projection(rt, i, stop);
+      });
     }
   }
+
+  observability::SystemdNotifier notifier;
+  notifier.ready();
+  // Wake at least every second: watchdog pings at half the interval systemd asked for, and a
+  // fresh STATUS= line.
+  auto tick = std::chrono::milliseconds(1000);
+  if (auto wd = notifier.watchdog_interval()) {
+    tick = std::min(tick, std::chrono::duration_cast<std::chrono::milliseconds>(*wd / 2));
+  }
+  const timespec timeout{static_cast<time_t>(tick.count() / 1000),
+                         static_cast<long>((tick.count() % 1000) * 1000000)};
+  std::string last_status;
   for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    notifier.watchdog();
+    if (sig < 0) {
+      std::string summary = reporter.summary();
+      if (summary != last_status) {
+        notifier.status(summary);
+        last_status = std::move(summary);
+      }
+      continue;
+    }
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: configuration reload is not supported yet; restart to apply changes");
       continue;
@@ -173,8 +330,10 @@ int run_command(const std::string& config_path) {
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
+  notifier.stopping();
   stop.request();
   for (auto& t : threads) t.join();
+  reporter.stop_http();
   spdlog::info("modsync stopped");
   return 0;
 }
