@@ -520,6 +520,12 @@ struct CapturePipeline::Impl {
     std::vector<ChunkDone> chunks;
     uint64_t next_token = 1;
     std::vector<ColumnValue> row;
+    uint32_t last_pending = 0;
+    for (uint32_t ordinal = 0; ordinal < tables.size(); ++ordinal) {
+      const auto& t = tables[ordinal];
+      auto p = store.load_snapshot_progress(t.name.schema, t.name.table);
+      if (!p || !p->done) last_pending = ordinal;
+    }
     for (uint32_t ordinal = 0; ordinal < tables.size(); ++ordinal) {
       const auto& table = tables[ordinal];
       auto progress = store.load_snapshot_progress(table.name.schema, table.name.table)
@@ -547,8 +553,13 @@ struct CapturePipeline::Impl {
       const int limit = static_cast<int>(src.snapshot_chunk_rows);
       const int64_t ts = now_unix_ms();
       for (;;) {
-        pg::PgResult chunk = reader.read_chunk(table, schema.columns, last_key, limit);
-        const int n = chunk.rows();
+        // Keyed tables read one row more than they emit: it tells whether this chunk is the
+        // table's last, so the snapshot's final row can carry snapshot "last".
+        const bool keyed = !key_index.empty();
+        pg::PgResult chunk =
+            reader.read_chunk(table, schema.columns, last_key, keyed ? limit + 1 : limit);
+        const int n = std::min(chunk.rows(), limit);
+        const bool final_chunk = keyed ? chunk.rows() <= limit : n < limit;
         row.resize(schema.columns.size());
         for (int r = 0; r < n; ++r) {
           for (int c = 0; c < static_cast<int>(row.size()); ++c) {
@@ -558,7 +569,9 @@ struct CapturePipeline::Impl {
           event::SourceInfo source;
           source.position = Position{consistent_point, 0};
           source.commit_time_ms = ts;
-          source.snapshot = event::SnapshotMarker::kTrue;
+          source.snapshot = final_chunk && ordinal == last_pending && r == n - 1
+                                ? event::SnapshotMarker::kLast
+                                : event::SnapshotMarker::kTrue;
           source.snapshot_table = ordinal;
           source.snapshot_row = progress.rows + static_cast<uint64_t>(r);
           const bool has_key = encoder.encode_key(schema, row, key_buf);
@@ -574,7 +587,7 @@ struct CapturePipeline::Impl {
           for (int k : key_index) last_key.emplace_back(chunk.value(n - 1, k));
           progress.last_key_json = encode_key_list(last_key);
         }
-        progress.done = n < limit;
+        progress.done = final_chunk;
         chunks.push_back(ChunkDone{next_token, progress});
         tracker.mark(next_token++);
         poll_producer(0);

@@ -103,11 +103,9 @@ TEST_CASE("rows present before the first start arrive as a chunked snapshot, the
   CaptureHarness::stop_daemon(daemon);
 }
 
-// Known bug, kept visible: docs/events.md promises snapshot "last" on the last snapshot row, but
-// the pipeline marks every row "true". [!shouldfail] turns red once the pipeline is fixed, so
-// the tag is removed with the fix.
-TEST_CASE("the last snapshot row is marked snapshot \"last\"",
-          "[integration][snapshot][!shouldfail]") {
+// Regression: the last snapshot row used to say "true" like every other row. 10 rows in chunks
+// of 5 is the hard case: the last chunk is full, so only a look-ahead row tells it is the last.
+TEST_CASE("the last snapshot row is marked snapshot \"last\"", "[integration][snapshot]") {
   CaptureHarness h;
   h.sql(
       "CREATE TABLE items (id int PRIMARY KEY);"

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <filesystem>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modsync/config/config.hpp"
+#include "modsync/observability/http_server.hpp"
+#include "modsync/observability/metrics.hpp"
+
+namespace modsync::daemon {
+
+struct PairRuntime;
+
+/// The running process: one isolated runtime per module pair (its checkpoint store, a capture
+/// pipeline thread, one thread per projection), the HTTP endpoint and the metrics registry.
+///
+/// Threads: start(), reload() and stop() are called from the main (signal) thread only; the
+/// HTTP handlers read the pairs under `mutex_`, so a reload never races a scrape.
+class Daemon {
+ public:
+  explicit Daemon(std::filesystem::path config_path);
+  ~Daemon();
+
+  /// Starts every pair of `pairs` and the HTTP endpoint. Throws modsync::Error when a state
+  /// dir or the HTTP address cannot be used.
+  void start(std::vector<config::PairConfig> pairs);
+
+  /// Loads the config again and applies the difference: pairs added are started, removed ones
+  /// stopped, changed ones restarted; untouched pairs keep running. An invalid config is
+  /// rejected with a log line and the running pairs are kept.
+  void reload();
+
+  /// Stops every pair (flush, checkpoints) and the HTTP endpoint.
+  void stop();
+
+  /// "N of M pipelines running", for systemd's STATUS=.
+  std::string summary() const;
+
+ private:
+  void start_pair(config::PairConfig pair);
+  void stop_pair(PairRuntime& rt);
+  void start_http(const std::vector<config::PairConfig>& pairs);
+  observability::Readiness readiness() const;
+  std::string status_json() const;
+
+  std::filesystem::path config_path_;
+  mutable std::mutex mutex_;
+  std::list<std::unique_ptr<PairRuntime>> pairs_;
+  observability::MetricsRegistry registry_;
+  std::optional<observability::HttpServer> http_;
+  std::string http_listen_;
+};
+
+/// What decides whether a pair changed on reload: its configuration, including secrets
+/// (password rotation restarts the pair), rendered to text.
+std::string fingerprint(const config::PairConfig& pair);
+
+}  // namespace modsync::daemon

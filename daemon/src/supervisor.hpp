@@ -1,0 +1,35 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace modsync::daemon {
+
+/// A stop request that pipelines poll (flag()) and that interrupts backoff sleeps.
+/// Thread-safe.
+class StopSignal {
+ public:
+  void request();
+  const std::atomic<bool>& flag() const { return flag_; }
+  /// Sleeps up to `d`, waking early when stop is requested.
+  void sleep_for(std::chrono::milliseconds d);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::atomic<bool> flag_{false};
+};
+
+/// Runs `run_once` until it returns (a clean stop) or `stop` is requested, restarting it with
+/// exponential backoff (0.5 s doubling to 30 s) after any failure: every pipeline resumes from
+/// its checkpoints, so a retry never loses or reorders events. `report(error, retriable)`
+/// records each failure. Blocks the calling thread.
+void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
+               const std::function<void(const std::string&, bool)>& report);
+
+}  // namespace modsync::daemon
