@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 shift || true
 
-benchmarks=(capture_throughput large_transaction_rss)
+benchmarks=(capture_throughput large_transaction_rss apply_throughput apply_latency snapshot_throughput)
 if [ $# -gt 0 ]; then benchmarks=("$@"); fi
 
 export BENCH_RUN_ID=${BENCH_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Apply throughput: modsync applying a pgbench TPC-B workload's changes from Kafka into
+# projections, next to a native logical replication subscription applying the same changes,
+# measured in the same run.
+#
+# Two throwaway clusters: the source (`pgbench -i -s 10`, a publication for the four pgbench
+# tables, slots bench_native and bench_modsync created BEFORE the workload) and the subscriber,
+# with two databases cloned from one `pgbench -i -s 10` (the data is deterministic, so both start
+# equal to the source): `native` (a disabled subscription on bench_native, copy_data=false) and
+# `proj` (the keyed tables gain _modsync_lsn/_modsync_seq, defaulted to 0/0 and 0 so the initial
+# rows are older than every event; pgbench_history has no key: append-only).
+# `pgbench -n -c 4 -j 2 -T 20` on the source; then, one after the other:
+#   (a) native: ALTER SUBSCRIPTION … ENABLE; time until the subscriber's pgbench_history count
+#       equals the source's (one history row per transaction, applied in commit order by one
+#       worker, so the last transaction is visible). This includes decoding on the publisher.
+#   (b) modsync capture (capture-only config) into the dev broker until the slot confirms END;
+#       timed for information only and stopped.
+#   (c) modsync apply (apply-only config, four projections) into `proj`: time from the daemon's
+#       start until modsync.offsets sums to the number of events on Kafka (every event consumed
+#       and committed with its batch). Apply only: the events are already on Kafka.
+# At the end each table of `native` and `proj` is compared with the source (count and an
+# order-free hash of the rows); a difference fails the benchmark.
+#
+# Usage: apply_throughput.sh BUILD_DIR   (env: BENCH_SCALE=10 BENCH_SECONDS=20 BENCH_CLIENTS=4,
+#        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH, BENCH_KEEP=1)
+set -euo pipefail
+build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/projection_lib.sh"
+
+scale=${BENCH_SCALE:-10}
+seconds=${BENCH_SECONDS:-20}
+clients=${BENCH_CLIENTS:-4}
+# lz4: the mock keeps ~5 MiB per partition and pgbench_branches has only 10 keys (10 partitions
+# at most); compressed, its events fit.
+export BENCH_KAFKA_PROPERTIES=${BENCH_KAFKA_PROPERTIES-compression.type: lz4}
+db=bench
+tables=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
+declare -A columns=(
+  [pgbench_accounts]="aid, bid, abalance, filler"
+  [pgbench_branches]="bid, bbalance, filler"
+  [pgbench_tellers]="tid, bid, tbalance, filler"
+  [pgbench_history]="tid, bid, aid, delta, mtime, filler"
+)
+
+work=$(mktemp -d /tmp/modsync-bench-apply.XXXXXX)
+chmod 0755 "$work"
+pids=()
+cleanup() {
+  local pid
+  bench_poll_close
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pg_cluster_stop "$work/sub"
+  pg_cluster_stop "$work/src"
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "== apply_throughput: pgbench TPC-B -s $scale -c $clients -T $seconds; native subscription vs modsync apply"
+src=$(pg_free_port)
+pg_cluster_start "$work/src" "$src" "max_wal_size = 4GB"
+sub=$(pg_free_port)
+pg_cluster_start "$work/sub" "$sub" "max_wal_size = 4GB" "max_logical_replication_workers = 4"
+bench_psql "$src" postgres -c "CREATE DATABASE $db"
+bench_psql "$sub" postgres -c "CREATE DATABASE native"
+pgbench -h 127.0.0.1 -p "$src" -U postgres -i -s "$scale" -q "$db" >"$work/pgbench-init.log" 2>&1
+pgbench -h 127.0.0.1 -p "$sub" -U postgres -i -s "$scale" -q native >>"$work/pgbench-init.log" 2>&1
+bench_psql "$sub" postgres -c "CREATE DATABASE proj TEMPLATE native"
+bench_psql "$sub" proj <<SQL
+ALTER TABLE pgbench_accounts ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD COLUMN _modsync_seq integer DEFAULT 0;
+ALTER TABLE pgbench_branches ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD COLUMN _modsync_seq integer DEFAULT 0;
+ALTER TABLE pgbench_tellers  ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD COLUMN _modsync_seq integer DEFAULT 0;
+SQL
+bench_psql "$src" "$db" >/dev/null <<SQL
+CREATE PUBLICATION bench_pub FOR TABLE $(IFS=,; echo "${tables[*]}");
+SELECT 1 FROM pg_create_logical_replication_slot('bench_native', 'pgoutput');
+SELECT 1 FROM pg_create_logical_replication_slot('bench_modsync', 'pgoutput');
+SQL
+src_dsn="host=127.0.0.1 port=$src dbname=$db user=postgres"
+bench_psql "$sub" native -c "CREATE SUBSCRIPTION bench_sub CONNECTION '$src_dsn' PUBLICATION bench_pub
+  WITH (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)"
+
+stat_sql="SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables
+          WHERE relname LIKE 'pgbench_%'"
+tuples_before=$(bench_psql "$src" "$db" -c "$stat_sql")
+pgbench -h 127.0.0.1 -p "$src" -U postgres -n -c "$clients" -j 2 -T "$seconds" "$db" \
+  >"$work/pgbench.log" 2>&1
+tps=$(awk -F'= ' '/^tps/ { split($2, a, " "); print a[1]; exit }' "$work/pgbench.log")
+transactions=$(awk -F': ' '/number of transactions actually processed/ { split($2, a, "/"); print a[1] }' "$work/pgbench.log")
+end_lsn=$(bench_psql "$src" "$db" -c "SELECT pg_current_wal_flush_lsn()")
+sleep 1  # statistics reach the shared counters when the backends exit
+rows=$(($(bench_psql "$src" "$db" -c "$stat_sql") - tuples_before))
+history_rows=$(bench_psql "$src" "$db" -c "SELECT count(*) FROM pgbench_history")
+echo "  pgbench: $transactions transactions (${tps%.*} tps), $rows row changes, end $end_lsn"
+
+# (a) native subscription.
+t0=$(bench_now)
+bench_poll_open "$sub" native
+bench_poll "ALTER SUBSCRIPTION bench_sub ENABLE"
+if ! bench_wait_query "SELECT count(*) FROM pgbench_history" "$history_rows" 300; then
+  tail -n 20 "$work/sub/server.log" >&2
+  exit 1
+fi
+t1=$(bench_now)
+bench_poll_close
+bench_psql "$sub" native -c "ALTER SUBSCRIPTION bench_sub DISABLE"
+native_s=$(bench_calc "round($t1 - $t0, 3)")
+native_rate=$(bench_calc "round($rows / $native_s)")
+echo "  native subscription: ${native_s}s, $native_rate rows/s"
+
+# (b) modsync capture into the dev broker (not the figure; it fills Kafka).
+bench_start_dev_broker "$work" bench.public.pgbench_accounts:32 bench.public.pgbench_history:16 \
+  bench.public.pgbench_tellers:16 bench.public.pgbench_branches:16 modsync.schemas:1
+pids+=("$BENCH_BROKER_PID")
+bench_write_capture_config "$work/capture.yaml" bench-capture "$src_dsn" "$BENCH_BROKERS" \
+  "$work/state-capture" bench_modsync bench_pub "${tables[@]}"
+t0=$(bench_now)
+"$BENCH_MODSYNC" run --config "$work/capture.yaml" 2>"$work/capture.log" &
+capture_pid=$!
+pids+=("$capture_pid")
+if ! bench_wait_confirmed "$src" "$db" bench_modsync "$end_lsn" 300; then
+  tail -n 20 "$work/capture.log" >&2
+  exit 1
+fi
+t1=$(bench_now)
+kill -TERM "$capture_pid"
+wait "$capture_pid" 2>/dev/null || true
+capture_s=$(bench_calc "round($t1 - $t0, 3)")
+events=0
+dropped=0
+for t in "${tables[@]}"; do
+  events=$((events + $(bench_topic_messages "$BENCH_BROKERS" "bench.public.$t")))
+  dropped=$((dropped + $(bench_topic_low_total "$BENCH_BROKERS" "bench.public.$t")))
+done
+echo "  modsync capture: ${capture_s}s ($(bench_calc "round($rows / $capture_s)") rows/s), $events events on Kafka"
+if [ "$dropped" -ne 0 ]; then
+  echo "bench: the dev broker dropped $dropped events (a partition exceeded ~5 MiB): add partitions" >&2
+  exit 1
+fi
+
+# (c) modsync apply only.
+bench_write_apply_config "$work/apply.yaml" bench-apply "host=127.0.0.1 port=$sub dbname=proj user=postgres" \
+  "$BENCH_BROKERS" "$work/state-apply"
+for t in "${tables[@]}"; do
+  printf '    - { from: bench.public.%s, to: public.%s }\n' "$t" "$t" >>"$work/apply.yaml"
+done
+bench_poll_open "$sub" proj
+t0=$(bench_now)
+"$BENCH_MODSYNC" run --config "$work/apply.yaml" 2>"$work/apply.log" &
+apply_pid=$!
+pids+=("$apply_pid")
+if ! bench_wait_consumed "$events" 300; then
+  tail -n 20 "$work/apply.log" >&2
+  exit 1
+fi
+t1=$(bench_now)
+bench_poll_close
+apply_cpu=$(bench_cpu_s "$apply_pid")
+apply_hwm_kb=$(bench_vm VmHWM "$apply_pid")
+kill -TERM "$apply_pid"
+wait "$apply_pid" 2>/dev/null || true
+apply_s=$(bench_calc "round($t1 - $t0, 3)")
+apply_rate=$(bench_calc "round($rows / $apply_s)")
+ratio=$(bench_ratio "$apply_rate" "$native_rate")
+echo "  modsync apply: ${apply_s}s, $apply_rate rows/s (daemon CPU ${apply_cpu}s, peak RSS $((apply_hwm_kb / 1024)) MiB)"
+echo "  modsync / native: $ratio (target >= 2)"
+
+# Correctness: every table of both subscribers equals the source.
+equal_native=0
+equal_proj=0
+for t in "${tables[@]}"; do
+  q="SELECT ${columns[$t]} FROM $t"
+  want=$(bench_checksum "$src" "$db" "$q")
+  got_native=$(bench_checksum "$sub" native "$q")
+  got_proj=$(bench_checksum "$sub" proj "$q")
+  [ "$got_native" = "$want" ] && equal_native=$((equal_native + 1))
+  [ "$got_proj" = "$want" ] && equal_proj=$((equal_proj + 1))
+  echo "  $t: source $want, native $got_native, modsync $got_proj"
+done
+
+bench_result apply_rows "$rows" rows
+bench_result native_subscription_rows_per_s "$native_rate" rows/s
+bench_result modsync_apply_rows_per_s "$apply_rate" rows/s "$native_rate" "$ratio"
+bench_result modsync_apply_cpu_s "$apply_cpu" s
+bench_result modsync_apply_peak_rss "$((apply_hwm_kb / 1024))" MiB
+bench_result modsync_apply_tables_equal "$equal_proj" tables "${#tables[@]}" "$(bench_ratio "$equal_proj" "${#tables[@]}")"
+if [ "$equal_proj" -ne "${#tables[@]}" ] || [ "$equal_native" -ne "${#tables[@]}" ]; then
+  echo "bench: a subscriber differs from the source (native: $equal_native, modsync: $equal_proj of ${#tables[@]} tables equal)" >&2
+  exit 1
+fi
