@@ -17,6 +17,7 @@
 #include "modsync/pgsink/target_table.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 #include "modsync/projection/filter.hpp"
+#include "target_creator.hpp"
 
 namespace modsync::apply {
 
@@ -152,6 +153,10 @@ struct ApplyPipeline::Impl {
                                            context));
     ProjectionWriter::ensure_offsets_table(*conn);
     target = pgsink::describe_target(*conn, {proj.to.schema, proj.to.table});
+    if (!target && proj.create_table) {
+      create_target_table(pair, proj, *conn);
+      target = pgsink::describe_target(*conn, {proj.to.schema, proj.to.table});
+    }
     if (!target) {
       config_error(fmt::format("target table {} does not exist in the subscriber database",
                                proj.to.qualified()),

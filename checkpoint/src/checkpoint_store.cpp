@@ -392,6 +392,12 @@ std::vector<SnapshotProgress> CheckpointStore::list_snapshot_progress() const {
   return out;
 }
 
+void CheckpointStore::erase_snapshot_progress(std::string_view schema, std::string_view table) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(table_key(kSnapshotPrefix, schema, table));
+  write(batch, "the erasing of a table's snapshot progress");
+}
+
 void CheckpointStore::clear_snapshot_progress() {
   rocksdb::WriteBatch batch;
   scan(kSnapshotPrefix, [&](std::string_view key, std::string_view) {

@@ -154,6 +154,8 @@ class CheckpointStore {
                                                          std::string_view table) const;
   /// All tables' progress, ordered by (schema, table).
   std::vector<SnapshotProgress> list_snapshot_progress() const;
+  /// Forgets one table's snapshot progress, so the capture takes its snapshot again.
+  void erase_snapshot_progress(std::string_view schema, std::string_view table);
   /// Removes every table's snapshot progress in one atomic write. A save racing with it from
   /// another thread may survive or not.
   void clear_snapshot_progress();

@@ -1,0 +1,135 @@
+#include "target_creator.hpp"
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "modsync/common/error.hpp"
+#include "modsync/kafka/consumer.hpp"
+#include "modsync/kafka/producer.hpp"
+
+namespace modsync::apply {
+
+namespace {
+
+struct SourceColumn {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t type_modifier = -1;
+  bool key = false;
+};
+
+/// The newest published column list of `module.schema.table`, read from the whole schemas
+/// topic (it is small: one message per table version).
+std::optional<std::vector<SourceColumn>> latest_schema(const config::PairConfig& pair,
+                                                       const config::SourceTable& from) {
+  kafka::KafkaSettings settings{pair.kafka.brokers, {}};
+  for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+  const std::string topic = pair.kafka.topic_prefix + ".schemas";
+  kafka::Producer metadata(settings, "modsync-" + pair.daemon.id + "-schemas",
+                           [](uint64_t, const kafka::DeliveryResult&) {});
+  const int partitions = metadata.partition_count(topic, std::chrono::seconds(10));
+  std::map<int, int64_t> end;
+  std::vector<kafka::TopicPartitionOffset> start;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(metadata.handle(), topic.c_str(), p, &low, &high,
+                                         10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      fail_retriable("cannot read the end of topic {} partition {}", topic, p);
+    }
+    if (high > low) {
+      end[p] = high;
+      start.push_back({topic, kafka::Partition{p}, kafka::Offset{low}});
+    }
+  }
+  std::optional<std::vector<SourceColumn>> best;
+  uint64_t best_version = 0;
+  if (start.empty()) return best;
+  kafka::ConsumerOptions options;
+  options.group_id = "modsync-" + pair.daemon.id + "-schemas";
+  kafka::Consumer consumer(settings, options);
+  consumer.assign(start);
+  simdjson::dom::parser parser;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::vector<kafka::Message> batch;
+  while (!end.empty() && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    consumer.poll_batch(1000, 200, batch);
+    for (const auto& m : batch) {
+      if (m.offset().value + 1 >= end[m.partition().value]) end.erase(m.partition().value);
+      simdjson::dom::element doc;
+      if (!m.has_value() || parser.parse(m.value().data(), m.value().size()).get(doc)) continue;
+      std::string_view module, schema, table;
+      uint64_t version = 0;
+      if (doc["module"].get(module) || doc["schema"].get(schema) || doc["table"].get(table) ||
+          doc["version"].get(version))
+        continue;
+      if (module != from.module || schema != from.table.schema || table != from.table.table ||
+          version < best_version)
+        continue;
+      std::vector<SourceColumn> columns;
+      for (auto c : doc["columns"].get_array()) {
+        SourceColumn col;
+        col.name = std::string(std::string_view(c["name"].get_string()));
+        col.type_oid = static_cast<uint32_t>(uint64_t(c["type_oid"].get_uint64()));
+        col.type_modifier = static_cast<int32_t>(int64_t(c["type_modifier"].get_int64()));
+        col.key = bool(c["key"].get_bool());
+        columns.push_back(std::move(col));
+      }
+      best = std::move(columns);
+      best_version = version;
+    }
+  }
+  consumer.close();
+  return best;
+}
+
+}  // namespace
+
+void create_target_table(const config::PairConfig& pair, const config::Projection& projection,
+                         pg::PgConnection& conn) {
+  if (!projection.from) {
+    fail("{}:{}: projection to {}: create_table needs `from` (module.schema.table) to find the "
+         "source's schema. Fix: use `from`, or create the table yourself",
+         projection.location.file, projection.location.line, projection.to.qualified());
+  }
+  const auto columns = latest_schema(pair, *projection.from);
+  if (!columns) {
+    fail_retriable("projection to {}: waiting for the schema of {}.{} on topic {}.schemas to "
+                   "create the table (the capture publishes it when it first sees the table)",
+                   projection.to.qualified(), projection.from->module,
+                   projection.from->table.qualified(), pair.kafka.topic_prefix);
+  }
+  std::string defs, keys;
+  auto add = [&](const std::string& target, const SourceColumn& c) {
+    const std::string type = conn.query_value(fmt::format(
+        "SELECT format_type({}, {})", c.type_oid, c.type_modifier));
+    defs += fmt::format("{}{} {}", defs.empty() ? "" : ", ", conn.quote_ident(target),
+                        type.empty() ? "text" : type);
+    if (c.key) keys += (keys.empty() ? "" : ", ") + conn.quote_ident(target);
+  };
+  for (const auto& c : *columns) {
+    if (!projection.columns) {
+      add(c.name, c);
+      continue;
+    }
+    for (const auto& m : *projection.columns)
+      if (m.source == c.name) add(m.target, c);
+  }
+  if (!keys.empty()) defs += ", _modsync_lsn pg_lsn NOT NULL, _modsync_seq integer NOT NULL";
+  if (!projection.soft_delete_column.empty()) {
+    defs += ", " + conn.quote_ident(projection.soft_delete_column) + " timestamptz";
+  }
+  if (!keys.empty()) defs += ", PRIMARY KEY (" + keys + ")";
+  const std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {}.{} ({})",
+                                      conn.quote_ident(projection.to.schema),
+                                      conn.quote_ident(projection.to.table), defs);
+  conn.exec(sql);
+  spdlog::info("projection to {}: created the target table: {}", projection.to.qualified(), sql);
+}
+
+}  // namespace modsync::apply
