@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DMODSYNC_WERROR=ON
 endif
 
-.PHONY: all deps build test unit demo bench clean format
+.PHONY: all deps build daemon test unit demo bench clean format
 
 all: build
 
@@ -20,16 +20,20 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Only the binary: what the demo and the benchmarks run.
+daemon: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target modsync
+
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS)
 
-demo: build
+demo: daemon
 	./scripts/demo.sh $(BUILD_DIR)
 
-bench: build
+bench: daemon
 	./tests/bench/run.sh $(BUILD_DIR)
 
 format:
