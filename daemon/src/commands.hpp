@@ -14,4 +14,21 @@ int run_command(const std::string& config_path);
 /// redacted). Exit code 0 when valid, 2 otherwise.
 int validate_command(const std::string& config_path);
 
+/// `modsync status`: per pair, state, positions, lag and last error, from the daemon's HTTP
+/// /status at `url` (default: the config's daemon.http.listen) when it answers, else from the
+/// checkpoint store and the source's slot. `json` prints the daemon's raw JSON (requires it to
+/// run: exit 3 otherwise). Exit codes as in cli_support.hpp.
+int status_command(const std::string& config_path, const std::string& url, bool json);
+
+/// `modsync slots list`: each source's slot and other modsync_* slots of its database.
+int slots_list_command(const std::string& config_path);
+
+/// `modsync slots drop`: drops an inactive slot of the config's sources after confirmation on
+/// stdin (or `yes`); refuses an active slot, naming the pid holding it.
+int slots_drop_command(const std::string& config_path, const std::string& slot, bool yes);
+
+/// `modsync checkpoint show`: CheckpointStore::describe() of every pair; refuses (exit 1) while
+/// a daemon holds the state directory.
+int checkpoint_show_command(const std::string& config_path);
+
 }  // namespace modsync::daemon

@@ -40,6 +40,43 @@ int main(int argc, char** argv) {
                          "Write the bootstrap address to this file");
   dev_broker->add_option("--brokers", broker.brokers, "Number of brokers")->check(CLI::Range(1, 9));
 
+  std::string status_config, status_url;
+  bool status_json = false;
+  auto* status = app.add_subcommand(
+      "status",
+      "Per pair: state, positions, lag, last error (from the running daemon, else from "
+      "the checkpoints and the source's slot)");
+  status->add_option("-c,--config", status_config, "YAML file, or directory of *.yaml files")
+      ->required();
+  status->add_option("--url", status_url,
+                     "The daemon's HTTP endpoint (default: from daemon.http.listen)");
+  status->add_flag("--json", status_json, "Print the running daemon's /status JSON as is");
+
+  std::string slots_config, drop_slot;
+  bool drop_yes = false;
+  auto* slots = app.add_subcommand("slots", "The replication slots of the config's sources");
+  slots->require_subcommand(1);
+  auto* slots_list = slots->add_subcommand(
+      "list", "Each source's slot, and other modsync_* slots in its database (leftovers?)");
+  slots_list->add_option("-c,--config", slots_config, "YAML file, or directory of *.yaml files")
+      ->required();
+  auto* slots_drop = slots->add_subcommand(
+      "drop",
+      "Drop an inactive slot (the next run creates a new one; changes in between are lost)");
+  slots_drop->add_option("-c,--config", slots_config, "YAML file, or directory of *.yaml files")
+      ->required();
+  slots_drop->add_option("slot", drop_slot, "Slot name")->required();
+  slots_drop->add_flag("-y,--yes", drop_yes, "Do not ask for confirmation");
+
+  std::string checkpoint_config;
+  auto* checkpoint = app.add_subcommand("checkpoint", "The RocksDB checkpoint store");
+  checkpoint->require_subcommand(1);
+  auto* checkpoint_show = checkpoint->add_subcommand(
+      "show", "Print every pair's checkpoints (only while the daemon is stopped)");
+  checkpoint_show
+      ->add_option("-c,--config", checkpoint_config, "YAML file, or directory of *.yaml files")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   // Logs go to stderr; stdout carries command output (the dev broker's address, validate).
   // `run` switches to the configured format once the config is loaded.
@@ -50,6 +87,10 @@ int main(int argc, char** argv) {
     if (*run) return modsync::daemon::run_command(config_path);
     if (*validate) return modsync::daemon::validate_command(validate_path);
     if (*dev_broker) return modsync::kafka::run_dev_broker(broker);
+    if (*status) return modsync::daemon::status_command(status_config, status_url, status_json);
+    if (*slots_list) return modsync::daemon::slots_list_command(slots_config);
+    if (*slots_drop) return modsync::daemon::slots_drop_command(slots_config, drop_slot, drop_yes);
+    if (*checkpoint_show) return modsync::daemon::checkpoint_show_command(checkpoint_config);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "modsync: %s\n", e.what());
     return 1;

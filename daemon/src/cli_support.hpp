@@ -1,0 +1,62 @@
+#pragma once
+// What the operator subcommands (status, slots, checkpoint) share: exit codes, config loading,
+// and the source slot query. Private to the daemon target.
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modsync/config/config.hpp"
+#include "modsync/config/config_error.hpp"
+#include "modsync/postgres/pg_connection.hpp"
+
+namespace modsync::daemon {
+
+/// Exit codes of the operator subcommands (docs/operations.md, "Command line").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;     ///< unreachable server, refused operation
+inline constexpr int kExitUsage = 2;       ///< invalid config or command line
+inline constexpr int kExitNotRunning = 3;  ///< the command needs a running daemon
+
+/// Loads the config at `path`; on an invalid config prints its errors to stderr and returns
+/// nullopt (the caller exits with kExitUsage).
+inline std::optional<std::vector<config::PairConfig>> load_config_or_report(
+    const std::string& path) {
+  try {
+    return config::load_path(path);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr,
+                 "modsync: the config %s is invalid. Fix: correct the lines above; "
+                 "`modsync validate %s` checks it.\n",
+                 path.c_str(), path.c_str());
+    return std::nullopt;
+  }
+}
+
+/// One row of pg_replication_slots as the operator commands show it.
+struct SlotRow {
+  std::string name;
+  std::string plugin;
+  std::string database;  ///< "" for a physical slot
+  bool active = false;
+  std::optional<int> active_pid;
+  std::string confirmed_flush_lsn;   ///< "" when NULL (physical slot)
+  std::optional<int64_t> lag_bytes;  ///< server WAL position − confirmed_flush_lsn
+  std::string wal_status;
+  std::optional<int64_t> safe_wal_size;  ///< NULL when max_slot_wal_keep_size is unlimited
+  bool temporary = false;
+};
+
+/// Connects to a pair's source database (regular connection) with a short connect timeout, so an
+/// unreachable host fails in seconds. Throws modsync::Error naming the module and the fix.
+pg::PgConnection connect_source(const config::SourceConfig& source);
+
+/// The slot named `configured` (wherever it lives) plus every other slot of the connected
+/// database whose name starts with "modsync_"; the configured one first. Blocking; throws
+/// modsync::Error on a failed query.
+std::vector<SlotRow> query_modsync_slots(pg::PgConnection& conn, const std::string& configured);
+
+}  // namespace modsync::daemon
