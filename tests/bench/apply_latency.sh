@@ -59,6 +59,7 @@ export BENCH_SOURCE_TABLES=public.lat
 bench_write_apply_config "$work/modsync.yaml" bench-latency "host=127.0.0.1 port=$port dbname=dst user=postgres" \
   "$BENCH_BROKERS" "$work/state" "host=127.0.0.1 port=$port dbname=src user=postgres" bench_lat bench_lat never
 echo "    - { from: bench.public.lat, to: public.lat, columns: [id, t_source] }" >>"$work/modsync.yaml"
+: >"$work/modsync.log"
 "$BENCH_MODSYNC" run --config "$work/modsync.yaml" 2>"$work/modsync.log" &
 modsync_pid=$!
 pids+=("$modsync_pid")
