@@ -251,16 +251,15 @@ int status_command(const std::string& config_path, const std::string& url_option
                    url->c_str());
       return kExitRuntime;
     }
+    // A pair the daemon does not run (removed from its config and reloaded, or a daemon of
+    // another config on that port) is shown from its checkpoints and slot instead.
     int rc = kExitOk;
     for (const auto& pair : *pairs) {
-      if (!seen->contains(pair.daemon.id)) {
-        std::fprintf(stderr,
-                     "modsync: pair %s is not run by the daemon at %s (it runs another config). "
-                     "Fix: pass --url of the daemon that runs %s, or restart that daemon with "
-                     "this config.\n",
-                     pair.daemon.id.c_str(), url->c_str(), config_path.c_str());
-        rc = kExitRuntime;
-      }
+      if (seen->contains(pair.daemon.id)) continue;
+      std::printf("\npair %s: not run by the daemon at %s; from its checkpoints and slot\n",
+                  pair.daemon.id.c_str(), url->c_str());
+      if (!print_checkpoints(pair, config_path)) rc = kExitRuntime;
+      if (pair.source && !print_slot(*pair.source)) rc = kExitRuntime;
     }
     return rc;
   }
