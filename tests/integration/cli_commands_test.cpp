@@ -1,0 +1,246 @@
+// The operator subcommands (status, slots, checkpoint) against a real cluster, dev broker and
+// daemon: what they print while the daemon runs and after it stopped, and their exit codes.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "capture_harness.hpp"
+#include "modsync/testing/child_process.hpp"
+#include "modsync/testing/eventually.hpp"
+#include "modsync/testing/modsync_binary.hpp"
+#include "modsync/testing/pg_cluster.hpp"
+#include "modsync/testing/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using Catch::Contains;
+using modsync::itest::CaptureHarness;
+using modsync::testing::ChildProcess;
+using modsync::testing::CommandResult;
+using modsync::testing::eventually;
+
+namespace {
+
+/// Runs `modsync ARGS...` to completion (stdin is /dev/null, i.e. closed for reading).
+CommandResult modsync_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), modsync::testing::modsync_binary());
+  return modsync::testing::run_command(std::move(args), {}, 60s);
+}
+
+std::string describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.status) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+/// The harness's config with the HTTP endpoint on a free port; returns its URL.
+std::string enable_http(CaptureHarness& h) {
+  std::ifstream in(h.config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const std::string disabled = "listen: \"\"";
+  const auto at = config.find(disabled);
+  REQUIRE(at != std::string::npos);
+  const std::string address = "127.0.0.1:" + std::to_string(modsync::testing::free_port());
+  config.replace(at, disabled.size(), "listen: \"" + address + "\"");
+  std::ofstream(h.config_path()) << config;
+  return "http://" + address;
+}
+
+std::string slot_value(CaptureHarness& h, const std::string& column) {
+  return h.value("SELECT " + column +
+                 "::text FROM pg_replication_slots WHERE slot_name = 'modsync_itest'");
+}
+
+}  // namespace
+
+TEST_CASE("status, slots and checkpoint show follow the daemon from running to stopped",
+          "[integration][cli]") {
+  CaptureHarness h;
+  h.sql(
+      "CREATE TABLE items (id int PRIMARY KEY, name text);"
+      "INSERT INTO items VALUES (1, 'a'), (2, 'b')");
+  h.write_config("tables: [items]");
+  const std::string url = enable_http(h);
+  const std::string config = h.config_path().string();
+
+  auto daemon = h.start_daemon();
+  h.sql("INSERT INTO items VALUES (3, 'c')");
+  REQUIRE(h.consume("shop.public.items", 3).size() == 3);
+
+  {
+    const auto json = modsync_cli({"status", "--config", config, "--json"});
+    INFO(describe(json));
+    CHECK(json.status == 0);
+    CHECK_THAT(json.out, Contains("\"pair\":\"itest\""));
+    CHECK_THAT(json.out, Contains("\"state\":\"streaming\""));
+
+    const auto table = modsync_cli({"status", "--config", config});
+    INFO(describe(table));
+    CHECK(table.status == 0);
+    CHECK_THAT(table.out, Contains("daemon: running, status from " + url + "/status"));
+    CHECK_THAT(table.out, Contains("capture shop"));
+    CHECK_THAT(table.out, Contains("streaming"));
+
+    // A pair the daemon does not run is shown from its (absent) checkpoints and slot.
+    const auto both = h.dir() / "both";
+    std::filesystem::create_directories(both);
+    std::filesystem::copy_file(h.config_path(), both / "itest.yaml");
+    std::ofstream(both / "other.yaml")
+        << "daemon:\n  id: other\n  state_dir: \"" << (h.dir() / "state").string()
+        << "\"\nkafka:\n  brokers: 127.0.0.1:1\nsource:\n  module: shop\n  dsn: \""
+        << h.pg().dsn("shop") << "\"\n  tables: [items]\n";
+    const auto mixed = modsync_cli({"status", "--config", both.string()});
+    INFO(describe(mixed));
+    CHECK(mixed.status == 0);
+    CHECK_THAT(mixed.out, Contains("capture shop"));
+    CHECK_THAT(mixed.out, Contains("pair other: not run by the daemon at " + url));
+    CHECK_THAT(mixed.out, Contains("slot modsync_other: does not exist"));
+
+    const auto show = modsync_cli({"checkpoint", "show", "--config", config});
+    INFO(describe(show));
+    CHECK(show.status == 1);
+    CHECK_THAT(show.err, Contains("is in use by another modsync process"));
+    CHECK_THAT(show.err, Contains("Fix: use `modsync status --config " + config));
+
+    const std::string walsender = slot_value(h, "active_pid");
+    const auto drop = modsync_cli({"slots", "drop", "--config", config, "modsync_itest", "--yes"});
+    INFO(describe(drop));
+    CHECK(drop.status == 1);
+    CHECK_THAT(drop.err, Contains("slot modsync_itest is active: pid " + walsender));
+    CHECK_THAT(drop.err, Contains("Fix: stop that process first"));
+  }
+
+  CaptureHarness::stop_daemon(daemon);
+  REQUIRE(eventually([&] { return slot_value(h, "active") == "false"; }, 10s));
+  const std::string confirmed = slot_value(h, "confirmed_flush_lsn");
+
+  {
+    const auto status = modsync_cli({"status", "--config", config});
+    INFO(describe(status));
+    CHECK(status.status == 0);
+    CHECK_THAT(status.out, Contains("daemon: not answering at " + url));
+    CHECK_THAT(status.out, Contains("confirmed LSN " + confirmed + ","));
+    CHECK_THAT(status.out, Contains("snapshot public.items: done, 2 rows"));
+    CHECK_THAT(status.out, Contains("schema public.items: version 1"));
+    CHECK_THAT(status.out,
+               Contains("slot modsync_itest: inactive, confirmed_flush_lsn " + confirmed));
+
+    const auto json = modsync_cli({"status", "--config", config, "--json"});
+    INFO(describe(json));
+    CHECK(json.status == 3);
+    CHECK_THAT(json.err, Contains("drop --json to read the checkpoints"));
+
+    const auto show = modsync_cli({"checkpoint", "show", "--config", config});
+    INFO(describe(show));
+    CHECK(show.status == 0);
+    CHECK_THAT(show.out, Contains("source: acked"));
+    CHECK_THAT(show.out, Contains("confirmed " + confirmed + " updated"));
+  }
+
+  h.sql("SELECT pg_create_logical_replication_slot('modsync_leftover', 'pgoutput')");
+  {
+    const auto list = modsync_cli({"slots", "list", "--config", config});
+    INFO(describe(list));
+    CHECK(list.status == 0);
+    CHECK_THAT(list.out, Contains("modsync_itest"));
+    CHECK_THAT(list.out, Contains("pgoutput"));
+    CHECK_THAT(list.out, Contains(confirmed));
+    CHECK_THAT(list.out, Contains("configured (source.slot)"));
+    CHECK_THAT(list.out, Contains("not configured: a leftover? `modsync slots drop --config " +
+                                  config + " modsync_leftover`"));
+  }
+
+  {
+    ChildProcess reader({"/usr/lib/postgresql/15/bin/pg_recvlogical", "-d", h.pg().dsn("shop"),
+                         "-S", "modsync_itest", "--start", "-o", "proto_version=1", "-o",
+                         "publication_names=modsync_itest", "-f", "/dev/null"});
+    REQUIRE(eventually([&] { return slot_value(h, "active") == "true"; }, 10s));
+    const std::string walsender = slot_value(h, "active_pid");
+    const auto drop = modsync_cli({"slots", "drop", "--config", config, "modsync_itest", "--yes"});
+    INFO(describe(drop));
+    CHECK(drop.status == 1);
+    CHECK_THAT(drop.err, Contains("slot modsync_itest is active: pid " + walsender));
+    reader.kill();
+    REQUIRE(eventually([&] { return slot_value(h, "active") == "false"; }, 10s));
+  }
+
+  {
+    // stdin is closed: no confirmation can be given, so nothing is dropped.
+    const auto unconfirmed = modsync_cli({"slots", "drop", "--config", config, "modsync_itest"});
+    INFO(describe(unconfirmed));
+    CHECK(unconfirmed.status == 2);
+    CHECK_THAT(unconfirmed.err, Contains("Fix: pass --yes"));
+    CHECK(slot_value(h, "slot_name") == "modsync_itest");
+
+    const auto drop = modsync_cli({"slots", "drop", "--config", config, "modsync_itest", "--yes"});
+    INFO(describe(drop));
+    CHECK(drop.status == 0);
+    CHECK_THAT(drop.out, Contains("dropped replication slot modsync_itest in database shop"));
+    CHECK_THAT(drop.out, Contains("snapshots every table again"));
+    CHECK_THAT(drop.out, Contains("Changes committed between " + confirmed));
+    CHECK(h.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                  "'modsync_itest'") == "0");
+
+    const auto foreign = modsync_cli({"slots", "drop", "--config", config, "someone_elses"});
+    INFO(describe(foreign));
+    CHECK(foreign.status == 1);
+    CHECK_THAT(foreign.err, Contains("slot someone_elses is neither configured"));
+  }
+
+  h.pg().stop();
+  {
+    const auto status = modsync_cli({"status", "--config", config});
+    INFO(describe(status));
+    CHECK(status.status == 1);
+    CHECK_THAT(status.out, Contains("confirmed LSN " + confirmed));  // the checkpoints still read
+    CHECK_THAT(status.out, Contains("source unreachable"));
+    CHECK_THAT(status.err, Contains("cannot connect to PostgreSQL"));
+    CHECK_THAT(status.err, Contains("Fix:"));
+
+    const auto list = modsync_cli({"slots", "list", "--config", config});
+    INFO(describe(list));
+    CHECK(list.status == 1);
+    CHECK_THAT(list.err, Contains("cannot connect to PostgreSQL"));
+  }
+}
+
+TEST_CASE("the operator commands exit 2 on a bad config and name the fix", "[integration][cli]") {
+  modsync::testing::TempDir dir("modsync-cli");
+  const std::string config = (dir.path() / "bad.yaml").string();
+  std::ofstream(config) << "daemon:\n  id: Bad Id\nkafka:\n  brokers: localhost:9092\n";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "--config", config},
+           {"slots", "list", "--config", config},
+           {"slots", "drop", "--config", config, "modsync_x", "--yes"},
+           {"checkpoint", "show", "--config", config}}) {
+    const auto r = modsync_cli(args);
+    INFO(args.front() + ": " + describe(r));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Contains("daemon.id"));
+    CHECK_THAT(r.err, Contains("`modsync validate " + config + "` checks it"));
+  }
+}
+
+TEST_CASE("status without a daemon, checkpoints or source says so", "[integration][cli]") {
+  modsync::testing::TempDir dir("modsync-cli");
+  const std::string config = (dir.path() / "itest.yaml").string();
+  const int port = modsync::testing::free_port();
+  std::ofstream(config) << "daemon:\n  id: itest\n  state_dir: \""
+                        << (dir.path() / "state").string()
+                        << "\"\n  http: { listen: \"127.0.0.1:" << port << "\" }\n"
+                        << "kafka:\n  brokers: 127.0.0.1:1\nsource:\n  module: shop\n"
+                        << "  dsn: \"host=127.0.0.1 port=" << port
+                        << " dbname=shop user=postgres\"\n  tables: [items]\n";
+  const auto r = modsync_cli({"status", "--config", config});
+  INFO(describe(r));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Contains("daemon: not answering at http://127.0.0.1:" + std::to_string(port)));
+  CHECK_THAT(r.out, Contains("checkpoints: none"));
+  CHECK_THAT(r.out, Contains("source unreachable"));
+  CHECK_THAT(r.err, Contains("cannot connect to PostgreSQL"));
+  // Looking must not create the state directory.
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "state"));
+}
