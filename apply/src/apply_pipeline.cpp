@@ -201,6 +201,19 @@ struct ApplyPipeline::Impl {
                    fmt::format("ALTER TABLE {} ADD COLUMN {} timestamptz", proj.to.qualified(),
                                proj.soft_delete_column));
     }
+    // Checked here rather than left to the writer, so the error names the projection's file
+    // and line like every other start-up problem.
+    for (const char* own_column : {pgsink::kLsnColumn, pgsink::kSeqColumn}) {
+      if (target->has_key() && !target->find(own_column)) {
+        config_error(fmt::format("target table {} lacks column {}: modsync stores each row's "
+                                 "source position there so replayed events never overwrite "
+                                 "newer rows",
+                                 proj.to.qualified(), own_column),
+                     fmt::format("ALTER TABLE {} ADD COLUMN _modsync_lsn pg_lsn, ADD COLUMN "
+                                 "_modsync_seq integer",
+                                 proj.to.qualified()));
+      }
+    }
     try {
       filter.emplace(projection::Filter::parse(proj.where));
       filter_columns = filter->columns();

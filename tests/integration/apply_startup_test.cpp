@@ -64,6 +64,14 @@ TEST_CASE("start-up errors name the file, line and fix", "[integration][apply][s
                              "it has: id, qty"));
     CHECK_THAT(err, Contains("Fix: correct the mapping"));
   }
+  SECTION("target lacks _modsync_lsn and _modsync_seq") {
+    const auto config = h.write_config("app", "", "- from: shop.public.items\n  to: bare");
+    const auto err = error_output(h, config, "_modsync_lsn");
+    CHECK_THAT(err, Contains(projection_location(config)));
+    CHECK_THAT(err, Contains("lacks column _modsync_lsn"));
+    CHECK_THAT(err, Contains("Fix: ALTER TABLE public.bare ADD COLUMN _modsync_lsn pg_lsn, ADD "
+                             "COLUMN _modsync_seq integer"));
+  }
   SECTION("malformed where") {
     const auto config = h.write_config(
         "app", "", "- from: shop.public.items\n  to: items\n  where: \"qty > 1 AND\"");
