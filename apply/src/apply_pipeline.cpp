@@ -463,6 +463,7 @@ struct ApplyPipeline::Impl {
     try {
       writer->begin();
       segment.clear();
+      bool has_dead_letters = false;
       for (size_t i = from; i < to; ++i) {
         const Entry& e = entries[i];
         if (e.kind == Entry::Kind::kLine) {
@@ -472,10 +473,19 @@ struct ApplyPipeline::Impl {
           segment.clear();
           writer->truncate();
         } else if (e.kind == Entry::Kind::kDeadLetter) {
-          send_dead_letter(batch[i], e.error);
+          has_dead_letters = true;
         }
       }
       writer->apply(segment);
+      // Sent only once the rows applied: a data error splits this range and retries its halves,
+      // and a dead letter sent before that would be sent again with its half.
+      if (has_dead_letters) {
+        for (size_t i = from; i < to; ++i) {
+          if (entries[i].kind == Entry::Kind::kDeadLetter) {
+            send_dead_letter(batch[i], entries[i].error);
+          }
+        }
+      }
       std::map<std::pair<std::string, int32_t>, int64_t> next;
       for (size_t i = from; i < to; ++i) {
         auto key = std::make_pair(std::string(batch[i].topic()), batch[i].partition().value);
