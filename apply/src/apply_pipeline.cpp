@@ -116,6 +116,7 @@ struct ApplyPipeline::Impl {
     char op = 0;
     size_t begin = 0, end = 0;  ///< the line's bytes in copy_buf
     int64_t source_ts_ms = 0;
+    std::string key;    ///< kLine: the key columns' COPY text
     std::string error;  ///< kDeadLetter: why
   };
 
@@ -136,6 +137,7 @@ struct ApplyPipeline::Impl {
   std::vector<kafka::Message> batch;
   std::vector<Entry> entries;
   std::string copy_buf, segment, scratch;
+  std::set<std::string> segment_keys;  ///< keys of the lines in `segment`
 
   // ---- set-up ------------------------------------------------------------------------------
 
@@ -413,7 +415,9 @@ struct ApplyPipeline::Impl {
       }
       auto v = field(row, f.source, rule);
       if (v.error() == simdjson::SUCCESS) {
+        const size_t at = copy_buf.size();
         append_value(v.value(), *f.column, copy_buf);
+        if (f.column->key) entry.key.append(copy_buf, at, copy_buf.size() - at).push_back('\t');
       } else if (rule && rule->defaults.count(f.source)) {
         append_escaped(rule->defaults.at(f.source), copy_buf);
       } else {
@@ -464,13 +468,25 @@ struct ApplyPipeline::Impl {
       writer->begin();
       segment.clear();
       bool has_dead_letters = false;
+      segment_keys.clear();
+      const bool soft = proj.on_delete == config::OnDelete::kSoft;
       for (size_t i = from; i < to; ++i) {
         const Entry& e = entries[i];
         if (e.kind == Entry::Kind::kLine) {
+          // A merge applies only the newest line per key. A partial update ('p': unchanged TOAST
+          // columns) or a soft delete needs the row the earlier lines of its key build, so
+          // those lines are merged first.
+          if ((e.op == 'p' || (e.op == 'd' && soft)) && segment_keys.count(e.key)) {
+            writer->apply(segment);
+            segment.clear();
+            segment_keys.clear();
+          }
           segment.append(copy_buf, e.begin, e.end - e.begin);
+          segment_keys.insert(e.key);
         } else if (e.kind == Entry::Kind::kTruncate) {
           writer->apply(segment);
           segment.clear();
+          segment_keys.clear();
           writer->truncate();
         } else if (e.kind == Entry::Kind::kDeadLetter) {
           has_dead_letters = true;
