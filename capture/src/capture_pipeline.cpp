@@ -613,12 +613,12 @@ struct CapturePipeline::Impl {
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {
       fail("{}: replication slot {} exists but uses plugin {}, not pgoutput. Fix: drop it "
-           "(modsync slots drop {}) or set source.slot to another name.",
+           "(modsync slots drop --config <file> {}) or set source.slot to another name.",
            context, src.slot, slot->plugin, src.slot);
     }
     if (slot && slot->wal_status == "lost") {
       fail("{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
-           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop {}) and "
+           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config <file> {}) and "
            "restart to take a new snapshot, then rebuild projections (modsync resnapshot).",
            context, src.slot, src.slot);
     }

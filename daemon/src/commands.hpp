@@ -31,4 +31,10 @@ int slots_drop_command(const std::string& config_path, const std::string& slot, 
 /// a daemon holds the state directory.
 int checkpoint_show_command(const std::string& config_path);
 
+/// `modsync resnapshot`: forgets the capture's snapshot of the pair's table(s) and empties their
+/// projections, so the next start rebuilds them (docs/projections.md, "Rebuilding"). Exit code 0,
+/// 1 when the daemon runs or a server refuses, 2 for a bad config, pair or table.
+int resnapshot_command(const std::string& config_path, const std::string& pair_id,
+                       const std::string& table);
+
 }  // namespace modsync::daemon

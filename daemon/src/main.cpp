@@ -77,7 +77,24 @@ int main(int argc, char** argv) {
       ->add_option("-c,--config", checkpoint_config, "YAML file, or directory of *.yaml files")
       ->required();
 
-  CLI11_PARSE(app, argc, argv);
+  std::string resnapshot_config, resnapshot_pair, resnapshot_table;
+  auto* resnapshot = app.add_subcommand(
+      "resnapshot",
+      "Rebuild a pair's projections from a new snapshot of their source table (run while the "
+      "pair's daemon is stopped; the next start rebuilds)");
+  resnapshot->add_option("-c,--config", resnapshot_config, "YAML file, or directory of *.yaml files")
+      ->required();
+  resnapshot->add_option("pair", resnapshot_pair, "The pair's daemon.id")->required();
+  resnapshot->add_option("table", resnapshot_table,
+                         "Source table (schema.table or table); default: every table");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, as documented.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   // Logs go to stderr; stdout carries command output (the dev broker's address, validate).
   // `run` switches to the configured format once the config is loaded.
   modsync::observability::configure_logging(modsync::config::LogFormat::kLogfmt,
@@ -91,6 +108,10 @@ int main(int argc, char** argv) {
     if (*slots_list) return modsync::daemon::slots_list_command(slots_config);
     if (*slots_drop) return modsync::daemon::slots_drop_command(slots_config, drop_slot, drop_yes);
     if (*checkpoint_show) return modsync::daemon::checkpoint_show_command(checkpoint_config);
+    if (*resnapshot) {
+      return modsync::daemon::resnapshot_command(resnapshot_config, resnapshot_pair,
+                                                 resnapshot_table);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "modsync: %s\n", e.what());
     return 1;
