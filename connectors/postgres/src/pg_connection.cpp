@@ -1,8 +1,7 @@
 #include "modsync/postgres/pg_connection.hpp"
 
-#include <regex>
-
 #include "modsync/common/error.hpp"
+#include "modsync/config/dsn.hpp"
 
 namespace modsync::pg {
 
@@ -16,13 +15,6 @@ std::string trim(std::string s) {
 std::string_view PgResult::sqlstate() const {
   const char* s = PQresultErrorField(result_.get(), PG_DIAG_SQLSTATE);
   return s ? std::string_view{s} : std::string_view{};
-}
-
-std::string redact_conninfo(std::string_view dsn) {
-  static const std::regex kKeyValue(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
-  static const std::regex kUri(R"(^(postgres(ql)?://[^:/@]*:)([^@]*)@)", std::regex::icase);
-  std::string out = std::regex_replace(std::string(dsn), kKeyValue, "$1***");
-  return std::regex_replace(out, kUri, "$1***@");
 }
 
 PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::string context) {
@@ -58,7 +50,7 @@ PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::strin
                 fmt::format("{}: cannot connect to PostgreSQL ({}): {}. Fix: check the dsn, that "
                             "the server is running and that pg_hba.conf admits this host and user"
                             "{}.",
-                            conn.context_, redact_conninfo(dsn), msg,
+                            conn.context_, config::redact_dsn(dsn), msg,
                             mode == Mode::kReplication ? " for replication connections" : ""));
   }
   return conn;

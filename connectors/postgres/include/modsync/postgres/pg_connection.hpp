@@ -103,7 +103,4 @@ constexpr int64_t pg_time_to_unix_ms(int64_t pg_us) { return (pg_us + 946'684'80
 /// Unix epoch microseconds to PostgreSQL epoch microseconds.
 constexpr int64_t unix_us_to_pg_time(int64_t unix_us) { return unix_us - 946'684'800'000'000LL; }
 
-/// Removes the password from a conninfo string or URI so it can be logged.
-std::string redact_conninfo(std::string_view dsn);
-
 }  // namespace modsync::pg
