@@ -187,7 +187,7 @@ sink:
   CHECK_FALSE(c.source);
   REQUIRE(c.sink);
   CHECK(c.sink->batch_rows == 5000);
-  CHECK(c.sink->batch_time == 100ms);
+  CHECK(c.sink->batch_time == 10ms);
   const Projection& p = c.sink->projections.at(0);
   CHECK(p.to == TableName{"public", "orders_to_ship"});
   CHECK_FALSE(p.columns);
