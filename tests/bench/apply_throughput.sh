@@ -157,13 +157,15 @@ fi
 t1=$(bench_now)
 bench_poll_close
 apply_cpu=$(bench_cpu_s "$apply_pid")
+sink_cpu=$(bench_backend_cpu_s "$sub" proj)
 apply_hwm_kb=$(bench_vm VmHWM "$apply_pid")
 kill -TERM "$apply_pid"
 wait "$apply_pid" 2>/dev/null || true
 apply_s=$(bench_calc "round($t1 - $t0, 3)")
 apply_rate=$(bench_calc "round($rows / $apply_s)")
 ratio=$(bench_ratio "$apply_rate" "$native_rate")
-echo "  modsync apply: ${apply_s}s, $apply_rate rows/s (daemon CPU ${apply_cpu}s, peak RSS $((apply_hwm_kb / 1024)) MiB)"
+echo "  modsync apply: ${apply_s}s, $apply_rate rows/s (daemon CPU ${apply_cpu}s, sink backends CPU ${sink_cpu}s," \
+  "peak RSS $((apply_hwm_kb / 1024)) MiB)"
 echo "  modsync / native: $ratio (target >= 2)"
 
 # Correctness: every table of both subscribers equals the source.
@@ -183,6 +185,7 @@ bench_result apply_rows "$rows" rows
 bench_result native_subscription_rows_per_s "$native_rate" rows/s
 bench_result modsync_apply_rows_per_s "$apply_rate" rows/s "$native_rate" "$ratio"
 bench_result modsync_apply_cpu_s "$apply_cpu" s
+bench_result modsync_apply_sink_backend_cpu_s "$sink_cpu" s
 bench_result modsync_apply_peak_rss "$((apply_hwm_kb / 1024))" MiB
 bench_result modsync_apply_tables_equal "$equal_proj" tables "${#tables[@]}" "$(bench_ratio "$equal_proj" "${#tables[@]}")"
 if [ "$equal_proj" -ne "${#tables[@]}" ] || [ "$equal_native" -ne "${#tables[@]}" ]; then

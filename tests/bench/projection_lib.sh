@@ -15,6 +15,8 @@
 #   bench_wait_query SQL VALUE TIMEOUT_S       # (open poller) every ~20 ms until SQL returns VALUE
 #   bench_checksum PORT DB SELECT              # "count:sum(hashtext(row))" of a SELECT: order-free,
 #                                              # so also for tables without a key (a multiset)
+#   bench_backend_cpu_s PORT DB                # CPU seconds of the server backends connected to DB
+#                                              # (other than this query's): the sink's side of apply
 #   bench_write_apply_config FILE ID SINK_DSN BROKERS STATE_DIR [SOURCE_DSN SLOT PUBLICATION SNAPSHOT]
 #                                              # a pair of module `bench`; the caller appends the
 #                                              # `projections:` list items (sink.projections)
@@ -97,6 +99,15 @@ bench_wait_query() {
 
 bench_checksum() {
   bench_psql "$1" "$2" -c "SELECT count(*) || ':' || coalesce(sum(hashtext(s::text)::bigint), 0) FROM ($3) s"
+}
+
+bench_backend_cpu_s() {
+  local pid total=0
+  for pid in $(bench_psql "$1" "$2" -c "SELECT pid FROM pg_stat_activity
+      WHERE datname = '$2' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"); do
+    total=$(bench_calc "$total + $(bench_cpu_s "$pid" 2>/dev/null || echo 0)")
+  done
+  bench_calc "round($total, 2)"
 }
 
 bench_write_apply_config() {

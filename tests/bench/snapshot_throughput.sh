@@ -89,6 +89,7 @@ fi
 t1=$(bench_now)
 bench_poll_close
 cpu=$(bench_cpu_s "$modsync_pid")
+sink_cpu=$(bench_backend_cpu_s "$port" dst)
 hwm_kb=$(bench_vm VmHWM "$modsync_pid")
 kill -TERM "$modsync_pid"
 wait "$modsync_pid" 2>/dev/null || true
@@ -96,8 +97,8 @@ snap_s=$(bench_calc "round($t1 - $t0, 3)")
 snap_rate=$(bench_calc "round($n / $snap_s)")
 ratio=$(bench_ratio "$snap_rate" "$copy_rate")
 dropped=$(bench_topic_low_total "$BENCH_BROKERS" bench.public.snap)
-echo "  modsync snapshot -> projection: ${snap_s}s, $snap_rate rows/s (daemon CPU ${cpu}s," \
-  "peak RSS $((hwm_kb / 1024)) MiB); ratio $ratio (target >= 0.8)"
+echo "  modsync snapshot -> projection: ${snap_s}s, $snap_rate rows/s (daemon CPU ${cpu}s, sink backend" \
+  "CPU ${sink_cpu}s, peak RSS $((hwm_kb / 1024)) MiB); ratio $ratio (target >= 0.8)"
 
 want=$(bench_checksum "$port" src "SELECT $cols FROM snap")
 got_copy=$(bench_checksum "$port" dst "SELECT $cols FROM snap_copy")
@@ -107,6 +108,7 @@ echo "  source $want, COPY $got_copy, modsync $got"
 bench_result copy_pipe_rows_per_s "$copy_rate" rows/s
 bench_result modsync_snapshot_rows_per_s "$snap_rate" rows/s "$copy_rate" "$ratio"
 bench_result modsync_snapshot_cpu_s "$cpu" s
+bench_result modsync_snapshot_sink_backend_cpu_s "$sink_cpu" s
 bench_result modsync_snapshot_peak_rss "$((hwm_kb / 1024))" MiB
 if [ "$got" != "$want" ] || [ "$got_copy" != "$want" ] || [ "$dropped" -ne 0 ]; then
   echo "bench: a target differs from the source (dev broker dropped $dropped events)" >&2
