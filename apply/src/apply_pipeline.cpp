@@ -116,6 +116,7 @@ struct ApplyPipeline::Impl {
     char op = 0;
     size_t begin = 0, end = 0;  ///< the line's bytes in copy_buf
     int64_t source_ts_ms = 0;
+    Position position;  ///< kTruncate: where the source truncated
     std::string key;    ///< kLine: the key columns' COPY text
     std::string error;  ///< kDeadLetter: why
   };
@@ -234,6 +235,13 @@ struct ApplyPipeline::Impl {
         pgsink::WriterOptions{id, targets,
                               proj.on_delete == config::OnDelete::kSoft ? proj.soft_delete_column
                                                                         : std::string()});
+    if (writer->append_only() && !writer->positioned()) {
+      spdlog::warn("{}: {} has no primary key and no _modsync_lsn/_modsync_seq columns: events "
+                   "the capture re-sends after a crash can be inserted twice. Fix: ALTER TABLE {} "
+                   "ADD COLUMN _modsync_lsn pg_lsn, ADD COLUMN _modsync_seq integer; and an "
+                   "index on them",
+                   context, proj.to.qualified(), proj.to.qualified());
+    }
 
     kafka::KafkaSettings settings{pair.kafka.brokers, {}};
     for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
@@ -326,11 +334,6 @@ struct ApplyPipeline::Impl {
     const char op = op_text[0];
     if (op == 'm') return entry;
     if (!ops.count(op)) return entry;
-    if (op == 't') {
-      entry.kind = Entry::Kind::kTruncate;
-      entry.op = 't';
-      return entry;
-    }
     if (op == 'd' && proj.on_delete == config::OnDelete::kIgnore) return entry;
     std::string_view position_text;
     std::optional<Position> position;
@@ -338,6 +341,12 @@ struct ApplyPipeline::Impl {
       position = parse_position(position_text);
     }
     if (!position) return dead_letter("the event has no valid source.position");
+    if (op == 't') {
+      entry.kind = Entry::Kind::kTruncate;
+      entry.op = 't';
+      entry.position = *position;
+      return entry;
+    }
     int64_t ts = 0;
     if (doc["source"]["ts_ms"].get(ts) == simdjson::SUCCESS) entry.source_ts_ms = ts;
 
@@ -487,7 +496,7 @@ struct ApplyPipeline::Impl {
           writer->apply(segment);
           segment.clear();
           segment_keys.clear();
-          writer->truncate();
+          writer->truncate(e.position);
         } else if (e.kind == Entry::Kind::kDeadLetter) {
           has_dead_letters = true;
         }

@@ -567,13 +567,17 @@ struct CapturePipeline::Impl {
                                          : ColumnValue{ColumnValue::Kind::kText, chunk.value(r, c)};
           }
           event::SourceInfo source;
-          source.position = Position{consistent_point, 0};
+          // Each snapshot row has its own position, so a keyless projection can tell a row
+          // re-sent after a crash from a new one.
+          const uint64_t row_ordinal = progress.rows + static_cast<uint64_t>(r);
+          source.position = Position{
+              consistent_point, static_cast<uint32_t>(std::min<uint64_t>(row_ordinal, UINT32_MAX))};
           source.commit_time_ms = ts;
           source.snapshot = final_chunk && ordinal == last_pending && r == n - 1
                                 ? event::SnapshotMarker::kLast
                                 : event::SnapshotMarker::kTrue;
           source.snapshot_table = ordinal;
-          source.snapshot_row = progress.rows + static_cast<uint64_t>(r);
+          source.snapshot_row = row_ordinal;
           const bool has_key = encoder.encode_key(schema, row, key_buf);
           encoder.encode_change(schema, Op::kRead, {}, row, source, ts, value_buf);
           fill_headers(&schema, Op::kRead, source);

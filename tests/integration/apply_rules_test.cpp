@@ -254,13 +254,12 @@ TEST_CASE("an insert and a TOAST-unchanged update of the same row in one batch",
   CHECK(same);
 }
 
-// KNOWN BUG, not yet fixed (hence [!shouldfail]): a truncate event has no key, so it lands on
-// any partition, and the sink applies it in the batch's partition order, not the source's
-// commit order: rows from other partitions written before the truncate survive it, and rows
-// written after it are removed. A fix needs a truncate position per target that the merge
-// respects. This test starts passing (and so fails) once that is fixed.
+// Regression: a truncate event has no key, so it lands on one partition, and the sink used to
+// apply it in the batch's partition order: rows from other partitions written before the
+// truncate survived it, rows written after it were removed. The truncate now wipes rows older
+// than its position and bars older events still to come (modsync.truncates).
 TEST_CASE("a truncate between changes on several partitions, all consumed in one batch",
-          "[integration][apply][!shouldfail]") {
+          "[integration][apply]") {
   ApplyHarness h;
   h.src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");
   h.sub(

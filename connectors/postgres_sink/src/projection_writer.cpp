@@ -21,7 +21,10 @@ void ProjectionWriter::ensure_offsets_table(pg::PgConnection& conn) {
       "CREATE TABLE IF NOT EXISTS modsync.offsets ("
       "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
       "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (projection, topic, partition))");
+      "  PRIMARY KEY (projection, topic, partition)); "
+      "CREATE TABLE IF NOT EXISTS modsync.truncates ("
+      "  projection text PRIMARY KEY, lsn pg_lsn NOT NULL, seq int NOT NULL,"
+      "  updated_at timestamptz NOT NULL DEFAULT now())");
 }
 
 std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,
@@ -70,9 +73,29 @@ void ProjectionWriter::build_sql() {
     cols += conn_.quote_ident(options_.fed_columns[i]);
     casts += cast(i);
   }
+  // Events older than the projection's last truncate are already wiped out: a truncate event
+  // travels on one partition, so rows written before it may still arrive on the others.
+  const std::string projection = conn_.quote_literal(options_.projection_id);
+  const std::string after_truncate = fmt::format(
+      "NOT EXISTS (SELECT 1 FROM modsync.truncates b WHERE b.projection = {} AND (b.lsn, b.seq) "
+      ">= (s.lsn, s.seq))",
+      projection);
   if (append_only()) {
-    merge_sql_ = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} l WHERE l.op = 'u' ORDER BY l.lsn, l.seq",
-                             target, cols, casts, stage_);
+    if (!positioned()) {
+      merge_sql_ = fmt::format(
+          "INSERT INTO {} ({}) SELECT {} FROM {} l WHERE l.op = 'u' ORDER BY l.lsn, l.seq", target,
+          cols, casts, stage_);
+      return;
+    }
+    // Without a key, the stored position is what recognises an event re-sent by the capture
+    // after a crash: each source row change is inserted once.
+    merge_sql_ = fmt::format(
+        "INSERT INTO {0} ({1}, _modsync_lsn, _modsync_seq) SELECT {2}, l.lsn, l.seq FROM "
+        "(SELECT DISTINCT ON (lsn, seq) * FROM {3} s WHERE s.op = 'u' AND {4} ORDER BY lsn, seq) l "
+        "WHERE NOT EXISTS (SELECT 1 FROM {0} t WHERE t._modsync_lsn = l.lsn AND t._modsync_seq = "
+        "l.seq) ORDER BY l.lsn, l.seq",
+        target, cols, casts, stage_, after_truncate);
+    truncate_sql_ = fmt::format("DELETE FROM {} t WHERE (t._modsync_lsn, t._modsync_seq) < ($1::pg_lsn, $2::int)", target);
     return;
   }
   for (const char* own : {kLsnColumn, kSeqColumn}) {
@@ -101,7 +124,9 @@ void ProjectionWriter::build_sql() {
   std::string conflict;
   for (size_t i = 0; i < keys.size(); ++i) conflict += (i ? ", " : "") + keys[i];
 
-  const std::string guard = "(t._modsync_lsn, t._modsync_seq) < (l.lsn, l.seq)";
+  // A row loaded before modsync took over (NULL position) is older than any event.
+  const std::string stored = "(coalesce(t._modsync_lsn, '0/0'), coalesce(t._modsync_seq, -1))";
+  const std::string guard = stored + " < (l.lsn, l.seq)";
   std::string set_excluded, set_patch;
   for (size_t i = 0; i < options_.fed_columns.size(); ++i) {
     const std::string col = conn_.quote_ident(options_.fed_columns[i]);
@@ -124,7 +149,8 @@ void ProjectionWriter::build_sql() {
     undelete = fmt::format("{} = NULL, ", soft);
   }
   merge_sql_ = fmt::format(
-      "WITH latest AS (SELECT DISTINCT ON ({0}) * FROM {1} ORDER BY {0}, lsn DESC, seq DESC), "
+      "WITH latest AS (SELECT DISTINCT ON ({0}) * FROM {1} s WHERE {12} "
+      "  ORDER BY {0}, lsn DESC, seq DESC), "
       "removed AS ({2} RETURNING 1), "
       "patched AS (UPDATE {3} t SET {4}{5}_modsync_lsn = l.lsn, _modsync_seq = l.seq FROM latest l "
       "  WHERE l.op = 'p' AND {6} AND {7} RETURNING 1) "
@@ -132,9 +158,15 @@ void ProjectionWriter::build_sql() {
       "SELECT {9}, l.lsn, l.seq FROM latest l WHERE l.op = 'u' "
       "ON CONFLICT ({10}) DO UPDATE SET {11}{5}_modsync_lsn = EXCLUDED._modsync_lsn, "
       "_modsync_seq = EXCLUDED._modsync_seq "
-      "WHERE (t._modsync_lsn, t._modsync_seq) < (EXCLUDED._modsync_lsn, EXCLUDED._modsync_seq)",
+      "WHERE {13} < (EXCLUDED._modsync_lsn, EXCLUDED._modsync_seq)",
       distinct, stage_, remove, target, set_patch, undelete, key_match, guard, cols, casts,
-      conflict, set_excluded);
+      conflict, set_excluded, after_truncate, stored);
+  truncate_sql_ = fmt::format(
+      "DELETE FROM {} t WHERE (t._modsync_lsn, t._modsync_seq) < ($1::pg_lsn, $2::int)", target);
+}
+
+bool ProjectionWriter::positioned() const {
+  return table_.find(kLsnColumn) && table_.find(kSeqColumn);
 }
 
 void ProjectionWriter::begin() {
@@ -163,7 +195,21 @@ void ProjectionWriter::apply(std::string_view copy_data) {
   conn_.exec(fmt::format("TRUNCATE {}", stage_));
 }
 
-void ProjectionWriter::truncate() { conn_.exec(truncate_sql_); }
+void ProjectionWriter::truncate(const Position& position) {
+  if (!positioned()) {
+    conn_.exec(truncate_sql_);
+    return;
+  }
+  const std::string lsn = position.commit_lsn.to_string();
+  const std::string seq = std::to_string(position.index);
+  conn_.exec_params(truncate_sql_, {lsn, seq});
+  conn_.exec_params(
+      "INSERT INTO modsync.truncates (projection, lsn, seq) VALUES ($1, $2::pg_lsn, $3::int) "
+      "ON CONFLICT (projection) DO UPDATE SET lsn = EXCLUDED.lsn, seq = EXCLUDED.seq, "
+      "updated_at = now() WHERE (modsync.truncates.lsn, modsync.truncates.seq) < "
+      "(EXCLUDED.lsn, EXCLUDED.seq)",
+      {options_.projection_id, lsn, seq});
+}
 
 void ProjectionWriter::save_offsets(const std::vector<StoredOffset>& offsets) {
   if (offsets.empty()) return;

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/lsn.hpp"
 #include "modsync/pgsink/target_table.hpp"
 
 namespace modsync::pgsink {
@@ -30,7 +31,8 @@ struct WriterOptions {
 /// ",a,b,") or 'd' (delete; only key values needed), and lsn/seq are the event's source position.
 /// merge then keeps the newest event per key and applies it only where the row's stored
 /// position (_modsync_lsn, _modsync_seq) is older: replays and reordering never regress a row.
-/// Targets without a primary key are append-only: 'u' rows are inserted, nothing else.
+/// Targets without a primary key are append-only: 'u' rows are inserted, nothing else; with
+/// the two position columns each event is inserted once even when the capture re-sent it.
 /// The consumed offsets are written in the same transaction (modsync.offsets), so a batch and
 /// its offsets commit together or not at all.
 /// Not thread-safe; `conn` must outlive the writer and is used only by it while a batch is open.
@@ -48,13 +50,18 @@ class ProjectionWriter {
   void begin();
   /// Stages `copy_data` (complete lines) and merges it into the target.
   void apply(std::string_view copy_data);
-  void truncate();
+  /// Empties the projection as of `position` (the truncate event's): rows from older events
+  /// go, and older events still to come are ignored. Targets without the position columns get
+  /// a plain TRUNCATE.
+  void truncate(const Position& position);
   void save_offsets(const std::vector<StoredOffset>& offsets);
   void commit();
   /// Rolls back an open batch; safe to call when none is open.
   void rollback() noexcept;
 
   bool append_only() const { return !table_.has_key(); }
+  /// Whether the target stores each row's source position (_modsync_lsn, _modsync_seq).
+  bool positioned() const;
   const TargetTable& table() const { return table_; }
 
   /// Appends `value` to a COPY text line, escaped (backslash, tab, newline, carriage return).
