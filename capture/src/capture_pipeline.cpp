@@ -30,6 +30,7 @@ using event::ColumnValue;
 using event::Op;
 
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
+constexpr auto kSlotCheckInterval = std::chrono::seconds(5);
 constexpr int kPollEveryFrames = 256;
 
 int64_t now_unix_ms() {
@@ -111,7 +112,7 @@ struct CapturePipeline::Impl {
   Lsn confirmed;  ///< recorded in RocksDB and sent to PostgreSQL
   std::optional<Position> saved_acked;
   Lsn sent_confirm;
-  Clock::time_point last_status{}, last_checkpoint{}, last_heartbeat{};
+  Clock::time_point last_status{}, last_checkpoint{}, last_heartbeat{}, last_slot_check{};
 
   void reset_run() {
     repl.reset();
@@ -438,6 +439,15 @@ struct CapturePipeline::Impl {
     last_checkpoint = now;
   }
 
+  /// The server's WAL position and the slot's wal_status, for the lag and WAL-retention metrics
+  /// (one short query; the pipeline keeps no transaction open on this connection).
+  void record_slot_state(pg::SourceCatalog& catalog) {
+    if (auto slot = catalog.slot(src.slot)) stats.set_wal_status(slot->wal_status);
+    if (auto lsn = Lsn::parse(sql->query_value("SELECT pg_current_wal_lsn()"))) {
+      stats.server_wal_lsn.store(lsn->value(), std::memory_order_relaxed);
+    }
+  }
+
   void stream(const std::atomic<bool>& stop) {
     const auto saved = store.load_source();
     Lsn start;
@@ -480,6 +490,11 @@ struct CapturePipeline::Impl {
           catalog.emit_heartbeat();
           last_heartbeat = now;
         }
+        if (now - last_slot_check >= kSlotCheckInterval) {
+          record_slot_state(catalog);
+          last_slot_check = now;
+        }
+        stats.producer_queue.store(producer->in_flight(), std::memory_order_relaxed);
       }
     }
     // Stop: let Kafka acknowledge what is in flight, record it, confirm it.

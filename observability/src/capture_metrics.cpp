@@ -1,5 +1,6 @@
 #include "modsync/observability/capture_metrics.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -61,9 +62,23 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
             "Last WAL position confirmed to PostgreSQL (durable in Kafka and checkpoints), as a "
             "byte offset.",
             labels, confirmed);
+  // The server's current WAL position when known (polled), else what the stream told us.
+  const uint64_t server = std::max(load(stats.server_wal_lsn), received);
   out.gauge("modsync_source_lag_bytes",
-            "WAL received but not yet confirmed to PostgreSQL, in bytes.", labels,
-            received > confirmed ? received - confirmed : uint64_t{0});
+            "WAL written on the source (pg_current_wal_lsn) but not yet confirmed by modsync, in "
+            "bytes: what the slot holds back.",
+            labels, server > confirmed ? server - confirmed : uint64_t{0});
+  out.gauge("modsync_kafka_producer_queue_events",
+            "Events queued in or in flight to Kafka, not yet acknowledged.", labels,
+            load(stats.producer_queue));
+  const std::string wal_status = stats.wal_status();
+  for (const char* status : {"reserved", "extended", "unreserved", "lost"}) {
+    Labels with_status = labels;
+    with_status.push_back({"wal_status", status});
+    out.gauge("modsync_slot_wal_status",
+              "1 for the replication slot's current pg_replication_slots.wal_status, else 0.",
+              with_status, wal_status == status ? uint64_t{1} : uint64_t{0});
+  }
   out.gauge(
       "modsync_last_commit_timestamp_seconds",
       "Commit time of the last captured source transaction, Unix seconds (0 = none yet).", labels,

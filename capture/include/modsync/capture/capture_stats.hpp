@@ -22,6 +22,18 @@ struct CaptureStats {
   std::atomic<uint64_t> snapshot_rows{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<int64_t> last_commit_unix_ms{0};
+  std::atomic<uint64_t> server_wal_lsn{0};  ///< pg_current_wal_lsn(), polled every few seconds
+  std::atomic<uint64_t> producer_queue{0};  ///< events queued in or in flight to Kafka
+
+  void set_wal_status(std::string status) {
+    std::lock_guard lock(mutex_);
+    wal_status_ = std::move(status);
+  }
+  /// The slot's pg_replication_slots.wal_status ("" until first read).
+  std::string wal_status() const {
+    std::lock_guard lock(mutex_);
+    return wal_status_;
+  }
 
   void set_error(std::string message) {
     std::lock_guard lock(mutex_);
@@ -35,6 +47,7 @@ struct CaptureStats {
  private:
   mutable std::mutex mutex_;
   std::string last_error_;
+  std::string wal_status_;
 };
 
 const char* to_string(CaptureStats::State state);
