@@ -13,7 +13,6 @@ enum Slot : std::size_t {
   kSource,
   kType,
   kTime,
-  kEventId,
   kSchemaVersion,
 };
 
@@ -26,7 +25,6 @@ EventHeaders::EventHeaders() {
   headers_[kSource].name = "ce_source";
   headers_[kType].name = "ce_type";
   headers_[kTime].name = "ce_time";
-  headers_[kEventId].name = "modsync.event_id";
   headers_[kSchemaVersion].name = "modsync.schema_version";
 }
 
@@ -34,7 +32,6 @@ void EventHeaders::fill_common(std::string_view type_suffix, const SourceInfo& s
   std::string& id = headers_[kId].value;
   id.clear();
   append_event_id(source, id);
-  headers_[kEventId].value.assign(id);
   std::string& type = headers_[kType].value;
   type.assign("modsync.");
   type.append(type_suffix);

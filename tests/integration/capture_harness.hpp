@@ -34,7 +34,7 @@ struct Event {
   std::string source_str(std::string_view field) const;
   const rapidjson::Value& source() const { return value["source"]; }
   std::string position() const { return source_str("position"); }
-  std::string event_id() const { return header("modsync.event_id"); }
+  std::string event_id() const { return header("ce_id"); }
   std::string key() const { return message.key.value_or("<null>"); }
 };
 

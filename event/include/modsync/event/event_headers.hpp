@@ -24,7 +24,7 @@ class EventHeaders {
     std::string_view name;  ///< a string literal: safe to hand to librdkafka as is
     std::string value;
   };
-  static constexpr std::size_t kMaxHeaders = 8;
+  static constexpr std::size_t kMaxHeaders = 7;
 
   EventHeaders();
 
