@@ -225,6 +225,7 @@ struct ApplyPipeline::Impl {
       config_error(e.what(), "correct the `where` expression (docs/filters.md)");
     }
     filter_values.assign(filter_columns.size(), projection::Value{});
+    check_against_source();
     ops.clear();
     for (auto op : proj.ops) ops.insert(static_cast<char>(op));
 
@@ -276,6 +277,56 @@ struct ApplyPipeline::Impl {
     consumer->assign(positions);
     spdlog::info("{}: applying into {} ({} partitions, {} with stored offsets)", context,
                  proj.to.qualified(), partitions, stored.size());
+  }
+
+  /// Checks the mapping and the filter against the source table's newest published schema:
+  /// every column they name must exist there, with a type the target column can take. When the
+  /// capture has not published the schema yet, events are checked one by one instead.
+  void check_against_source() {
+    if (!proj.from) return;
+    const auto columns = latest_source_schema(pair, *proj.from);
+    if (!columns) {
+      spdlog::info("{}: the schema of {}.{} is not on {}.schemas yet; columns are checked per event",
+                   context, proj.from->module, proj.from->table.qualified(), pair.kafka.topic_prefix);
+      return;
+    }
+    std::string names;
+    for (const auto& c : *columns) names += (names.empty() ? "" : ", ") + c.name;
+    auto find = [&](const std::string& name) -> const SourceColumn* {
+      for (const auto& c : *columns)
+        if (c.name == name) return &c;
+      return nullptr;
+    };
+    const std::string source = proj.from->module + "." + proj.from->table.qualified();
+    for (const auto& f : fed) {
+      const SourceColumn* c = find(f.source);
+      if (!c) {
+        config_error(fmt::format("source column {} (mapped to {}) is not in {}; it has: {}",
+                                 f.source, f.target, source, names),
+                     "correct the mapping in `columns`");
+      }
+      const char source_category = pgsink::type_category(*conn, c->type_oid);
+      const char target_category = f.column->category;
+      // Text takes anything; user-defined and JSON types are left to PostgreSQL's casts.
+      const bool compatible = source_category == target_category || target_category == 'S' ||
+                              target_category == 'U' || source_category == 'U';
+      if (!compatible) {
+        const std::string source_type =
+            conn->query_value(fmt::format("SELECT format_type({}, {})", c->type_oid, c->type_modifier));
+        config_error(fmt::format("column {} is {} in {} but {} ({}) in the target: the types are "
+                                 "incompatible",
+                                 f.source, source_type, source, f.target, f.column->type),
+                     fmt::format("change the type of {} in {}, or map another column",
+                                 f.target, proj.to.qualified()));
+      }
+    }
+    for (const auto& name : filter_columns) {
+      if (!find(name)) {
+        config_error(fmt::format("`where` names column {}, which {} does not have; it has: {}",
+                                 name, source, names),
+                     "correct the `where` expression");
+      }
+    }
   }
 
   // ---- decoding ----------------------------------------------------------------------------

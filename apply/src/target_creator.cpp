@@ -16,17 +16,10 @@ namespace modsync::apply {
 
 namespace {
 
-struct SourceColumn {
-  std::string name;
-  uint32_t type_oid = 0;
-  int32_t type_modifier = -1;
-  bool key = false;
-};
+}  // namespace
 
-/// The newest published column list of `module.schema.table`, read from the whole schemas
-/// topic (it is small: one message per table version).
-std::optional<std::vector<SourceColumn>> latest_schema(const config::PairConfig& pair,
-                                                       const config::SourceTable& from) {
+std::optional<std::vector<SourceColumn>> latest_source_schema(const config::PairConfig& pair,
+                                                              const config::SourceTable& from) {
   kafka::KafkaSettings settings{pair.kafka.brokers, {}};
   for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
   const std::string topic = pair.kafka.topic_prefix + ".schemas";
@@ -88,8 +81,6 @@ std::optional<std::vector<SourceColumn>> latest_schema(const config::PairConfig&
   return best;
 }
 
-}  // namespace
-
 void create_target_table(const config::PairConfig& pair, const config::Projection& projection,
                          pg::PgConnection& conn) {
   if (!projection.from) {
@@ -97,7 +88,7 @@ void create_target_table(const config::PairConfig& pair, const config::Projectio
          "source's schema. Fix: use `from`, or create the table yourself",
          projection.location.file, projection.location.line, projection.to.qualified());
   }
-  const auto columns = latest_schema(pair, *projection.from);
+  const auto columns = latest_source_schema(pair, *projection.from);
   if (!columns) {
     fail_retriable("projection to {}: waiting for the schema of {}.{} on topic {}.schemas to "
                    "create the table (the capture publishes it when it first sees the table)",

@@ -1,9 +1,26 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "modsync/config/config.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 
 namespace modsync::apply {
+
+/// A column of a source table as the capture published it on `{prefix}.schemas`.
+struct SourceColumn {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t type_modifier = -1;
+  bool key = false;
+};
+
+/// The newest published column list of `from`, read from the whole schemas topic (small: one
+/// message per table version); nullopt when the capture has not published it yet.
+std::optional<std::vector<SourceColumn>> latest_source_schema(const config::PairConfig& pair,
+                                                              const config::SourceTable& from);
 
 /// Creates a projection's missing target table (`create_table: true`) from the newest version
 /// of its source table on the `{prefix}.schemas` topic: the mapped columns with the source's
