@@ -12,6 +12,9 @@ TEST_CASE("Lsn parses and prints PostgreSQL's X/X form", "[lsn]") {
   CHECK(lsn->to_string() == "16/B374D848");
   CHECK(Lsn::parse("0/0")->is_zero());
   CHECK(Lsn::parse("FFFFFFFF/FFFFFFFF")->value() == ~0ull);
+  CHECK(Lsn{0}.to_string() == "0/0");
+  CHECK(Lsn{~0ull}.to_string() == "FFFFFFFF/FFFFFFFF");
+  CHECK(Lsn{0xABCDEFull << 32 | 0x10}.to_string() == "ABCDEF/10");
 }
 
 TEST_CASE("Lsn rejects malformed text", "[lsn]") {
