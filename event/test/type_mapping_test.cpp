@@ -135,7 +135,7 @@ TEST_CASE("bytea longer than one decoding chunk keeps every byte", "[types]") {
   CHECK(json(pg::kByteaOid, hex) == expected);
 }
 
-TEST_CASE("bytea in escape form maps to base64; malformed bytea stays a string", "[types]") {
+TEST_CASE("bytea in escape form maps to base64 and malformed bytea stays a string", "[types]") {
   CHECK(json(pg::kByteaOid, R"(foo)") == R"("Zm9v")");
   CHECK(json(pg::kByteaOid, R"(\000\377\\)") == R"("AP9c")");
   CHECK(json(pg::kByteaOid, R"(\x6)") == R"("\\x6")");
@@ -176,7 +176,7 @@ TEST_CASE("infinite and unexpected timestamps stay as PostgreSQL printed them", 
   CHECK(json(pg::kTimestampTzOid, "2024-01-02 03:04:05") == R"("2024-01-02 03:04:05")");
 }
 
-TEST_CASE("date stays ISO; BC years become ISO years", "[types]") {
+TEST_CASE("date stays ISO and BC years become ISO years", "[types]") {
   CHECK(json(pg::kDateOid, "2024-02-29") == R"("2024-02-29")");
   CHECK(json(pg::kDateOid, "0010-01-01 BC") == R"("-0009-01-01")");
   CHECK(json(pg::kDateOid, "02/29/2024") == R"("02/29/2024")");

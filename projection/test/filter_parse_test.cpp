@@ -63,7 +63,7 @@ TEST_CASE("keywords are case-insensitive", "[filter][parse]") {
   CHECK(parsed("x Is Not Null") == "(x IS NOT NULL)");
 }
 
-TEST_CASE("quoted identifiers name any column; bare ones are taken exactly", "[filter][parse]") {
+TEST_CASE("quoted identifiers name any column and bare ones are taken exactly", "[filter][parse]") {
   // "select" needs no quotes (it is no keyword here); describe() quotes only where needed.
   const Filter f =
       Filter::parse(R"("Order Id" = 1 AND "select" = 'x' AND "a""b" = 2 AND Total > 0)");

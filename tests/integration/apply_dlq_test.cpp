@@ -32,7 +32,7 @@ std::string projected(const std::string& except) {
 
 }  // namespace
 
-TEST_CASE("bad values and non-events go to the dead-letter topic once each; the rest apply",
+TEST_CASE("bad values and non-events go to the dead-letter topic once each and the rest apply",
           "[integration][apply][dlq]") {
   ApplyHarness h;
   h.src("CREATE TABLE items (id int PRIMARY KEY, qty text NOT NULL)");

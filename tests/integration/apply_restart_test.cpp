@@ -32,7 +32,7 @@ std::string offsets(ApplyHarness& h) {
 
 }  // namespace
 
-TEST_CASE("a restart with no new events applies nothing twice; offsets are stable",
+TEST_CASE("a restart with no new events applies nothing twice and offsets are stable",
           "[integration][apply][restart]") {
   ApplyHarness h;
   h.src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");

@@ -22,7 +22,7 @@ const std::vector<std::string> kStreaming = {"streaming from slot", "applying in
 
 }  // namespace
 
-TEST_CASE("rows move in and out of the filter; columns are renamed", "[integration][apply]") {
+TEST_CASE("rows move in and out of the filter and columns are renamed", "[integration][apply]") {
   ApplyHarness h;
   h.src(kOrders);
   h.sub(

@@ -87,7 +87,7 @@ TEST_CASE("signal and wait may be called from different threads", "[support]") {
   killer.join();
 }
 
-TEST_CASE("run_command returns status and output; eventually polls", "[support]") {
+TEST_CASE("run_command returns status and output and eventually polls", "[support]") {
   const auto r = run_command({"/bin/sh", "-c", "printf out; printf err >&2; exit 2"});
   CHECK(r.status == 2);
   CHECK(r.out == "out");
