@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,13 @@ void append_array_literal(simdjson::dom::array a, std::string& out) {
   out += '}';
 }
 
+/// FNV-1a over `bytes`, continuing from `seed`; a key's columns are hashed one after another.
+uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
+  uint64_t h = seed ? seed : 14695981039346656037ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return (h ^ '\t') * 1099511628211ull;
+}
+
 std::optional<Position> parse_position(std::string_view text) {
   const auto hash = text.find('#');
   if (hash == std::string_view::npos) return std::nullopt;
@@ -117,7 +125,7 @@ struct ApplyPipeline::Impl {
     size_t begin = 0, end = 0;  ///< the line's bytes in copy_buf
     int64_t source_ts_ms = 0;
     Position position;  ///< kTruncate: where the source truncated
-    std::string key;    ///< kLine: the key columns' COPY text
+    uint64_t key_hash = 0;  ///< kLine: hash of the key columns' COPY text
     std::string error;  ///< kDeadLetter: why
   };
 
@@ -138,7 +146,9 @@ struct ApplyPipeline::Impl {
   std::vector<kafka::Message> batch;
   std::vector<Entry> entries;
   std::string copy_buf, segment, scratch;
-  std::set<std::string> segment_keys;  ///< keys of the lines in `segment`
+  /// Key hashes of the lines in `segment`. A collision only merges a segment early, which is
+  /// always correct.
+  std::unordered_set<uint64_t> segment_keys;
 
   // ---- set-up ------------------------------------------------------------------------------
 
@@ -477,7 +487,9 @@ struct ApplyPipeline::Impl {
       if (v.error() == simdjson::SUCCESS) {
         const size_t at = copy_buf.size();
         append_value(v.value(), *f.column, copy_buf);
-        if (f.column->key) entry.key.append(copy_buf, at, copy_buf.size() - at).push_back('\t');
+        if (f.column->key) {
+          entry.key_hash = hash_bytes(std::string_view(copy_buf).substr(at), entry.key_hash);
+        }
       } else if (rule && rule->defaults.count(f.source)) {
         append_escaped(rule->defaults.at(f.source), copy_buf);
       } else {
@@ -536,13 +548,13 @@ struct ApplyPipeline::Impl {
           // A merge applies only the newest line per key. A partial update ('p': unchanged TOAST
           // columns) or a soft delete needs the row the earlier lines of its key build, so
           // those lines are merged first.
-          if ((e.op == 'p' || (e.op == 'd' && soft)) && segment_keys.count(e.key)) {
+          if ((e.op == 'p' || (e.op == 'd' && soft)) && segment_keys.count(e.key_hash)) {
             writer->apply(segment);
             segment.clear();
             segment_keys.clear();
           }
           segment.append(copy_buf, e.begin, e.end - e.begin);
-          segment_keys.insert(e.key);
+          segment_keys.insert(e.key_hash);
         } else if (e.kind == Entry::Kind::kTruncate) {
           writer->apply(segment);
           segment.clear();

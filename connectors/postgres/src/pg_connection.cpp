@@ -34,6 +34,8 @@ PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::strin
   PgConnection conn(raw, std::move(context));
   if (raw == nullptr)
     fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);
+  // Server notices ("schema already exists, skipping") would reach stderr unformatted.
+  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string msg = conn.last_error();
     const bool auth = msg.find("password authentication failed") != std::string::npos ||
