@@ -29,19 +29,7 @@ seconds=${BENCH_LAT_SECONDS:-15}
 warmup=${BENCH_LAT_WARMUP:-2}
 tps=$((rate / per_tx))
 
-work=$(mktemp -d /tmp/modsync-bench-latency.XXXXXX)
-chmod 0755 "$work"
-pids=()
-cleanup() {
-  local pid i
-  bench_poll_close
-  # The daemon before the broker it talks to.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pg_cluster_stop "$work/pg"
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+bench_workdir latency
 
 echo "== apply_latency: ~$rate rows/s ($tps tps x $per_tx rows) for ${seconds}s, commit -> visible in the projection"
 port=$(pg_free_port)

@@ -43,19 +43,7 @@ declare -A columns=(
   [pgbench_history]="tid, bid, aid, delta, mtime, filler"
 )
 
-work=$(mktemp -d /tmp/modsync-bench-apply.XXXXXX)
-chmod 0755 "$work"
-pids=()
-cleanup() {
-  local pid
-  bench_poll_close
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pg_cluster_stop "$work/sub"
-  pg_cluster_stop "$work/src"
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+bench_workdir apply
 
 echo "== apply_throughput: pgbench TPC-B -s $scale -c $clients -T $seconds; native subscription vs modsync apply"
 src=$(pg_free_port)

@@ -24,17 +24,7 @@ clients=${BENCH_CLIENTS:-4}
 db=bench
 tables=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 
-work=$(mktemp -d /tmp/modsync-bench-capture.XXXXXX)
-chmod 0755 "$work"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pg_cluster_stop "$work/pg"
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+bench_workdir capture
 
 echo "== capture_throughput: pgbench TPC-B -s $scale -c $clients -T $seconds"
 port=$(pg_free_port)

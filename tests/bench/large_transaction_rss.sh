@@ -13,17 +13,7 @@ build=${1:-build}
 tx_rows=${BENCH_TX_ROWS:-1000000}
 db=bench
 
-work=$(mktemp -d /tmp/modsync-bench-rss.XXXXXX)
-chmod 0755 "$work"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pg_cluster_stop "$work/pg"
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+bench_workdir rss
 
 echo "== large_transaction_rss: one transaction inserting $tx_rows rows"
 port=$(pg_free_port)

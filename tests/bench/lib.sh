@@ -13,7 +13,7 @@
 #   bench_start_dev_broker DIR [--topic NAME:P ...]   # sets BENCH_BROKERS and BENCH_BROKER_PID
 #   bench_write_capture_config FILE ID DSN BROKERS STATE_DIR SLOT PUBLICATION TABLES...
 #                                   # BENCH_KAFKA_PROPERTIES="linger.ms: 20" adds producer properties
-# Each benchmark script owns its processes and stops them in its own EXIT trap.
+#   bench_workdir NAME                                # $work, $pids and the EXIT trap (below)
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case "$build" in
   /*) bench_build=$build ;;
@@ -148,3 +148,24 @@ bench_topic_messages() {
 bench_ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.3f}' if b else 'null')" "$1" "$2"; }
 # Arithmetic on floats; seconds are printed with 3 decimals by the callers' round().
 bench_calc() { python3 -c "import sys; print(eval(sys.argv[1]))" "$1"; }
+
+# Creates the benchmark's work directory ($work) and its list of started processes ($pids), and
+# installs an EXIT trap that stops them newest first (a daemon before the broker it talks to),
+# stops every cluster started under $work, and removes $work unless BENCH_KEEP=1.
+bench_workdir() {
+  work=$(mktemp -d "/tmp/modsync-bench-$1.XXXXXX")
+  chmod 0755 "$work"
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local pid i data
+  if declare -F bench_poll_close >/dev/null; then bench_poll_close; fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for data in "$work"/*/data; do
+    if [ -d "$data" ]; then pg_cluster_stop "$(dirname "$data")"; fi
+  done
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
+}

@@ -24,18 +24,7 @@ n=${BENCH_SNAPSHOT_ROWS:-1000000}
 export BENCH_KAFKA_PROPERTIES=${BENCH_KAFKA_PROPERTIES-compression.type: lz4}
 cols="id, account, amount, note, created_at"
 
-work=$(mktemp -d /tmp/modsync-bench-snapshot.XXXXXX)
-chmod 0755 "$work"
-pids=()
-cleanup() {
-  local pid
-  bench_poll_close
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pg_cluster_stop "$work/pg"
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "  kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+bench_workdir snapshot
 
 echo "== snapshot_throughput: $n rows, COPY pipe vs modsync snapshot into a projection"
 port=$(pg_free_port)
