@@ -1,37 +1,18 @@
-// Checks the hot-path promise: encoding into warmed, reused buffers does not allocate. Counts
-// global operator new calls while a flag is set; the replacement applies to this whole test
-// binary but only counts inside the measured sections.
+// Checks the hot-path promise: encoding into warmed, reused buffers does not allocate (counted
+// with tests/support's allocation counter).
 
 #include <catch2/catch.hpp>
 
+#include "modsync/testing/allocation_counter.hpp"
+
 #include <array>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/event/pg_types.hpp"
 
-namespace {
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-}  // namespace
-
-// GCC pairs the replaced new with the library's delete when it inlines; both are malloc/free.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using modsync::testing::count_allocations;
 
 namespace pg = modsync::event::pg;
 using modsync::Lsn;
@@ -42,18 +23,6 @@ using modsync::event::EventHeaders;
 using modsync::event::Op;
 using modsync::event::SourceInfo;
 using modsync::event::TableSchema;
-
-namespace {
-
-std::size_t count_allocations(auto&& work) {
-  allocations = 0;
-  counting = true;
-  work();
-  counting = false;
-  return allocations;
-}
-
-}  // namespace
 
 TEST_CASE("encoding a 10-column row into warmed buffers does not allocate", "[allocation]") {
   TableSchema table;

@@ -1,34 +1,15 @@
 // The hot-path promise: evaluating a bound filter does not allocate. Counts global operator new
-// calls while a flag is set; the replacement applies to this whole test binary but only counts
-// inside the measured section.
+// calls (tests/support's allocation counter).
 
 #include <catch2/catch.hpp>
 
+#include "modsync/testing/allocation_counter.hpp"
+
 #include <array>
-#include <cstdlib>
-#include <new>
 
 #include "modsync/projection/filter.hpp"
 
-namespace {
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-}  // namespace
-
-// GCC pairs the replaced new with the library's delete when it inlines; both are malloc/free.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using modsync::testing::count_allocations;
 
 using modsync::projection::Filter;
 using modsync::projection::Value;
@@ -48,10 +29,10 @@ TEST_CASE("matches() does not allocate", "[filter][allocation]") {
                                  Value::of_string("n"),
                                  Value::of_bool(false)};
   bool matched = false;
-  allocations = 0;
-  counting = true;
-  for (int i = 0; i < 100; ++i) matched = bound.matches(row);
-  counting = false;
+  const std::size_t allocations =
+      count_allocations([&] {
+        for (int i = 0; i < 100; ++i) matched = bound.matches(row);
+      });
   CHECK(matched);
   CHECK(allocations == 0);
 }
