@@ -172,10 +172,14 @@ bool ProjectionWriter::positioned() const {
 void ProjectionWriter::begin() {
   conn_.exec("BEGIN");
   in_tx_ = true;
+  stage_used_ = false;
 }
 
 void ProjectionWriter::apply(std::string_view copy_data) {
   if (copy_data.empty()) return;
+  // The stage empties itself at commit (ON COMMIT DELETE ROWS); only a second segment in the
+  // same transaction (around a truncate, a partial update) needs it emptied here.
+  if (stage_used_) conn_.exec(fmt::format("TRUNCATE {}", stage_));
   pg::PgResult start(PQexec(conn_.get(), copy_sql_.c_str()));
   if (start.status() != PGRES_COPY_IN) conn_.exec(copy_sql_);  // throws with the server's reason
   if (PQputCopyData(conn_.get(), copy_data.data(), static_cast<int>(copy_data.size())) != 1 ||
@@ -192,7 +196,7 @@ void ProjectionWriter::apply(std::string_view copy_data) {
     }
   }
   conn_.exec(merge_sql_);
-  conn_.exec(fmt::format("TRUNCATE {}", stage_));
+  stage_used_ = true;
 }
 
 void ProjectionWriter::truncate(const Position& position) {

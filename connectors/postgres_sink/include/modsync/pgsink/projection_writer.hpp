@@ -77,6 +77,7 @@ class ProjectionWriter {
   std::string stage_;
   std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
   bool in_tx_ = false;
+  bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };
 
 }  // namespace modsync::pgsink
