@@ -279,10 +279,22 @@ struct ApplyPipeline::Impl {
     const auto stored = ProjectionWriter::load_offsets(*conn, id);
     std::vector<kafka::TopicPartitionOffset> positions;
     for (int p = 0; p < partitions; ++p) {
-      int64_t offset = -2;  // the beginning: the snapshot rows come first
+      std::optional<int64_t> offset;
       for (const auto& s : stored)
         if (s.topic == topic && s.partition == p) offset = s.next_offset;
-      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{offset}});
+      if (!offset) {
+        // A projection starts from the table's whole history: the snapshot rows come first.
+        // Once retention deleted the start of it, starting at what is left would miss rows.
+        const auto marks = dlq->watermarks(topic, p, std::chrono::seconds(10));
+        if (marks.low > 0) {
+          fail("{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
+               "events, so this new projection would miss rows. It is not started. Fix: fill it "
+               "from a new snapshot with `modsync resnapshot --config <file> {} {}`",
+               context, p, topic, marks.low, pair.daemon.id, proj.from ? proj.from->table.qualified() : proj.to.qualified());
+        }
+        offset = marks.low;
+      }
+      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
     }
     consumer->assign(positions);
     spdlog::info("{}: applying into {} ({} partitions, {} with stored offsets)", context,
@@ -394,7 +406,13 @@ struct ApplyPipeline::Impl {
     }
     const char op = op_text[0];
     if (op == 'm') return entry;
-    if (!ops.count(op)) return entry;
+    // A truncate marked as a snapshot event restarts a keyless table's snapshot: the rows of
+    // the earlier attempt must go whatever `ops` says, or they would be there twice.
+    std::string_view snapshot_flag;
+    const bool snapshot_truncate =
+        op == 't' && doc["source"]["snapshot"].get(snapshot_flag) == simdjson::SUCCESS &&
+        snapshot_flag != "false";
+    if (!ops.count(op) && !snapshot_truncate) return entry;
     if (op == 'd' && proj.on_delete == config::OnDelete::kIgnore) return entry;
     std::string_view position_text;
     std::optional<Position> position;
@@ -581,10 +599,15 @@ struct ApplyPipeline::Impl {
       }
       std::vector<pgsink::StoredOffset> offsets;
       for (const auto& [k, v] : next) offsets.push_back({k.first, k.second, v});
-      if (stats.dead_lettered.load() > 0) {
+      if (has_dead_letters) {
         // A dead-lettered event is only skipped once Kafka holds its copy.
-        dlq->flush(30000);
+        const bool flushed = dlq->flush(30000);
         if (dlq_error) throw *dlq_error;
+        if (!flushed) {
+          fail_retriable("{}: the dead-letter topic {} did not acknowledge {} event(s) within "
+                         "30 s; their offsets are not committed, so they are retried",
+                         context, dlq_topic, dlq->in_flight());
+        }
       }
       writer->save_offsets(offsets);
       writer->commit();

@@ -29,11 +29,7 @@ std::optional<std::vector<SourceColumn>> latest_source_schema(const config::Pair
   std::map<int, int64_t> end;
   std::vector<kafka::TopicPartitionOffset> start;
   for (int p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(metadata.handle(), topic.c_str(), p, &low, &high,
-                                         10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      fail_retriable("cannot read the end of topic {} partition {}", topic, p);
-    }
+    const auto [low, high] = metadata.watermarks(topic, p, std::chrono::seconds(10));
     if (high > low) {
       end[p] = high;
       start.push_back({topic, kafka::Partition{p}, kafka::Offset{low}});

@@ -198,6 +198,21 @@ int Producer::partition_count(std::string_view topic, std::chrono::milliseconds 
   return count;
 }
 
+Producer::Watermarks Producer::watermarks(std::string_view topic, int partition,
+                                          std::chrono::milliseconds timeout) {
+  Watermarks w;
+  const std::string name(topic);
+  const auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), name.c_str(), partition,
+                                                    &w.low, &w.high,
+                                                    static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fail_retriable("cannot read the offsets of Kafka topic '{}' partition {} at {}: {}. Fix: "
+                   "check kafka.brokers",
+                   topic, partition, impl_->brokers, rd_kafka_err2str(err));
+  }
+  return w;
+}
+
 void Producer::produce(std::string_view topic, const char* key, size_t key_len,
                        std::string_view value, const Headers& headers, uint64_t opaque) {
   rd_kafka_topic_t* rkt = impl_->topic_handle(topic);

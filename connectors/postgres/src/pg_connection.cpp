@@ -1,5 +1,7 @@
 #include "modsync/postgres/pg_connection.hpp"
 
+#include <algorithm>
+
 #include "modsync/common/error.hpp"
 #include "modsync/config/dsn.hpp"
 
@@ -79,6 +81,28 @@ PgResult PgConnection::exec(const std::string& sql) {
     throw_result_error(r, sql);
   }
   return r;
+}
+
+void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
+  constexpr size_t kPiece = size_t{1} << 20;
+  PgResult start(PQexec(conn_.get(), copy_sql.c_str()));
+  if (!start || start.status() != PGRES_COPY_IN) throw_result_error(start, copy_sql);
+  bool sent = true;
+  for (size_t at = 0; sent && at < data.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (!sent || PQputCopyEnd(conn_.get(), nullptr) != 1) {
+    fail_retriable("{}: sending COPY data failed: {}", context_, last_error());
+  }
+  // The server's verdict on the data comes as the COPY's result.
+  std::optional<PgResult> failed;
+  for (;;) {
+    PgResult r(PQgetResult(conn_.get()));
+    if (!r) break;
+    if (r.status() != PGRES_COMMAND_OK && !failed) failed.emplace(std::move(r));
+  }
+  if (failed) throw_result_error(*failed, copy_sql);
 }
 
 PgResult PgConnection::exec_params(const std::string& sql,

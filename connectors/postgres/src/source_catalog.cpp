@@ -81,8 +81,13 @@ void SourceCatalog::ensure_publication(const std::string& name,
     list += conn_.quote_ident(t.name.schema) + "." + conn_.quote_ident(t.name.table);
   }
   PgResult r = conn_.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
+  // publish_via_partition_root: a partitioned table's changes are published as its own (one
+  // topic, one schema), not as the leaf partition's, which no configuration names.
   const std::string verb =
-      r.rows() == 0 ? "CREATE PUBLICATION {} FOR TABLE {}" : "ALTER PUBLICATION {} SET TABLE {}";
+      r.rows() == 0
+          ? "CREATE PUBLICATION {0} FOR TABLE {1} WITH (publish_via_partition_root = true)"
+          : "ALTER PUBLICATION {0} SET TABLE {1}; "
+            "ALTER PUBLICATION {0} SET (publish_via_partition_root = true)";
   try {
     conn_.exec(fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
   } catch (const Error& e) {

@@ -180,21 +180,7 @@ void ProjectionWriter::apply(std::string_view copy_data) {
   // The stage empties itself at commit (ON COMMIT DELETE ROWS); only a second segment in the
   // same transaction (around a truncate, a partial update) needs it emptied here.
   if (stage_used_) conn_.exec(fmt::format("TRUNCATE {}", stage_));
-  pg::PgResult start(PQexec(conn_.get(), copy_sql_.c_str()));
-  if (start.status() != PGRES_COPY_IN) conn_.exec(copy_sql_);  // throws with the server's reason
-  if (PQputCopyData(conn_.get(), copy_data.data(), static_cast<int>(copy_data.size())) != 1 ||
-      PQputCopyEnd(conn_.get(), nullptr) != 1) {
-    fail_retriable("{}: COPY into the stage of {} failed: {}", conn_.context(),
-                   table_.name.to_string(), conn_.last_error());
-  }
-  for (;;) {
-    pg::PgResult r(PQgetResult(conn_.get()));
-    if (!r) break;
-    if (r.status() != PGRES_COMMAND_OK) {
-      fail("{}: COPY into the stage of {} failed: {}", conn_.context(), table_.name.to_string(),
-           PQresultErrorMessage(r.get()));
-    }
-  }
+  conn_.copy_in(copy_sql_, copy_data);
   conn_.exec(merge_sql_);
   stage_used_ = true;
 }

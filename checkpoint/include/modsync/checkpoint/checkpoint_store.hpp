@@ -80,6 +80,10 @@ struct SnapshotProgress {
   bool done = false;
   Lsn consistent_point;
   std::string snapshot_name;
+  /// The consistent point at which the snapshot read the whole table from its first row;
+  /// zero when it resumed mid-table (rows before the resume key were read at an older point).
+  /// Streamed changes of the table that committed before it are already in the snapshot.
+  Lsn whole_at;
 
   friend bool operator==(const SnapshotProgress&, const SnapshotProgress&) = default;
 };

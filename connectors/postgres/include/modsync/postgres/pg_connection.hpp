@@ -73,6 +73,10 @@ class PgConnection {
   PgResult exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
   /// Runs a query and returns the first column of the first row ("" if no rows).
   std::string query_value(const std::string& sql);
+  /// Runs `copy_sql` (a COPY … FROM STDIN) and sends `data` in pieces libpq can take (its
+  /// length argument is an int), then ends it. Throws like exec(): a row the server rejects is
+  /// an SqlError carrying its SQLSTATE.
+  void copy_in(const std::string& copy_sql, std::string_view data);
 
   /// Escapes an identifier ("public"."Orders") or a literal for SQL text.
   std::string quote_ident(std::string_view ident) const;
