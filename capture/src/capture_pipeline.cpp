@@ -115,6 +115,8 @@ struct CapturePipeline::Impl {
   /// snapshot (it read the whole table there), so they are not sent again.
   std::unordered_map<uint32_t, Lsn> snapshot_covers;
   bool skip_current = false;  ///< the change being mapped is covered by its table's snapshot
+  /// Per partitioned table: its leaf partitions as last read (SourceCatalog::partitions).
+  std::unordered_map<uint32_t, std::string> partition_sets;
   Lsn received;
   Lsn idle_lsn;   ///< a keepalive's WAL end seen while nothing was in flight
   Lsn confirmed;  ///< recorded in RocksDB and sent to PostgreSQL
@@ -530,7 +532,44 @@ struct CapturePipeline::Impl {
     }
   }
 
-  void stream(const std::atomic<bool>& stop) {
+  /// Reads the partitioned tables' partition sets. A set that differs from the one recorded
+  /// (in the snapshot progress when `from_checkpoint`, else the one read last) marks the table
+  /// for a new snapshot behind a snapshot truncate, and the result is true.
+  bool partitions_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
+    if (src.snapshot != config::SnapshotMode::kInitial) return false;
+    bool changed = false;
+    for (const auto& t : tables) {
+      if (!t.partitioned) continue;
+      std::string now = catalog.partitions(t);
+      auto progress = store.load_snapshot_progress(t.name.schema, t.name.table);
+      if (!progress || !progress->done) continue;
+      const std::string& before = from_checkpoint ? progress->partitions : partition_sets[t.oid];
+      if (now != before) {
+        spdlog::warn("{}: the partitions of {} changed ({} -> {}): rows that ATTACH or DETACH "
+                     "moved are not row changes, so its snapshot is taken again, behind a "
+                     "snapshot truncate",
+                     context, t.name.to_string(), before.empty() ? "none" : before, now);
+        checkpoint::SnapshotProgress again;
+        again.schema = t.name.schema;
+        again.table = t.name.table;
+        again.truncate_first = true;
+        store.save_snapshot_progress(again);
+        changed = true;
+      }
+      partition_sets[t.oid] = std::move(now);
+    }
+    return changed;
+  }
+
+  void read_partition_sets(pg::SourceCatalog& catalog) {
+    for (const auto& t : tables)
+      if (t.partitioned) partition_sets[t.oid] = catalog.partitions(t);
+  }
+
+  /// Streams until `stop`; returns true when it ended early to take a snapshot again.
+  bool stream(const std::atomic<bool>& stop) {
+    pg::SourceCatalog catalog(*sql);
+    if (partitions_changed(catalog, true)) return true;
     const auto saved = store.load_source();
     Lsn start;
     if (saved) {
@@ -550,7 +589,6 @@ struct CapturePipeline::Impl {
     stats.state = CaptureStats::State::kStreaming;
     spdlog::info("{}: streaming from slot {} at {} (resuming after {})", context, src.slot, start,
                  resume_after ? resume_after->to_string() : std::string("nothing"));
-    pg::SourceCatalog catalog(*sql);
     last_heartbeat = Clock::now();
     int frames_since_poll = 0;
     int timeout_ms = 0;
@@ -582,6 +620,7 @@ struct CapturePipeline::Impl {
         if (now - last_slot_check >= kSlotCheckInterval) {
           record_slot_state(catalog);
           last_slot_check = now;
+          if (!in_tx && partitions_changed(catalog, false)) break;
         }
         stats.producer_queue.store(producer->in_flight(), std::memory_order_relaxed);
       }
@@ -595,6 +634,7 @@ struct CapturePipeline::Impl {
     }
     if (delivery_error) throw *delivery_error;
     checkpoint(true);
+    return !stop.load(std::memory_order_relaxed);
   }
 
   // ---- the snapshot ------------------------------------------------------------------------
@@ -621,8 +661,9 @@ struct CapturePipeline::Impl {
   /// A keyless table's snapshot that starts over (after a crash, or on a new slot) first sends
   /// a truncate event marked as a snapshot event, just below the new consistent point: the
   /// rows an earlier attempt sent can be told from the new ones only by their older position,
-  /// and a keyless projection would otherwise hold them twice. Projections apply it whatever
-  /// their `ops` (docs/events.md, "Snapshot restarts").
+  /// and a keyless projection would otherwise hold them twice. So does a partitioned table's
+  /// snapshot after partitions were attached or detached (rows came or went without events).
+  /// Projections apply it whatever their `ops` (docs/events.md, "Snapshot restarts").
   void emit_snapshot_restart(const event::TableSchema& schema, uint32_t ordinal, Lsn point) {
     event::SourceInfo source;
     source.position = Position{Lsn{point.value() - 1}, 0};
@@ -676,7 +717,11 @@ struct CapturePipeline::Impl {
       const auto& schema =
           register_table(table.oid, table.name.schema, table.name.table, reader.columns(table),
                          consistent_point);
-      if (table.key_columns.empty() && restart) emit_snapshot_restart(schema, ordinal, consistent_point);
+      progress.partitions = partition_sets[table.oid];
+      if ((table.key_columns.empty() && restart) || progress.truncate_first) {
+        emit_snapshot_restart(schema, ordinal, consistent_point);
+        progress.truncate_first = false;
+      }
       std::vector<std::string> last_key = decode_key_list(progress.last_key_json);
       std::vector<int> key_index;
       for (const auto& k : table.key_columns) {
@@ -757,6 +802,9 @@ struct CapturePipeline::Impl {
   /// snapshot.
   bool prepare_slot(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
+    // Read before the snapshot's consistent point: a partition attached in between shows as a
+    // change later and costs a second snapshot, never a missed row.
+    read_partition_sets(catalog);
     const auto slot = catalog.slot(src.slot);
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {
@@ -808,8 +856,11 @@ struct CapturePipeline::Impl {
   void run(const std::atomic<bool>& stop) {
     reset_run();
     stats.state = CaptureStats::State::kStarting;
-    connect();
-    if (prepare_slot(stop)) stream(stop);
+    for (;;) {
+      connect();
+      if (!prepare_slot(stop) || !stream(stop)) break;
+      reset_run();
+    }
     reset_run();
   }
 };

@@ -104,6 +104,8 @@ std::string encode_progress(const SnapshotProgress& p) {
   w.u64(p.consistent_point.value());
   w.str(p.snapshot_name);
   w.u64(p.whole_at.value());
+  w.str(p.partitions);
+  w.u8(p.truncate_first ? 1 : 0);
   return w.take();
 }
 
@@ -119,6 +121,10 @@ SnapshotProgress decode_progress(std::string_view value, std::string_view key) {
   p.snapshot_name = r.str("snapshot_name");
   // Added later: records written before it lack the field (nothing known to be whole).
   if (!r.at_end()) p.whole_at = Lsn{r.u64("whole_at")};
+  if (!r.at_end()) {
+    p.partitions = r.str("partitions");
+    p.truncate_first = r.boolean("truncate_first");
+  }
   r.finish();
   return p;
 }

@@ -38,7 +38,9 @@ SnapshotProgress progress(std::string table, uint64_t rows, bool done) {
                           done,
                           Lsn{0x16B374D848ull},
                           "00000003-00000002-1",
-                          Lsn{0x16B374D000ull + rows}};
+                          Lsn{0x16B374D000ull + rows},
+                          "16384,16390",
+                          done};
 }
 
 /// Writes a raw key/value behind the store's back, as a bug or a bad disk would.

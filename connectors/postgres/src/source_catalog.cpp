@@ -48,6 +48,7 @@ std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<Qualifie
     info.name = t;
     info.oid = static_cast<uint32_t>(std::stoul(std::string(r.value(0, 0))));
     info.replica_identity = r.value(0, 1).empty() ? 'd' : r.value(0, 1)[0];
+    info.partitioned = relkind == 'p';
     // The key that pgoutput sends: the replica identity index, else the primary key.
     const char* index_flag = info.replica_identity == 'i' ? "indisreplident" : "indisprimary";
     PgResult k = conn_.exec_params(
@@ -116,6 +117,15 @@ std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
 
 void SourceCatalog::drop_slot(const std::string& name) {
   conn_.exec_params("SELECT pg_drop_replication_slot($1)", {name});
+}
+
+std::string SourceCatalog::partitions(const TableInfo& table) {
+  if (!table.partitioned) return {};
+  return std::string(conn_.exec_params(
+                              "SELECT coalesce(string_agg(relid::oid::text, ',' ORDER BY "
+                              "relid::oid), '') FROM pg_partition_tree($1::oid) WHERE isleaf",
+                              {std::to_string(table.oid)})
+                         .value(0, 0));
 }
 
 void SourceCatalog::emit_heartbeat() {

@@ -20,6 +20,7 @@ struct TableInfo {
   QualifiedName name;
   uint32_t oid = 0;
   char replica_identity = 'd';           ///< pg_class.relreplident
+  bool partitioned = false;              ///< relkind 'p': published as the root of its partitions
   std::vector<std::string> key_columns;  ///< primary key (or replica identity index) columns, in order
   /// True when PostgreSQL can publish this table's UPDATEs and DELETEs.
   bool publishes_updates() const { return replica_identity == 'f' || !key_columns.empty(); }
@@ -56,6 +57,9 @@ class SourceCatalog {
   /// Writes a non-transactional logical message that the slot will decode, so an idle
   /// database's slot still advances while other databases of the cluster write WAL.
   void emit_heartbeat();
+  /// The leaf partitions of a partitioned table now, as a comparable text (their OIDs); "" for
+  /// a table that is not partitioned. A change means partitions were attached or detached.
+  std::string partitions(const TableInfo& table);
 
   static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
 
