@@ -115,8 +115,9 @@ struct CapturePipeline::Impl {
   /// snapshot (it read the whole table there), so they are not sent again.
   std::unordered_map<uint32_t, Lsn> snapshot_covers;
   bool skip_current = false;  ///< the change being mapped is covered by its table's snapshot
-  /// Per partitioned table: its leaf partitions as last read (SourceCatalog::partitions).
-  std::unordered_map<uint32_t, std::string> partition_sets;
+  /// Per table: its publication membership (SourceCatalog::membership) before this run set
+  /// the publication up, and as last read since.
+  std::unordered_map<uint32_t, std::string> membership_at_start, membership;
   Lsn received;
   Lsn idle_lsn;   ///< a keepalive's WAL end seen while nothing was in flight
   Lsn confirmed;  ///< recorded in RocksDB and sent to PostgreSQL
@@ -153,7 +154,11 @@ struct CapturePipeline::Impl {
             context, t.name.to_string(), t.name.to_string());
       }
     }
+    for (const auto& t : tables) membership_at_start[t.oid] = catalog.membership(src.publication, t);
     catalog.ensure_publication(src.publication, tables);
+    // Read before any snapshot's consistent point: a change in between shows as a change
+    // later and costs a second snapshot, never a missed row.
+    for (const auto& t : tables) membership[t.oid] = catalog.membership(src.publication, t);
 
     const std::string& prefix = pair.kafka.topic_prefix;
     schema_topic = prefix + ".schemas";
@@ -532,44 +537,49 @@ struct CapturePipeline::Impl {
     }
   }
 
-  /// Reads the partitioned tables' partition sets. A set that differs from the one recorded
-  /// (in the snapshot progress when `from_checkpoint`, else the one read last) marks the table
-  /// for a new snapshot behind a snapshot truncate, and the result is true.
-  bool partitions_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
+  /// Compares each table's publication membership with the one recorded: in its snapshot
+  /// progress when `from_checkpoint` (at start, before this run set the publication up), else
+  /// with the one read last. A table whose membership changed is marked for a new snapshot
+  /// behind a snapshot truncate, and the result is true.
+  bool membership_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
     if (src.snapshot != config::SnapshotMode::kInitial) return false;
     bool changed = false;
     for (const auto& t : tables) {
-      if (!t.partitioned) continue;
-      std::string now = catalog.partitions(t);
       auto progress = store.load_snapshot_progress(t.name.schema, t.name.table);
       if (!progress || !progress->done) continue;
-      const std::string& before = from_checkpoint ? progress->partitions : partition_sets[t.oid];
-      if (now != before) {
-        spdlog::warn("{}: the partitions of {} changed ({} -> {}): rows that ATTACH or DETACH "
-                     "moved are not row changes, so its snapshot is taken again, behind a "
-                     "snapshot truncate",
-                     context, t.name.to_string(), before.empty() ? "none" : before, now);
-        checkpoint::SnapshotProgress again;
-        again.schema = t.name.schema;
-        again.table = t.name.table;
-        again.truncate_first = true;
-        store.save_snapshot_progress(again);
-        changed = true;
+      std::string before, now;
+      if (from_checkpoint) {
+        if (progress->membership.empty()) {
+          // Recorded by a modsync that did not record it: nothing to compare with yet.
+          progress->membership = membership[t.oid];
+          store.save_snapshot_progress(*progress);
+          continue;
+        }
+        before = progress->membership;
+        now = membership_at_start[t.oid];
+      } else {
+        before = membership[t.oid];
+        now = catalog.membership(src.publication, t);
       }
-      partition_sets[t.oid] = std::move(now);
+      if (now == before) continue;
+      spdlog::warn("{}: the publication membership of {} changed ({} -> {}): changes may not "
+                   "have been published, or partitions were attached or detached, so its "
+                   "snapshot is taken again, behind a snapshot truncate",
+                   context, t.name.to_string(), before, now);
+      checkpoint::SnapshotProgress again;
+      again.schema = t.name.schema;
+      again.table = t.name.table;
+      again.truncate_first = true;
+      store.save_snapshot_progress(again);
+      changed = true;
     }
     return changed;
-  }
-
-  void read_partition_sets(pg::SourceCatalog& catalog) {
-    for (const auto& t : tables)
-      if (t.partitioned) partition_sets[t.oid] = catalog.partitions(t);
   }
 
   /// Streams until `stop`; returns true when it ended early to take a snapshot again.
   bool stream(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
-    if (partitions_changed(catalog, true)) return true;
+    if (membership_changed(catalog, true)) return true;
     const auto saved = store.load_source();
     Lsn start;
     if (saved) {
@@ -620,7 +630,7 @@ struct CapturePipeline::Impl {
         if (now - last_slot_check >= kSlotCheckInterval) {
           record_slot_state(catalog);
           last_slot_check = now;
-          if (!in_tx && partitions_changed(catalog, false)) break;
+          if (!in_tx && membership_changed(catalog, false)) break;
         }
         stats.producer_queue.store(producer->in_flight(), std::memory_order_relaxed);
       }
@@ -661,8 +671,9 @@ struct CapturePipeline::Impl {
   /// A keyless table's snapshot that starts over (after a crash, or on a new slot) first sends
   /// a truncate event marked as a snapshot event, just below the new consistent point: the
   /// rows an earlier attempt sent can be told from the new ones only by their older position,
-  /// and a keyless projection would otherwise hold them twice. So does a partitioned table's
-  /// snapshot after partitions were attached or detached (rows came or went without events).
+  /// and a keyless projection would otherwise hold them twice. So does the snapshot of a table
+  /// whose publication membership changed (changes went unpublished, or partitions were
+  /// attached or detached: rows came or went without events).
   /// Projections apply it whatever their `ops` (docs/events.md, "Snapshot restarts").
   void emit_snapshot_restart(const event::TableSchema& schema, uint32_t ordinal, Lsn point) {
     event::SourceInfo source;
@@ -717,7 +728,7 @@ struct CapturePipeline::Impl {
       const auto& schema =
           register_table(table.oid, table.name.schema, table.name.table, reader.columns(table),
                          consistent_point);
-      progress.partitions = partition_sets[table.oid];
+      progress.membership = membership[table.oid];
       if ((table.key_columns.empty() && restart) || progress.truncate_first) {
         emit_snapshot_restart(schema, ordinal, consistent_point);
         progress.truncate_first = false;
@@ -802,9 +813,6 @@ struct CapturePipeline::Impl {
   /// snapshot.
   bool prepare_slot(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
-    // Read before the snapshot's consistent point: a partition attached in between shows as a
-    // change later and costs a second snapshot, never a missed row.
-    read_partition_sets(catalog);
     const auto slot = catalog.slot(src.slot);
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {

@@ -104,7 +104,7 @@ std::string encode_progress(const SnapshotProgress& p) {
   w.u64(p.consistent_point.value());
   w.str(p.snapshot_name);
   w.u64(p.whole_at.value());
-  w.str(p.partitions);
+  w.str(p.membership);
   w.u8(p.truncate_first ? 1 : 0);
   return w.take();
 }
@@ -122,7 +122,7 @@ SnapshotProgress decode_progress(std::string_view value, std::string_view key) {
   // Added later: records written before it lack the field (nothing known to be whole).
   if (!r.at_end()) p.whole_at = Lsn{r.u64("whole_at")};
   if (!r.at_end()) {
-    p.partitions = r.str("partitions");
+    p.membership = r.str("membership");
     p.truncate_first = r.boolean("truncate_first");
   }
   r.finish();

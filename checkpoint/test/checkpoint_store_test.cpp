@@ -39,7 +39,7 @@ SnapshotProgress progress(std::string table, uint64_t rows, bool done) {
                           Lsn{0x16B374D848ull},
                           "00000003-00000002-1",
                           Lsn{0x16B374D000ull + rows},
-                          "16384,16390",
+                          "16400 truetruetruetruetrue entry 16395",
                           done};
 }
 

@@ -119,13 +119,16 @@ void SourceCatalog::drop_slot(const std::string& name) {
   conn_.exec_params("SELECT pg_drop_replication_slot($1)", {name});
 }
 
-std::string SourceCatalog::partitions(const TableInfo& table) {
-  if (!table.partitioned) return {};
-  return std::string(conn_.exec_params(
-                              "SELECT coalesce(string_agg(relid::oid::text, ',' ORDER BY "
-                              "relid::oid), '') FROM pg_partition_tree($1::oid) WHERE isleaf",
-                              {std::to_string(table.oid)})
-                         .value(0, 0));
+std::string SourceCatalog::membership(const std::string& publication, const TableInfo& table) {
+  PgResult r = conn_.exec_params(
+      "SELECT coalesce((SELECT p.oid::text || ' ' || p.pubinsert::text || p.pubupdate::text || "
+      "p.pubdelete::text || p.pubtruncate::text || p.pubviaroot::text || ' entry ' || "
+      "coalesce((SELECT r.oid::text FROM pg_publication_rel r WHERE r.prpubid = p.oid AND "
+      "r.prrelid = $2::oid), 'none') FROM pg_publication p WHERE p.pubname = $1), 'none') "
+      "|| CASE WHEN $3 THEN ' leaves ' || (SELECT coalesce(string_agg(relid::oid::text, ',' "
+      "ORDER BY relid::oid), '') FROM pg_partition_tree($2::oid) WHERE isleaf) ELSE '' END",
+      {publication, std::to_string(table.oid), table.partitioned ? "true" : "false"});
+  return std::string(r.value(0, 0));
 }
 
 void SourceCatalog::emit_heartbeat() {

@@ -57,9 +57,12 @@ class SourceCatalog {
   /// Writes a non-transactional logical message that the slot will decode, so an idle
   /// database's slot still advances while other databases of the cluster write WAL.
   void emit_heartbeat();
-  /// The leaf partitions of a partitioned table now, as a comparable text (their OIDs); "" for
-  /// a table that is not partitioned. A change means partitions were attached or detached.
-  std::string partitions(const TableInfo& table);
+  /// What decides which rows of `table` the slot publishes, as a comparable text: the
+  /// publication (its OID and publish options), the table's entry in it (a table dropped and
+  /// added again gets a new entry) and, for a partitioned table, its leaf partitions. A change
+  /// means changes may have gone unpublished, or rows came or went without changes (ATTACH,
+  /// DETACH).
+  std::string membership(const std::string& publication, const TableInfo& table);
 
   static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
 
