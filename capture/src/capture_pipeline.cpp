@@ -579,7 +579,6 @@ struct CapturePipeline::Impl {
   /// Streams until `stop`; returns true when it ended early to take a snapshot again.
   bool stream(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
-    if (membership_changed(catalog, true)) return true;
     const auto saved = store.load_source();
     Lsn start;
     if (saved) {
@@ -813,6 +812,8 @@ struct CapturePipeline::Impl {
   /// snapshot.
   bool prepare_slot(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
+    // Before this run's snapshots record anything: what changed while modsync was away.
+    membership_changed(catalog, true);
     const auto slot = catalog.slot(src.slot);
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {
