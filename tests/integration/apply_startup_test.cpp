@@ -95,9 +95,10 @@ TEST_CASE("a first start of several projections with producer and consumer prope
   h.src("INSERT INTO items SELECT g, g FROM generate_series(1, 20) g");
   std::string projections;
   for (int i = 1; i <= 4; ++i) {
-    h.sub(fmt::format("CREATE TABLE t{} (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
-                      "_modsync_seq integer)",
-                      i));
+    h.sub(
+        fmt::format("CREATE TABLE t{} (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
+                    "_modsync_seq integer)",
+                    i));
     projections += fmt::format("- from: shop.public.items\n  to: t{}\n", i);
   }
   const auto config = h.write_config("itest", "tables: [items]", projections);
