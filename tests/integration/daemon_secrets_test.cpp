@@ -1,4 +1,5 @@
-// Passwords never reach the logs: not in connection errors, not in validate's summary.
+// Passwords never reach the logs, /status or the CLI: not in connection errors, not in parse
+// errors, not in validate's summary, whatever the DSN's form (URI, keywords, password_file).
 
 #include <fstream>
 #include <string>
@@ -142,4 +143,36 @@ TEST_CASE("password_file works with any characters and is never shown", "[integr
     CHECK_THAT(bad.out + bad.err, Catch::Contains("password authentication failed"));
     CHECK_THAT(bad.out + bad.err, !Catch::Contains("Secret") && !Catch::Contains(password));
   }
+}
+
+// A wrong password in a URI (percent-encoded, as users write it) fails the connection; the
+// error reaches the log, /status (through `modsync status`) and `modsync slots list`, never the
+// password in any spelling.
+TEST_CASE("a rejected URI password is not in the log, /status or slots list",
+          "[integration][secrets]") {
+  itest::CaptureHarness h;
+  h.sql("CREATE TABLE a (id int PRIMARY KEY)");
+  require_password(h.pg(), "app", "right-one");
+  const std::string config =
+      h.write_config("tables: [a]", "",
+                     fmt::format("postgresql://app:Wr0ng%27Secret%41@127.0.0.1:{}/shop?"
+                                 "application_name=itest",
+                                 h.pg().port()))
+          .string();
+  h.enable_http();
+  auto daemon = h.start_daemon(/*wait_streaming=*/false);
+  REQUIRE(daemon.wait_for_output("password authentication failed", 20s));
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"status", "--config", config},
+                                             {"status", "--config", config, "--json"},
+                                             {"slots", "list", "--config", config}}) {
+    const auto r = modsync_cli(args);
+    INFO(describe(r));
+    CHECK_THAT(r.out + r.err, Catch::Contains("password authentication failed"));
+    CHECK_THAT(r.out + r.err, !Catch::Contains("Secret") && !Catch::Contains("%27"));
+  }
+  daemon.kill();
+  const std::string logs = daemon.stdout_text() + daemon.stderr_text();
+  CHECK_THAT(logs, Catch::Contains("user=app password=***"));
+  CHECK_THAT(logs, !Catch::Contains("Secret") && !Catch::Contains("%27"));
 }
