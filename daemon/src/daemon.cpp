@@ -76,8 +76,10 @@ void run_projection(PairRuntime& rt, size_t index) {
 
 std::string fingerprint(const config::PairConfig& pair) {
   std::string f = config::describe(pair);
-  if (pair.source) f += "\n" + pair.source->effective_dsn;
-  if (pair.sink) f += "\n" + pair.sink->effective_dsn;
+  // A rotated password_file restarts the pair too.
+  const auto add = [&f](const config::EffectiveDsn& d) { f += "\n" + d.dsn + "\n" + d.password; };
+  if (pair.source) add(pair.source->effective_dsn);
+  if (pair.sink) add(pair.sink->effective_dsn);
   for (const auto& [k, v] : pair.kafka.properties) f += "\n" + k + "=" + v;
   return f;
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
+#include "retry_backoff.hpp"
 
 namespace modsync::daemon {
 
@@ -22,35 +23,39 @@ void StopSignal::sleep_for(std::chrono::milliseconds d) {
 
 void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
                const std::function<void(const std::string&, bool)>& report) {
-  auto backoff = std::chrono::milliseconds(500);
-  constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
+  RetryBackoff backoff;
   std::string last_error;
   int repeats = 0;
   // The same error again is one line that counts, not the whole message once more.
-  auto log = [&](const std::string& error, const char* kind) {
+  auto log = [&](const std::string& error, const char* kind, std::chrono::milliseconds delay) {
     if (error == last_error) {
       ++repeats;
       spdlog::warn("{}: still failing with the same error (attempt {}; retrying in {} ms)", label,
-                   repeats + 1, backoff.count());
+                   repeats + 1, delay.count());
       return;
     }
     last_error = error;
     repeats = 0;
-    spdlog::error("{}: {} ({}; retrying in {} ms)", label, error, kind, backoff.count());
+    spdlog::error("{}: {} ({}; retrying in {} ms)", label, error, kind, delay.count());
   };
   while (!stop.flag()) {
+    const auto started = std::chrono::steady_clock::now();
+    std::string error;
+    const char* kind = "needs attention";
     try {
       run_once();
       return;
     } catch (const Error& e) {
       report(e.what(), e.retriable());
-      log(e.what(), e.retriable() ? "transient" : "needs attention");
+      error = e.what();
+      if (e.retriable()) kind = "transient";
     } catch (const std::exception& e) {
       report(e.what(), false);
-      log(fmt::format("unexpected error: {}", e.what()), "needs attention");
+      error = fmt::format("unexpected error: {}", e.what());
     }
-    stop.sleep_for(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
+    const auto delay = backoff.after_failure(std::chrono::steady_clock::now() - started);
+    log(error, kind, delay);
+    stop.sleep_for(delay);
   }
 }
 

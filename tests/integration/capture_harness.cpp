@@ -127,6 +127,20 @@ std::filesystem::path CaptureHarness::write_config(const std::string& source_ext
   return config_path();
 }
 
+std::string CaptureHarness::enable_http() {
+  std::ifstream in(config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const std::string disabled = "listen: \"\"";
+  const auto at = config.find(disabled);
+  if (at == std::string::npos) throw std::runtime_error("no disabled http listen in the config");
+  const std::string address = "127.0.0.1:" + std::to_string(testing::free_port());
+  config.replace(at, disabled.size(), "listen: \"" + address + "\"");
+  std::ofstream(config_path()) << config;
+  return "http://" + address;
+}
+
 testing::ChildProcess CaptureHarness::start_daemon(bool wait_streaming,
                                                    std::chrono::milliseconds timeout) {
   testing::ChildProcess daemon(

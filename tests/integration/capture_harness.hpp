@@ -79,6 +79,10 @@ class CaptureHarness {
   std::filesystem::path write_config(const std::string& source_extra,
                                      const std::string& brokers = "", const std::string& dsn = "");
 
+  /// Turns on the HTTP endpoint of the written config, on a free port; returns its URL
+  /// ("http://127.0.0.1:PORT").
+  std::string enable_http();
+
   /// `modsync run --config <config>`; waits until it streams (throws with its output if it
   /// does not within `timeout`) unless `wait_streaming` is false.
   testing::ChildProcess start_daemon(bool wait_streaming = true,

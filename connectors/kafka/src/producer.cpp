@@ -144,13 +144,13 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   set("queue.buffering.max.messages", "50000");
   set("queue.buffering.max.kbytes", "65536");
   detail::apply_properties(
-      conf.get(), settings,
+      conf.get(), RD_KAFKA_PRODUCER, settings,
       {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_dr);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &detail::log_to_spdlog);
-  impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings.brokers);
+  impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings);
 }
 
 Producer::~Producer() = default;

@@ -19,27 +19,44 @@ std::string_view PgResult::sqlstate() const {
   return s ? std::string_view{s} : std::string_view{};
 }
 
-PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::string context) {
-  const char* keys[] = {"dbname", "replication", "application_name", "fallback_application_name",
-                        nullptr};
-  const char* values[] = {dsn.c_str(), mode == Mode::kReplication ? "database" : nullptr, nullptr,
-                          "modsync", nullptr};
-  // expand_dbname=1: `dsn` is a full conninfo string or URI.
-  PGconn* raw = nullptr;
-  if (mode == Mode::kReplication) {
-    raw = PQconnectdbParams(keys, values, 1);
-  } else {
-    const char* k2[] = {"dbname", "fallback_application_name", nullptr};
-    const char* v2[] = {dsn.c_str(), "modsync", nullptr};
-    raw = PQconnectdbParams(k2, v2, 1);
+PgConnection PgConnection::connect(const config::EffectiveDsn& target, Mode mode,
+                                   std::string context) {
+  config::ParsedDsn parsed = config::parse_dsn(target.dsn);
+  // The loader rejects such a DSN; a DSN that reaches us unchecked gets the same safe words.
+  if (!parsed.error.empty()) fail("{}: the dsn does not parse: {}", context, parsed.error);
+  const auto set = [&](std::string_view keyword, std::string value) {
+    for (auto& o : parsed.options) {
+      if (o.keyword == keyword) {
+        o.value = std::move(value);
+        return;
+      }
+    }
+    parsed.options.push_back(config::DsnOption{std::string(keyword), std::move(value)});
+  };
+  if (!target.password.empty()) set("password", target.password);
+  if (mode == Mode::kReplication) set("replication", "database");
+  if (parsed.find("fallback_application_name") == nullptr) {
+    set("fallback_application_name", "modsync");
   }
+  std::vector<const char*> keys, values;
+  for (const auto& o : parsed.options) {
+    keys.push_back(o.keyword.c_str());
+    values.push_back(o.value.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  // expand_dbname=0: every value is taken as it is, already parsed by libpq's own grammar.
+  PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 0);
   PgConnection conn(raw, std::move(context));
   if (raw == nullptr)
     fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);
   // Server notices ("schema already exists, skipping") would reach stderr unformatted.
   PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
-    const std::string msg = conn.last_error();
+    // A server or libpq message has no reason to quote the password; make sure it cannot.
+    const std::string* password = parsed.find("password");
+    const std::string msg =
+        password ? config::mask_secret(conn.last_error(), *password) : conn.last_error();
     const bool auth = msg.find("password authentication failed") != std::string::npos ||
                       msg.find("no pg_hba.conf entry") != std::string::npos;
     const bool repl_denied = msg.find("must have replication") != std::string::npos ||
@@ -54,7 +71,7 @@ PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::strin
                 fmt::format("{}: cannot connect to PostgreSQL ({}): {}. Fix: check the dsn, that "
                             "the server is running and that pg_hba.conf admits this host and user"
                             "{}.",
-                            conn.context_, config::redact_dsn(dsn), msg,
+                            conn.context_, config::redact_dsn(target.dsn), msg,
                             mode == Mode::kReplication ? " for replication connections" : ""));
   }
   return conn;

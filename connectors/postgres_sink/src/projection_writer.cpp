@@ -16,15 +16,20 @@ ProjectionWriter::ProjectionWriter(pg::PgConnection& conn, TargetTable table, Wr
 }
 
 void ProjectionWriter::ensure_offsets_table(pg::PgConnection& conn) {
-  conn.exec(
-      "CREATE SCHEMA IF NOT EXISTS modsync; "
-      "CREATE TABLE IF NOT EXISTS modsync.offsets ("
-      "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
-      "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (projection, topic, partition)); "
-      "CREATE TABLE IF NOT EXISTS modsync.truncates ("
-      "  projection text PRIMARY KEY, lsn pg_lsn NOT NULL, seq int NOT NULL,"
-      "  updated_at timestamptz NOT NULL DEFAULT now())");
+  // IF NOT EXISTS does not make concurrent creation safe: the projections of a first start run
+  // this at once, and all but one failed on the unique index of pg_namespace (or pg_type). A
+  // transaction-level advisory lock makes them take turns; the statements of one query string
+  // run as one transaction, so the lock is released when they have committed.
+  const std::string lock = fmt::format("SELECT pg_advisory_xact_lock({}); ", kSchemaLockKey);
+  conn.exec(lock +
+            "CREATE SCHEMA IF NOT EXISTS modsync; "
+            "CREATE TABLE IF NOT EXISTS modsync.offsets ("
+            "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
+            "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
+            "  PRIMARY KEY (projection, topic, partition)); "
+            "CREATE TABLE IF NOT EXISTS modsync.truncates ("
+            "  projection text PRIMARY KEY, lsn pg_lsn NOT NULL, seq int NOT NULL,"
+            "  updated_at timestamptz NOT NULL DEFAULT now())");
 }
 
 std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,

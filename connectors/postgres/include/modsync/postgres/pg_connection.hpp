@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/config/dsn.hpp"
 
 namespace modsync::pg {
 
@@ -61,7 +62,10 @@ class PgConnection {
   enum class Mode { kRegular, kReplication };
 
   /// Connects (blocking). `context` prefixes every error message, e.g. "source orders".
-  static PgConnection connect(const std::string& dsn, Mode mode, std::string context);
+  /// The DSN is parsed with libpq's PQconninfoParse and each option, the password from
+  /// `target.password` included, reaches PQconnectdbParams as its own keyword; no error quotes
+  /// the password.
+  static PgConnection connect(const config::EffectiveDsn& target, Mode mode, std::string context);
 
   PGconn* get() const { return conn_.get(); }
   const std::string& context() const { return context_; }
