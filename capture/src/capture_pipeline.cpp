@@ -244,9 +244,27 @@ struct CapturePipeline::Impl {
                  t.version, t.topic);
   }
 
+  /// Fills each column's type_name from the source catalog, for subscribers that create
+  /// their tables from the published schema. One query per Relation message (rare).
+  void name_types(std::vector<event::Column>& cols) {
+    std::string oids = "{", modifiers = "{";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      oids += fmt::format("{}{}", i ? "," : "", cols[i].type_oid);
+      modifiers += fmt::format("{}{}", i ? "," : "", cols[i].type_modifier);
+    }
+    pg::PgResult r = sql->exec_params(
+        "SELECT format_type(t.o, t.m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY "
+        "t(o, m, n) ORDER BY t.n",
+        {oids + "}", modifiers + "}"});
+    for (int i = 0; i < r.rows() && static_cast<size_t>(i) < cols.size(); ++i) {
+      cols[static_cast<size_t>(i)].type_name = std::string(r.value(i, 0));
+    }
+  }
+
   const event::TableSchema& register_table(uint32_t relation_id, std::string_view nsp,
                                            std::string_view rel, std::vector<event::Column> cols,
                                            Lsn at) {
+    name_types(cols);
     event::TableSchema schema;
     schema.module = src.module;
     schema.database = database;
