@@ -224,9 +224,18 @@ struct CapturePipeline::Impl {
     const bool has_key = encoder.encode_key(t, key_row, key_buf);
     encoder.encode_change(t, op, before, after, source, now_unix_ms(), value_buf);
     fill_headers(&t, op, source);
-    produce(t.topic, has_key, source.position);
+    const bool tombstone = op == Op::kDelete && has_key && src.tombstones_on_delete;
+    // With a tombstone, the position rides on it: the delete alone acknowledged must not let a
+    // restart skip the pair, or the tombstone would be lost.
+    produce(t.topic, has_key, tombstone ? std::nullopt : std::optional(source.position));
     ++tx_events;
     count(op);
+    if (tombstone) {
+      headers.clear();
+      const uint64_t seq = tracker.add(source.position);
+      producer->produce(t.topic, key_buf.data(), key_buf.size(), std::string_view{}, headers, seq);
+      stats.bytes_produced.fetch_add(key_buf.size(), std::memory_order_relaxed);
+    }
   }
 
   void publish_schema(const event::TableSchema& t, Lsn since) {
