@@ -329,8 +329,12 @@ struct ApplyPipeline::Impl {
     Entry entry;
     if (!m.has_value()) return entry;
     simdjson::dom::element doc;
-    if (parser.parse(m.value().data(), m.value().size()).get(doc) != simdjson::SUCCESS ||
-        !doc.is_object()) {
+    auto parsed = parser.parse(m.value().data(), m.value().size()).get(doc);
+    if (parsed == simdjson::NUMBER_ERROR) {
+      // Valid JSON that simdjson cannot hold: an old event embedding a json value.
+      if (auto quoted = quote_unreadable_row_values(m.value())) parsed = parser.parse(*quoted).get(doc);
+    }
+    if (parsed != simdjson::SUCCESS || !doc.is_object()) {
       return dead_letter("the value is not a JSON object (not a modsync/Debezium change event)");
     }
     std::string_view op_text;

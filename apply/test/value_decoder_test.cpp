@@ -43,7 +43,8 @@ TEST_CASE("astronomical years become PostgreSQL's BC form", "[unit][apply][types
   CHECK(copy_text(R"j("-4712-01-01T00:00:00.5-03:30:52")j", pg::kTimestampTzOid, 'D') ==
         "4713-01-01 00:00:00.5-03:30:52 BC");
   // AD years, infinities and other types are PostgreSQL input as they are.
-  CHECK(copy_text(R"j("2024-01-02T03:04:05Z")j", pg::kTimestampTzOid, 'D') == "2024-01-02T03:04:05Z");
+  CHECK(copy_text(R"j("2024-01-02T03:04:05Z")j", pg::kTimestampTzOid, 'D') ==
+        "2024-01-02T03:04:05Z");
   CHECK(copy_text(R"j("0001-01-01")j", pg::kDateOid, 'D') == "0001-01-01");
   CHECK(copy_text(R"j("-infinity")j", pg::kDateOid, 'D') == "-infinity");
   CHECK(copy_text(R"j("-4712-01-01")j", pg::kTextOid, 'S') == "-4712-01-01");
@@ -61,7 +62,8 @@ TEST_CASE("json text, JSON null and arrays of json", "[unit][apply][types]") {
         R"j({"null",NULL,"{\\"k\\": \\"v\\\\\\\\w\\"}"})j");
 }
 
-TEST_CASE("array literals use the element type's delimiter and input form", "[unit][apply][types]") {
+TEST_CASE("array literals use the element type's delimiter and input form",
+          "[unit][apply][types]") {
   CHECK(copy_text(R"j(["(1,1),(0,0)", "(2,2),(1,1)"])j", pg::kBoxArrayOid, 'A') ==
         R"j({"(1,1),(0,0)";"(2,2),(1,1)"})j");
   // bytea elements arrive as base64; PostgreSQL's array input wants \x hex.
@@ -85,4 +87,30 @@ TEST_CASE("base64 to bytea hex input", "[unit][event][types]") {
   CHECK_FALSE(modsync::event::append_bytea_hex_input("Zm9", out));
   CHECK_FALSE(modsync::event::append_bytea_hex_input("Zm9*", out));
   CHECK(out == "keep");
+}
+
+TEST_CASE("an old event embedding a json value with a number beyond 64 bits is still read",
+          "[unit][apply][types]") {
+  using modsync::apply::quote_unreadable_row_values;
+  const std::string event =
+      R"j({"before":null,"after":{"id":1,"doc":{"big": [123456789012345678901234567890, 1.5]},)j"
+      R"j("n":-9223372036854775808,"f":1e400,"s":"99999999999999999999999"},"op":"c"})j";
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(parser.parse(event).get(doc) != simdjson::SUCCESS);
+  const auto quoted = quote_unreadable_row_values(event);
+  REQUIRE(quoted);
+  // Only the fields holding such a number change, into strings of their exact text.
+  CHECK(
+      *quoted ==
+      R"j({"before":null,"after":{"id":1,"doc":"{\"big\": [123456789012345678901234567890, 1.5]}",)j"
+      R"j("n":-9223372036854775808,"f":"1e400","s":"99999999999999999999999"},"op":"c"})j");
+  REQUIRE(parser.parse(*quoted).get(doc) == simdjson::SUCCESS);
+  std::string scratch, out;
+  append_copy_value(doc["after"]["doc"].value(), column(pg::kJsonbOid, 'U'), scratch, out);
+  CHECK(out == R"j({"big": [123456789012345678901234567890, 1.5]})j");
+  // Nothing to quote, or not an event: no copy.
+  CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"id":18446744073709551615}})j"));
+  CHECK_FALSE(quote_unreadable_row_values(R"j([1])j"));
+  CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"x":1)j"));
 }

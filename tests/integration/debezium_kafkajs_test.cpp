@@ -39,8 +39,8 @@ TEST_CASE("KafkaJS reads Debezium's PostgreSQL event format, tombstones included
 
   // 2 snapshot reads, c, u, d + tombstone, d + tombstone + c, t.
   const auto check = modsync::testing::run_command(
-      {"/usr/bin/env", "node", (kKafkaJsDir / "check_envelope.js").string(),
-       h.broker().bootstrap(), "shop.public.orders", "10", "40000"},
+      {"/usr/bin/env", "node", (kKafkaJsDir / "check_envelope.js").string(), h.broker().bootstrap(),
+       "shop.public.orders", "10", "40000"},
       {}, std::chrono::seconds(90));
   INFO(daemon.describe());
   INFO("check_envelope.js exit " << check.status << "\nstdout: " << check.out

@@ -26,14 +26,22 @@ namespace {
 /// Edge values of a type, as SQL: text in the type's input form, or "=expr" for an expression.
 using Values = std::vector<std::string>;
 
-const std::string kControl = "=(SELECT string_agg(chr(g), '') FROM generate_series(1, 31) g) || chr(127)";
+const std::string kControl =
+    "=(SELECT string_agg(chr(g), '') FROM generate_series(1, 31) g) || chr(127)";
 // A character from each of Unicode's 17 planes, and characters JSON and UTF-8 treat specially.
 const std::string kPlanes =
     "=(SELECT string_agg(chr(CASE WHEN p = 0 THEN 233 ELSE p * 65536 + 4660 END), '') FROM "
     "generate_series(0, 16) p) || chr(8232) || chr(8233) || chr(65279) || chr(65535) || "
     "chr(55295) || chr(57344) || chr(1114111) || chr(128)";
-const Values kText = {"",  " ", "NULL", "null", R"({}",\ 'x' )", "tab\there\nnewline\r\\",
-                      kControl, kPlanes, "=repeat('long text ', 2000) || chr(128512)"};
+const Values kText = {"",
+                      " ",
+                      "NULL",
+                      "null",
+                      R"({}",\ 'x' )",
+                      "tab\there\nnewline\r\\",
+                      kControl,
+                      kPlanes,
+                      "=repeat('long text ', 2000) || chr(128512)"};
 
 const std::map<std::string, Values>& edges() {
   static const std::map<std::string, Values> kEdges = {
@@ -109,10 +117,9 @@ const std::map<std::string, Values>& edges() {
       {"tsquery", {"fat & (rat | !cat)", "'sp ace':* <-> b", "!a <2> 'b'"}},
       {"xml", {"<a b=\"c\">d &amp; e</a>", "", "just text, no element", "<x>\n  <y/>\n</x>"}},
       {"json",
-       {R"({"a": [1, 2.50, null], "b": "x"})", "null", "\"str\"", R"( [ ]  )",
-        R"({"a":1,"a":2})", "12345678901234567890123456789012345678901234567890", "-0.0E+10",
-        "1e400", R"({"big": [123456789012345678901234567890, 1.000]})",
-        R"("\u0000 \ud83d\ude00 \"")"}},
+       {R"({"a": [1, 2.50, null], "b": "x"})", "null", "\"str\"", R"( [ ]  )", R"({"a":1,"a":2})",
+        "12345678901234567890123456789012345678901234567890", "-0.0E+10", "1e400",
+        R"({"big": [123456789012345678901234567890, 1.000]})", R"("\u0000 \ud83d\ude00 \"")"}},
       {"jsonb",
        {R"({"n": 1.000})", "12345678901234567890123.5", "null", R"({"a":1,"a":2})", "[]",
         R"({"big": 123456789012345678901234567890})", R"("\u00e9 \"q\" \\")", "true"}},
@@ -139,17 +146,18 @@ const std::map<std::string, Values>& edges() {
       {"int8range", {"empty", "(,)", "[-9223372036854775808,9223372036854775807)", "[3,)"}},
       {"numrange", {"empty", "(,)", "[-Infinity,Infinity]", "(1.000,2.50]", "[0,NaN)"}},
       {"tsrange",
-       {"empty", "(,)", "[-infinity,infinity]",
-        "[4713-01-01 00:00:00 BC,2000-01-01 24:00:00)"}},
+       {"empty", "(,)", "[-infinity,infinity]", "[4713-01-01 00:00:00 BC,2000-01-01 24:00:00)"}},
       {"tstzrange",
-       {"empty", "(,)", "[-infinity,infinity]", "[4713-01-01 00:00:00+00 BC,2000-01-01 00:00:00+00)"}},
+       {"empty", "(,)", "[-infinity,infinity]",
+        "[4713-01-01 00:00:00+00 BC,2000-01-01 00:00:00+00)"}},
       {"daterange", {"empty", "(,)", "[4713-01-01 BC,infinity)", "[-infinity,2000-01-01]"}},
       // User-defined types and an extension type (created by the test in every database).
       {"mood", {"happy", "with space", "quote\"comma,", "ünïcödé", "NULL"}},
       {"posint", {"1", "2147483647"}},
       {"label", kText},
       {"era_day", {"4713-01-01 BC", "0001-12-31 BC", "2000-01-01", "infinity"}},
-      {"pair", {"(1,\"x y\",2000-01-01)", "(,,)", "(-1,\"\",\"4713-01-01 BC\")", R"((2,"q\"\\,",))"}},
+      {"pair",
+       {"(1,\"x y\",2000-01-01)", "(,,)", "(-1,\"\",\"4713-01-01 BC\")", R"((2,"q\"\\,",))"}},
       {"citext", kText},
       {"hstore", {"", R"(a=>1, "b c"=>NULL, "q\"\\"=>"x,y")"}},
   };
@@ -186,8 +194,8 @@ std::string sql_value(const std::string& v, const std::string& type) {
 }
 
 struct ColumnCase {
-  std::string name;  ///< column name in every database
-  std::string type;  ///< SQL type
+  std::string name;                 ///< column name in every database
+  std::string type;                 ///< SQL type
   std::vector<std::string> values;  ///< SQL expressions of `type`, NULL included
 };
 
@@ -203,8 +211,8 @@ void add_columns(std::vector<ColumnCase>& out, const std::string& name, const st
   array.values.push_back(fmt::format("ARRAY[{}NULL]::{}[]", all, type));
   if (elements.size() >= 2) {
     // Two dimensions, with NULLs; and a lower bound that is not 1.
-    array.values.push_back(fmt::format("ARRAY[[{0}, NULL], [NULL, {1}]]::{2}[]", elements[0],
-                                       elements[1], type));
+    array.values.push_back(
+        fmt::format("ARRAY[[{0}, NULL], [NULL, {1}]]::{2}[]", elements[0], elements[1], type));
     array.values.push_back(
         fmt::format("('[0:1]=' || ARRAY[{}, {}]::text)::{}[]", elements[1], elements[0], type));
   }
@@ -287,7 +295,8 @@ TEST_CASE("every type reads the same in the projection as in PostgreSQL's own re
     values.push_back(fmt::format("=(SELECT range_agg(x) FROM unnest(ARRAY[{}]) x)", all));
     add_columns(columns, multi, "pg_catalog." + multi, values);
   }
-  INFO("pg_catalog types without edge values in this test: " << fmt::format("{}", fmt::join(missing, ", ")));
+  INFO("pg_catalog types without edge values in this test: " << fmt::format(
+           "{}", fmt::join(missing, ", ")));
   REQUIRE(missing.empty());
   for (const char* user : {"mood", "posint", "label", "era_day", "pair", "citext", "hstore"}) {
     add_columns(columns, user, user, edges().at(user));
@@ -354,7 +363,8 @@ TEST_CASE("every type reads the same in the projection as in PostgreSQL's own re
     std::set<std::string> native_ids;
     for (const auto& r : native) native_ids.insert(*r[0]);
     for (const auto& r : projected) {
-      if (!native_ids.count(*r[0])) diffs["(row)"].push_back("id " + *r[0] + " is only in the projection");
+      if (!native_ids.count(*r[0]))
+        diffs["(row)"].push_back("id " + *r[0] + " is only in the projection");
     }
     auto show = [](const std::optional<std::string>& v) {
       if (!v) return std::string("NULL");
@@ -393,7 +403,8 @@ TEST_CASE("every type reads the same in the projection as in PostgreSQL's own re
   for (int r = 0; r < n; ++r) {
     std::string sets = "v = v + 1";
     for (const auto& c : columns) {
-      sets += fmt::format(", {} = {}", c.name, c.values[static_cast<size_t>(r + 2) % c.values.size()]);
+      sets +=
+          fmt::format(", {} = {}", c.name, c.values[static_cast<size_t>(r + 2) % c.values.size()]);
     }
     h.src(fmt::format("UPDATE fidelity SET {} WHERE id = {}", sets, r));
   }
