@@ -52,6 +52,10 @@ TEST_CASE("ALTER TABLE ADD COLUMN moves the schema version from 1 to 2, once",
     if (s.value["version"].GetInt() == 2) {
       CHECK(s.value["columns"].Size() == 3);
       CHECK(s.value["columns"][2]["name"] == "qty");
+      // The source's type names, for subscribers that create the table (docs/events.md).
+      CHECK(s.value["columns"][0]["type"] == "integer");
+      CHECK(s.value["columns"][1]["type"] == "text");
+      CHECK(s.value["columns"][2]["type"] == "integer");
     }
   }
   CHECK(versions == std::set<int>{1, 2});
