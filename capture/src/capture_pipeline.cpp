@@ -303,9 +303,18 @@ struct CapturePipeline::Impl {
     encoder.encode_change(t, op, before, after, source, now_unix_ms(), value_buf);
     fill_headers(&t, op, source);
     check_size(t);
-    produce(t.topic, has_key, source.position);
+    const bool tombstone = op == Op::kDelete && has_key && src.tombstones_on_delete;
+    // With a tombstone, the position rides on it: the delete alone acknowledged must not let a
+    // restart skip the pair, or the tombstone would be lost.
+    produce(t.topic, has_key, tombstone ? std::nullopt : std::optional(source.position));
     ++tx_events;
     count(op);
+    if (tombstone) {
+      headers.clear();
+      const uint64_t seq = tracker.add(source.position);
+      producer->produce(t.topic, key_buf.data(), key_buf.size(), std::string_view{}, headers, seq);
+      stats.bytes_produced.fetch_add(key_buf.size(), std::memory_order_relaxed);
+    }
   }
 
   void publish_schema(const event::TableSchema& t, Lsn since) {
@@ -323,9 +332,27 @@ struct CapturePipeline::Impl {
                  t.version, t.topic);
   }
 
+  /// Fills each column's type_name from the source catalog, for subscribers that create
+  /// their tables from the published schema. One query per Relation message (rare).
+  void name_types(std::vector<event::Column>& cols) {
+    std::string oids = "{", modifiers = "{";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      oids += fmt::format("{}{}", i ? "," : "", cols[i].type_oid);
+      modifiers += fmt::format("{}{}", i ? "," : "", cols[i].type_modifier);
+    }
+    pg::PgResult r = sql->exec_params(
+        "SELECT format_type(t.o, t.m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY "
+        "t(o, m, n) ORDER BY t.n",
+        {oids + "}", modifiers + "}"});
+    for (int i = 0; i < r.rows() && static_cast<size_t>(i) < cols.size(); ++i) {
+      cols[static_cast<size_t>(i)].type_name = std::string(r.value(i, 0));
+    }
+  }
+
   const event::TableSchema& register_table(uint32_t relation_id, std::string_view nsp,
                                            std::string_view rel, std::vector<event::Column> cols,
                                            Lsn at) {
+    name_types(cols);
     event::TableSchema schema;
     schema.module = src.module;
     schema.database = database;

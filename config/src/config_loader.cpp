@@ -29,7 +29,7 @@ constexpr std::array<std::string_view, 5> kDaemonKeys = {"id", "state_dir", "log
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
 constexpr std::array<std::string_view, 3> kKafkaKeys = {"brokers", "topic_prefix", "properties"};
-constexpr std::array<std::string_view, 14> kSourceKeys = {"module",
+constexpr std::array<std::string_view, 15> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
                                                           "tables",
@@ -42,7 +42,8 @@ constexpr std::array<std::string_view, 14> kSourceKeys = {"module",
                                                           "message_prefixes",
                                                           "message_topic",
                                                           "heartbeat_interval",
-                                                          "status_interval"};
+                                                          "status_interval",
+                                                          "tombstones_on_delete"};
 constexpr std::array<std::string_view, 6> kSinkKeys = {"module",     "dsn",        "password_file",
                                                        "batch_rows", "batch_time", "projections"};
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
@@ -442,6 +443,9 @@ class PairParser {
     }
     if (auto f = map->get("status_interval")) {
       if (auto v = r_.duration(*f, false)) s.status_interval = *v;
+    }
+    if (auto f = map->get("tombstones_on_delete")) {
+      if (auto v = r_.boolean(*f)) s.tombstones_on_delete = *v;
     }
     return s;
   }

@@ -54,6 +54,9 @@ std::string ProjectionWriter::cast(size_t i) const {
   const TargetColumn* c = table_.find(options_.fed_columns[i]);
   // Events carry bytea as base64 (docs/events.md); every other type reads its text form.
   if (c->type == "bytea") return fmt::format("decode(l.c{}, 'base64')", i);
+  // The text → regclass cast looks the name up and rejects "-" (no relation), which the
+  // type's input function, the one that printed it, reads as OID 0.
+  if (c->type == "regclass") return fmt::format("regclassin(l.c{}::cstring)", i);
   return fmt::format("l.c{}::{}", i, c->type);
 }
 

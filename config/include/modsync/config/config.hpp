@@ -105,6 +105,9 @@ struct SourceConfig {
   std::string message_topic = "{module}.messages";
   Duration heartbeat_interval = 10s;  ///< 0 disables heartbeats
   Duration status_interval = 1s;      ///< standby status update interval, > 0
+  /// After each delete event, a tombstone: the same key with a null value, so a compacted
+  /// topic drops the deleted key (Debezium's tombstones.on.delete). Keyless tables get none.
+  bool tombstones_on_delete = true;
 };
 
 /// Per-event-version adjustments applied before projecting an event of that version.
