@@ -102,6 +102,13 @@ bool is_identifier(std::string_view s) {
   });
 }
 
+/// A column name as the catalog spells it (what a quoted identifier can hold): 1 to 63 bytes,
+/// no NUL, and no ',' (modsync lists column names comma-separated in its stage).
+bool is_column_name(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxIdentifier && s.find('\0') == std::string_view::npos &&
+         s.find(',') == std::string_view::npos;
+}
+
 bool is_topic_name(std::string_view s) {
   return !s.empty() && s.size() <= 249 && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -498,9 +505,10 @@ class PairParser {
   std::optional<std::string> column_name(const Field& f) {
     auto v = r_.string(f);
     if (!v) return std::nullopt;
-    if (!is_identifier(*v)) {
+    if (!is_column_name(*v)) {
       r_.expected(f.mark, f.path, "a column name", quote(*v),
-                  "use letters, digits and '_', at most 63 characters");
+                  "write the name as the catalog spells it (case and spaces included, no "
+                  "quotes), 1 to 63 bytes, without ','");
       return std::nullopt;
     }
     return v;
@@ -529,9 +537,10 @@ class PairParser {
     } else if (f.value.IsMap()) {
       auto entries = r_.mapping(f, {});
       for (const auto& [source, target] : *entries) {
-        if (!is_identifier(source)) {
+        if (!is_column_name(source)) {
           r_.expected(target.mark, target.path, "a source column name", quote(source),
-                      "use letters, digits and '_', at most 63 characters");
+                      "write the name as the catalog spells it (case and spaces included, no "
+                      "quotes), 1 to 63 bytes, without ','");
           continue;
         }
         if (target.value.IsNull()) {

@@ -330,3 +330,19 @@ TEST_CASE("describe hides a DSN password in every form libpq reads", "[config][s
     CHECK(summary.find("password=***") != std::string::npos);
   }
 }
+
+TEST_CASE("columns take any name the catalog can spell, as where does", "[config]") {
+  TempDir dir;
+  const std::string sink = std::string(kMinimal) +
+                           "sink:\n  module: shipping\n  dsn: host=db2\n  projections:\n"
+                           "    - from: orders.public.orders\n      to: t\n"
+                           "      columns: { \"Mixed Case\": mixed_case, id: \"Order Id\" }\n";
+  const PairConfig c = load_file(dir.write("cols.yaml", sink), fake_env());
+  REQUIRE(c.sink);
+  CHECK(c.sink->projections[0].columns ==
+        std::vector<ColumnMapping>{{"Mixed Case", "mixed_case"}, {"id", "Order Id"}});
+  std::string bad = sink;
+  bad.replace(bad.find("\"Mixed Case\""), 12, "\"a,b\"");
+  CHECK_THROWS_WITH(load_file(dir.write("bad.yaml", bad), fake_env()),
+                    Catch::Contains("a source column name") && Catch::Contains("without ','"));
+}

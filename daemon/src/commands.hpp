@@ -1,5 +1,6 @@
 #pragma once
 
+#include <csignal>
 #include <string>
 
 #include "modsync/kafka/dev_broker.hpp"
@@ -9,6 +10,9 @@ namespace modsync::daemon {
 /// `modsync run`: runs every pair of the config until SIGTERM/SIGINT. Exit code 0 on a clean
 /// stop, 2 when the config is invalid.
 int run_command(const std::string& config_path);
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads it starts later),
+/// so that they wait for run_command's handling instead of ending the process; returns the set.
+sigset_t block_daemon_signals();
 
 /// `modsync validate`: loads and checks the config, prints what it understood (secrets
 /// redacted). Exit code 0 when valid, 2 otherwise.

@@ -13,6 +13,10 @@
 #include "modsync/observability/logging.hpp"
 
 int main(int argc, char** argv) {
+  // `run` handles these signals itself: blocked before anything else, one sent right after a
+  // start (a reload or stop by the service manager) waits for the handler instead of ending
+  // the process with a signal status.
+  if (argc > 1 && std::string_view(argv[1]) == "run") modsync::daemon::block_daemon_signals();
   CLI::App app{"modsync: change data capture from PostgreSQL module databases to Kafka, and "
                "projections from Kafka into subscriber databases"};
   app.set_version_flag("--version", std::string("modsync ") + modsync::event::kModsyncVersion);

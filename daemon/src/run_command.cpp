@@ -18,14 +18,19 @@
 
 namespace modsync::daemon {
 
-int run_command(const std::string& config_path) {
-  // Signals are taken by sigtimedwait() on this thread; every other thread blocks them.
+sigset_t block_daemon_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int run_command(const std::string& config_path) {
+  // Signals are taken by sigtimedwait() on this thread; every other thread blocks them.
+  const sigset_t signals = block_daemon_signals();
 
   std::vector<config::PairConfig> pairs;
   try {

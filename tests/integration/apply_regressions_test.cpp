@@ -71,7 +71,8 @@ TEST_CASE("finished snapshots of several tables stay finished across restarts",
   // Each table's snapshot was taken once: a forgotten "done" record takes it again.
   for (int t = 0; t < 6; ++t) {
     INFO("table t" << t);
-    CHECK(count_op(h, fmt::format("shop.public.t{}", t), "r", 3 * (20 + t)) ==
+    // The runs are over: a second snapshot's rows would be on the topic already.
+    CHECK(count_op(h, fmt::format("shop.public.t{}", t), "r", 20 + t) ==
           static_cast<size_t>(20 + t));
     CHECK(h.sub_value(fmt::format("SELECT count(*) FROM t{}", t)) == std::to_string(20 + t));
   }
