@@ -82,7 +82,8 @@ void append_event_id(const SourceInfo& source, std::string& out);
 /// type (docs/events.md, "Type mapping"). Never loses information: what JSON cannot carry
 /// exactly (numeric, money, special floats, infinity timestamps) becomes a string; int8 is a
 /// JSON number, exact in the text (readers limited to doubles should read it as a string).
-/// Text not in the shape its type promises is written as a JSON string of that text.
+/// Text not in the shape its type promises is written as a JSON string of that text; json and
+/// jsonb text is the exception, embedded unchecked: PostgreSQL validated it on input.
 void append_json_value(uint32_t type_oid, std::string_view text, std::string& out);
 
 /// Appends `text` as a JSON string literal, escaped.
