@@ -42,8 +42,10 @@ for target in "${targets[@]}"; do
   artifacts="$build/artifacts/$name/"
   mkdir -p "$work" "$artifacts"
   echo "fuzz: $target for ${seconds}s (seeds: fuzz/corpus/$name, $(ls "$seeds" | wc -l) files)"
+  dict=()
+  if [ -f "$root/fuzz/$name.dict" ]; then dict=(-dict="$root/fuzz/$name.dict"); fi
   # -max_len bounds one input (a config file or an event is small); -timeout flags a hang.
-  if "$build/fuzz/$target" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+  if "$build/fuzz/$target" "${dict[@]}" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" \
       "$work" "$seeds" >"$build/$name.log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|new_units_added)' "$build/$name.log" | tr '\n' ' '
