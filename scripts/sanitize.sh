@@ -27,7 +27,6 @@ mkdir -p "$logs"
 chmod 777 "$logs"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:log_path=$logs/asan}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan}"
-export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/scripts/lsan.supp:print_suppressions=0}"
 
 status=0
 (cd "$build" && ctest --output-on-failure --timeout 1200 -j "$jobs" -L "$labels") || status=1
