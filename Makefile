@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DMODSYNC_WERROR=ON
 endif
 
-.PHONY: all deps build daemon test unit demo bench clean format
+.PHONY: all deps build daemon test unit demo bench fuzz sanitize clean format
 
 all: build
 
@@ -36,8 +36,18 @@ demo: daemon
 bench: daemon
 	./tests/bench/run.sh $(BUILD_DIR)
 
+# libFuzzer targets (fuzz/), built with clang in build-fuzz, FUZZ_SECONDS each, one at a time.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) ./scripts/fuzz.sh
+
+# The test suite built with ASan and UBSan in build-sanitize (not part of `make test`: slower).
+SANITIZE_LABELS ?= unit|component|integration
+sanitize: deps
+	JOBS=$(JOBS) SANITIZE_LABELS='$(SANITIZE_LABELS)' ./scripts/sanitize.sh
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-fuzz build-sanitize

@@ -14,6 +14,7 @@ packages=(
   libcli11-dev libcpp-httplib-dev
   libsystemd-dev systemd
   catch2
+  clang-14 libclang-rt-14-dev  # make fuzz: libFuzzer and the sanitizer runtimes
   procps util-linux curl
 )
 

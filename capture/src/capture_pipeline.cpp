@@ -569,7 +569,28 @@ struct CapturePipeline::Impl {
   /// with the one read last. A table whose membership changed is marked for a new snapshot
   /// behind a snapshot truncate, and the result is true.
   bool membership_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
-    if (src.snapshot != config::SnapshotMode::kInitial) return false;
+    if (src.snapshot != config::SnapshotMode::kInitial) {
+      // Without snapshots nothing can be read again: say so, and publish the table again.
+      if (from_checkpoint) return false;
+      bool changed = false;
+      for (const auto& t : tables) {
+        const std::string now = catalog.membership(src.publication, t);
+        if (now == membership[t.oid]) continue;
+        spdlog::error("{}: the publication membership of {} changed ({} -> {}): changes "
+                      "committed while it was not published are lost, and with snapshot: never "
+                      "they cannot be read again. The publication is set up again. Fix: set "
+                      "source.snapshot: initial and rebuild the table's projections with "
+                      "`modsync resnapshot --config <file> {} {}`",
+                      context, t.name.to_string(), membership[t.oid], now, pair.daemon.id,
+                      t.name.to_string());
+        changed = true;
+      }
+      if (changed) {
+        catalog.ensure_publication(src.publication, tables);
+        for (const auto& t : tables) membership[t.oid] = catalog.membership(src.publication, t);
+      }
+      return false;
+    }
     bool changed = false;
     for (const auto& t : tables) {
       auto progress = store.load_snapshot_progress(t.name.schema, t.name.table);

@@ -3,10 +3,12 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "modsync/config/config.hpp"
@@ -705,6 +707,69 @@ struct Parsed {
   Location id_location;
 };
 
+/// Remembers where a document's first node starts; ignores everything else.
+class FirstMark : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> mark;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { see(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { see(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    see(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    see(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    see(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void see(const YAML::Mark& m) {
+    if (!mark) mark = m;
+  }
+};
+
+struct Documents {
+  YAML::Node first;
+  std::optional<YAML::Mark> second;  ///< where a second document starts, if there is one
+};
+
+/// The file's first document, and whether a second follows. Not YAML::LoadAll: yaml-cpp 0.7
+/// (Debian 12) returns a null document without consuming anything for a document that starts
+/// with ',' (jbeder/yaml-cpp#1040, fixed upstream by #1319), so LoadAll of "," never returns
+/// and fills memory. Here the parser is asked for two documents at most. Throws
+/// YAML::Exception on a syntax error.
+Documents load_documents(const std::string& content) {
+  Documents docs;
+  docs.first = YAML::Load(content);
+  std::istringstream in(content);
+  YAML::Parser parser(in);
+  FirstMark first, second;
+  if (parser.HandleNextDocument(first) && parser.HandleNextDocument(second)) {
+    docs.second = second.mark.value_or(YAML::Mark());
+  }
+  return docs;
+}
+
+/// Whether `content` holds nothing but blanks and comments.
+bool blank_yaml(std::string_view content) {
+  bool comment = false;
+  for (char c : content) {
+    if (c == '\n') comment = false;
+    else if (c == '#') comment = true;
+    else if (!comment && c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
 /// Parses one file, appending its problems to `out`.
 Parsed parse_file(const std::filesystem::path& file, const EnvLookup& env,
                   std::vector<Diagnostic>& out) {
@@ -720,9 +785,9 @@ Parsed parse_file(const std::filesystem::path& file, const EnvLookup& env,
   }
   std::stringstream content;
   content << in.rdbuf();
-  std::vector<YAML::Node> docs;
+  Documents docs;
   try {
-    docs = YAML::LoadAll(content.str());
+    docs = load_documents(content.str());
   } catch (const YAML::Exception& e) {
     out.push_back(Diagnostic{name, e.mark.line + 1, e.mark.column + 1, "",
                              fmt::format("expected valid YAML; got a syntax error ({}). Fix: "
@@ -731,19 +796,22 @@ Parsed parse_file(const std::filesystem::path& file, const EnvLookup& env,
     return parsed;
   }
   YamlReader reader(name, env, out);
-  if (docs.empty() || docs[0].IsNull()) {
-    out.push_back(Diagnostic{name, 0, 0, "",
-                             "expected a module pair with daemon, kafka and source or sink; got "
-                             "an empty file. Fix: start from config/examples/capture-only.yaml."});
+  if (!docs.first || docs.first.IsNull()) {
+    out.push_back(Diagnostic{
+        name, 0, 0, "",
+        fmt::format("expected a module pair with daemon, kafka and source or sink; got {}. Fix: "
+                    "start from config/examples/capture-only.yaml.",
+                    blank_yaml(content.str()) ? "an empty file"
+                                              : "a document that reads as empty (null)")});
     return parsed;
   }
-  if (docs.size() > 1) {
-    reader.expected(docs[1].Mark(), "", "one YAML document per file", "a second document",
+  if (docs.second) {
+    reader.expected(*docs.second, "", "one YAML document per file", "a second document",
                     "move each module pair into its own file");
   }
   const size_t first = out.size();
   PairParser parser(reader, file);
-  parsed.pair = parser.parse(docs[0]);
+  parsed.pair = parser.parse(docs.first);
   parsed.id_location = parser.id_location();
   // Keys are checked before values, so sort to present problems in reading order.
   std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),

@@ -241,6 +241,20 @@ TEST_CASE("invalid YAML reports the parser's position", "[config][errors]") {
                              "config/examples/capture-only.yaml."});
 }
 
+TEST_CASE("a document that starts with ',' is an error, not a hang", "[config][errors]") {
+  // yaml-cpp 0.7's LoadAll looped for ever on these (found by fuzz/config_fuzzer).
+  const std::string empty =
+      "orders.yaml: expected a module pair with daemon, kafka and source or sink; got a document "
+      "that reads as empty (null). Fix: start from config/examples/capture-only.yaml.";
+  CHECK(errors_of(",") == std::vector<std::string>{empty});
+  CHECK(errors_of(std::string(",\0", 2)) == std::vector<std::string>{empty});
+  CHECK(errors_of("# a comment\n  ,\n") == std::vector<std::string>{empty});
+  CHECK(errors_of(kHead + "source: { module: o, dsn: h=x, tables: [t] }\n---\n,\n") ==
+        std::vector<std::string>{
+            "orders.yaml:7:1: expected one YAML document per file; got a second document. Fix: "
+            "move each module pair into its own file."});
+}
+
 TEST_CASE("a default slot name that is too long asks for an explicit slot", "[config][errors]") {
   const std::string id(60, 'a');
   CHECK(errors_of("daemon: { id: " + id +
