@@ -108,7 +108,7 @@ TEST_CASE("a table dropped from the publication while streaming is reported, not
   h.sql("INSERT INTO b VALUES (3)");
   const auto b = h.consume("shop.public.b", 2, 15s);
   REQUIRE(b.size() == 2);
-  CHECK_THAT(b[1].value, Contains("\"id\":3"));
+  CHECK_THAT(b[1].message.value, Contains("\"id\":3"));
   daemon.kill();
 }
 
