@@ -216,39 +216,6 @@ TEST_CASE("a new projection whose topic lost its start to retention stops, namin
   ApplyHarness::stop(capture);
 }
 
-TEST_CASE("a value the sink rejects during COPY is dead-lettered alone",
-          "[integration][apply][regression][dlq]") {
-  ApplyHarness h;
-  h.src("CREATE TABLE items (id int PRIMARY KEY, name text)");
-  h.sub(fmt::format("CREATE TABLE items (id int PRIMARY KEY, name text, {})", kPosition));
-  auto capture = h.start(h.write_config("cap", "tables: [items]\nsnapshot: never", ""),
-                         {"streaming from slot"});
-  h.src("INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g");
-  REQUIRE(modsync::testing::kcat_consume(h.broker().bootstrap(), "shop.public.items", 50).size() ==
-          50);
-  // A change event whose text carries a NUL character, which no PostgreSQL text can hold.
-  const std::string poison =
-      R"({"before":null,"after":{"id":999,"name":"a\u0000b"},"source":{"position":"0/1#0",)"
-      R"("ts_ms":1},"op":"c","ts_ms":1})";
-  const auto produced = modsync::testing::run_command(
-      {"sh", "-c",
-       fmt::format("printf '%s' '{}' | kcat -P -b {} -t shop.public.items -k '{{\"id\":999}}'",
-                   poison, h.broker().bootstrap())});
-  REQUIRE(produced.status == 0);
-  h.src("INSERT INTO items SELECT g, 'n' || g FROM generate_series(51, 60) g");
-  auto sink = h.start(h.write_config("itest", "", "- from: shop.public.items\n  to: items"),
-                      {"applying into"});
-  const bool same = h.converges("SELECT id, name FROM items ORDER BY id",
-                                "SELECT id, name FROM items ORDER BY id");
-  INFO(h.last_difference() << sink.describe());
-  CHECK(same);
-  const auto dead = h.dead_letters("itest", 1);
-  REQUIRE(dead.size() == 1);
-  CHECK(dead[0].key == std::optional<std::string>("{\"id\":999}"));
-  ApplyHarness::stop(sink);
-  ApplyHarness::stop(capture);
-}
-
 TEST_CASE("an append-only projection holds one row per created, read and updated row version",
           "[integration][apply][regression]") {
   ApplyHarness h;
