@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DMODSYNC_WERROR=ON
 endif
 
-.PHONY: all deps build daemon test unit demo bench clean format
+.PHONY: all deps build daemon test unit demo bench chaos clean format
 
 all: build
 
@@ -35,6 +35,20 @@ demo: daemon
 
 bench: daemon
 	./tests/bench/run.sh $(BUILD_DIR)
+
+# The chaos test's long form (docs/testing.md): new seeds until MINUTES pass, every feature and
+# fault on. SEED= starts from that seed (default: a random one, printed); replay a failed run
+# with the command line it prints.
+SEED ?=
+MINUTES ?= 10
+CHAOS_FEATURES ?= all
+CHAOS_KILLS ?= 12
+CHAOS_DURATION ?= 60
+chaos: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target modsync chaos_test
+	$(BUILD_DIR)/tests/chaos/chaos_test --seed "$(SEED)" --minutes $(MINUTES) \
+	  --features $(CHAOS_FEATURES) --kills $(CHAOS_KILLS) --duration $(CHAOS_DURATION) \
+	  --keep $(BUILD_DIR)/chaos-failures
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -355,6 +355,7 @@ RunResult run_chaos(const RunOptions& o) {
       }
       daemon.start();
     } else if (f.kind == "hup") {
+      if (!o.features.has("early-hup")) daemon.child().wait_for_output("level=", 10s);
       daemon.child().signal(SIGHUP);
     } else if (f.kind == "broker-pause") {
       broker.process().signal(SIGSTOP);

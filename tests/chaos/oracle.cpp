@@ -187,6 +187,7 @@ std::vector<Difference> check_kafka(const Scenario& s, const std::string& broker
     const auto messages =
         testing::kcat_consume(brokers, t.topic(), expected, std::chrono::seconds(60));
     std::map<Change, std::set<std::string>> positions;
+    std::map<int64_t, std::vector<std::string>> by_xid;  // for the report of a missing change
     std::map<int, int64_t> first_offset;
     int64_t events = 0;
     for (const auto& m : messages) {
@@ -216,6 +217,8 @@ std::vector<Difference> check_kafka(const Scenario& s, const std::string& broker
       }
       ++events;
       positions[{std::string(op), key, xid}].insert(std::string(position));
+      by_xid[xid].push_back(fmt::format("{} [{}] at {} (partition {} offset {})", op, key, position,
+                                        m.partition, m.offset));
     }
     for (const auto& [p, first] : first_offset) {
       if (first > 0) {
@@ -231,9 +234,12 @@ std::vector<Difference> check_kafka(const Scenario& s, const std::string& broker
       const int64_t have = it == positions.end() ? 0 : static_cast<int64_t>(it->second.size());
       if (have < n) {
         d.missing += n - have;
-        sample(d,
-               fmt::format("no event for {} key [{}] in transaction {} ({} of {})",
-                           std::get<0>(change), std::get<1>(change), std::get<2>(change), have, n));
+        std::string seen;
+        for (const auto& e : by_xid[std::get<2>(change)]) seen += (seen.empty() ? "" : "; ") + e;
+        sample(d, fmt::format("no event for {} key [{}] in transaction {} ({} of {}); the "
+                              "transaction's events on this topic: {}",
+                              std::get<0>(change), std::get<1>(change), std::get<2>(change), have,
+                              n, seen.empty() ? "none" : seen));
       } else if (have > n) {
         d.extra += have - n;
         sample(d, fmt::format("{} distinct events for {} {} key [{}] in transaction {}", have, n,

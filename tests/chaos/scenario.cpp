@@ -25,6 +25,10 @@ const std::vector<std::string> kFeatureNames = {
     "append-snapshot",
     // Defect 10: an append-only projection of a keyed table that sees updates and deletes.
     "append-updates",
+    // Found by this test (chaos-findings F5): SIGHUP in the first milliseconds after exec, before
+    // `run` blocks the signal, ends the daemon. Off, a SIGHUP waits for the daemon's first log
+    // line.
+    "early-hup",
 };
 
 const std::vector<std::string> kWords = {"alpha", "beta",   "gamma",  "delta", "omega",
