@@ -343,6 +343,7 @@ RunResult run_chaos(const RunOptions& o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(f.param));
       daemon.start();
     } else if (f.kind == "term") {
+      if (!o.features.has("early-signal")) daemon.child().wait_for_output("level=", 10s);
       daemon.child().signal(SIGTERM);
       const auto status = daemon.child().wait(20s);
       if (!status) {
@@ -355,7 +356,7 @@ RunResult run_chaos(const RunOptions& o) {
       }
       daemon.start();
     } else if (f.kind == "hup") {
-      if (!o.features.has("early-hup")) daemon.child().wait_for_output("level=", 10s);
+      if (!o.features.has("early-signal")) daemon.child().wait_for_output("level=", 10s);
       daemon.child().signal(SIGHUP);
     } else if (f.kind == "broker-pause") {
       broker.process().signal(SIGSTOP);

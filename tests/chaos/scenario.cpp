@@ -28,7 +28,7 @@ const std::vector<std::string> kFeatureNames = {
     // Found by this test (chaos-findings F5): SIGHUP in the first milliseconds after exec, before
     // `run` blocks the signal, ends the daemon. Off, a SIGHUP waits for the daemon's first log
     // line.
-    "early-hup",
+    "early-signal",
 };
 
 const std::vector<std::string> kWords = {"alpha", "beta",   "gamma",  "delta", "omega",
