@@ -475,6 +475,19 @@ RunResult run_chaos(const RunOptions& o) {
       std::filesystem::copy(logs, keep / "logs", std::filesystem::copy_options::recursive);
       std::filesystem::copy(config_dir, keep / "config", std::filesystem::copy_options::recursive);
       std::ofstream(keep / "source.log") << src.log_text();
+      // What the oracle saw: the audit of row changes and every table topic as kcat reads it.
+      std::ofstream audit(keep / "audit.tsv");
+      for (const auto& r :
+           src_conn.query("SELECT id, tbl, op, xid, key FROM chaos.audit ORDER BY id")) {
+        audit << *r[0] << '\t' << *r[1] << '\t' << *r[2] << '\t' << *r[3] << '\t' << *r[4] << '\n';
+      }
+      for (const auto& t : sc.tables) {
+        std::ofstream topic(keep / ("kafka-" + t.topic() + ".tsv"));
+        for (const auto& m : testing::kcat_consume(broker.bootstrap(), t.topic(), 0, 30s)) {
+          topic << m.partition << '\t' << m.offset << '\t' << m.key.value_or("null") << '\t'
+                << (m.value.size() > 2000 ? m.value.substr(0, 2000) + "…" : m.value) << '\n';
+        }
+      }
       std::ofstream(keep / "subscriber.log") << sub.log_text();
       fmt::print("logs and configs kept in {}\n", keep.string());
     }
