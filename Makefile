@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DMODSYNC_WERROR=ON
 endif
 
-.PHONY: all deps build daemon test unit demo bench fuzz sanitize clean format
+.PHONY: all deps build daemon test unit demo bench chaos fuzz sanitize clean format
 
 all: build
 
@@ -45,6 +45,20 @@ fuzz: deps
 SANITIZE_LABELS ?= unit|component|integration
 sanitize: deps
 	JOBS=$(JOBS) SANITIZE_LABELS='$(SANITIZE_LABELS)' ./scripts/sanitize.sh
+
+# The chaos test's long form (docs/testing.md): new seeds until MINUTES pass, every feature and
+# fault on. SEED= starts from that seed (default: a random one, printed); replay a failed run
+# with the command line it prints.
+SEED ?=
+MINUTES ?= 10
+CHAOS_FEATURES ?= all
+CHAOS_KILLS ?= 12
+CHAOS_DURATION ?= 60
+chaos: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target modsync chaos_test
+	$(BUILD_DIR)/tests/chaos/chaos_test --seed "$(SEED)" --minutes $(MINUTES) \
+	  --features $(CHAOS_FEATURES) --kills $(CHAOS_KILLS) --duration $(CHAOS_DURATION) \
+	  --keep $(BUILD_DIR)/chaos-failures
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

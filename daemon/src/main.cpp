@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
   dev_broker->add_option("--address-file", broker.address_file,
                          "Write the bootstrap address to this file");
   dev_broker->add_option("--brokers", broker.brokers, "Number of brokers")->check(CLI::Range(1, 9));
+  dev_broker
+      ->add_option("--control-port", broker.control_port,
+                   "Serve fault-injection commands on 127.0.0.1:PORT (0: a free port); its "
+                   "address is the second stdout line")
+      ->check(CLI::Range(0, 65535));
 
   std::string status_config, status_url;
   bool status_json = false;

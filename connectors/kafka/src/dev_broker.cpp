@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "conf.hpp"
+#include "control_server.hpp"
 #include "modsync/common/error.hpp"
 #include "modsync/kafka/handles.hpp"
 #include "tcp_forwarder.hpp"
@@ -71,6 +72,10 @@ struct DevBroker::Impl {
 DevBroker::DevBroker(const DevBrokerOptions& options) : impl_(std::make_unique<Impl>()) {
   if (options.brokers < 1 || options.brokers > 64) {
     fail("dev broker: --brokers {} is out of range. Fix: use 1..64", options.brokers);
+  }
+  if (options.control_port < -1 || options.control_port > 65535) {
+    fail("dev broker: --control-port {} is out of range. Fix: use 0 (a free port) .. 65535",
+         options.control_port);
   }
   if (options.partitions < 1 || options.partitions > kMaxPartitions) {
     fail("dev broker: --partitions {} is out of range. Fix: use 1..{}", options.partitions,
@@ -143,16 +148,29 @@ int run_dev_broker(const DevBrokerOptions& options) {
   int received = 0;
   {
     DevBroker broker(options);
+    std::unique_ptr<detail::ControlServer> control;
+    if (options.control_port >= 0) {
+      // Commands run on the control thread; the mock API is thread-safe (it posts to the
+      // mock's own thread).
+      control = std::make_unique<detail::ControlServer>(
+          static_cast<uint16_t>(options.control_port),
+          [&broker](std::string_view line) { return broker.control(line); });
+    }
     // The file first: whoever reads the stdout line may look for the file at once.
     if (!options.address_file.empty()) {
       write_file_atomically(options.address_file, broker.bootstrap() + "\n");
     }
     std::fputs((broker.bootstrap() + "\n").c_str(), stdout);
+    if (control) std::fputs(fmt::format("127.0.0.1:{}\n", control->port()).c_str(), stdout);
     std::fflush(stdout);
     fmt::print(stderr, "dev-broker: {} mock broker(s) at {}\n", options.brokers,
                broker.mock_bootstrap());
     if (options.port != 0) {
       fmt::print(stderr, "dev-broker: forwarding {} to the first broker\n", broker.bootstrap());
+    }
+    if (control) {
+      fmt::print(stderr, "dev-broker: fault-injection control on 127.0.0.1:{} (send `help`)\n",
+                 control->port());
     }
     for (const auto& t : broker.created_topics()) {
       fmt::print(stderr, "dev-broker: created topic {} with {} partition(s)\n", t.name,

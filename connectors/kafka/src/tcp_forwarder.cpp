@@ -1,7 +1,6 @@
 #include "tcp_forwarder.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include "modsync/common/error.hpp"
 
 namespace modsync::kafka::detail {
 namespace {
@@ -32,36 +29,8 @@ bool write_all(int fd, const char* data, size_t len) {
 
 TcpForwarder::TcpForwarder(uint16_t listen_port, std::string target_host, uint16_t target_port)
     : target_host_(std::move(target_host)), target_port_(target_port) {
-  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) {
-    fail("dev broker: cannot create pipe: {}", std::strerror(errno));
-  }
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) {
-    const int e = errno;
-    ::close(wake_pipe_[0]);
-    ::close(wake_pipe_[1]);
-    fail("dev broker: cannot create a socket: {}", std::strerror(e));
-  }
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(listen_port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
-    const int e = errno;
-    ::close(listen_fd_);
-    ::close(wake_pipe_[0]);
-    ::close(wake_pipe_[1]);
-    fail(
-        "dev broker: cannot listen on 127.0.0.1:{}: {}. Fix: pick another --port or stop the "
-        "process using it",
-        listen_port, std::strerror(e));
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listener_ = open_loopback_listener(listen_port, 64, "",
+                                     "pick another --port or stop the process using it");
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -73,7 +42,7 @@ void TcpForwarder::stop() {
   if (stopping_.exchange(true)) return;
   const char byte = 0;
   // Closing nothing yet: every thread polls the pipe's read end and exits when it is readable.
-  [[maybe_unused]] const auto n = ::write(wake_pipe_[1], &byte, 1);
+  [[maybe_unused]] const auto n = ::write(listener_.wake_pipe[1], &byte, 1);
   if (acceptor_.joinable()) acceptor_.join();
   std::vector<std::thread> relays;
   {
@@ -81,22 +50,11 @@ void TcpForwarder::stop() {
     relays.swap(relays_);
   }
   for (auto& t : relays) t.join();
-  ::close(listen_fd_);
-  ::close(wake_pipe_[0]);
-  ::close(wake_pipe_[1]);
+  close_listener(listener_);
 }
 
 void TcpForwarder::accept_loop() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (fds[1].revents) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
+  for (int client; (client = accept_or_wake(listener_)) >= 0;) {
     std::lock_guard lock(mutex_);
     relays_.emplace_back([this, client] { relay(client); });
   }
@@ -122,7 +80,8 @@ void TcpForwarder::relay(int client_fd) {
   ::setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   char buf[64 * 1024];
   for (bool open = true; open;) {
-    pollfd fds[3] = {{client_fd, POLLIN, 0}, {upstream, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    pollfd fds[3] = {
+        {client_fd, POLLIN, 0}, {upstream, POLLIN, 0}, {listener_.wake_pipe[0], POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;

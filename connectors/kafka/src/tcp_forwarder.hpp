@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_listener.hpp"
+
 namespace modsync::kafka::detail {
 
 /// Owns a listening socket, an accept thread and one thread per relayed connection.
@@ -22,7 +24,7 @@ class TcpForwarder {
   TcpForwarder(const TcpForwarder&) = delete;
   TcpForwarder& operator=(const TcpForwarder&) = delete;
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listener_.port; }
   void stop();
 
  private:
@@ -31,9 +33,7 @@ class TcpForwarder {
 
   std::string target_host_;
   uint16_t target_port_;
-  uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
+  LoopbackListener listener_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::vector<std::thread> relays_;

@@ -1,5 +1,6 @@
 // Test-only stand-in for `modsync dev-broker` (the daemon wires the real subcommand with
-// CLI11). Flags: --brokers N --partitions P --topic NAME[:P]… --port PORT --address-file PATH.
+// CLI11). Flags: --brokers N --partitions P --topic NAME[:P]… --port PORT --address-file PATH
+// --control-port PORT.
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
         options.topics.push_back(value);
       } else if (flag == "--port") {
         options.port = static_cast<uint16_t>(std::stoi(value));
+      } else if (flag == "--control-port") {
+        options.control_port = std::stoi(value);
       } else if (flag == "--address-file") {
         options.address_file = value;
       } else {

@@ -10,6 +10,7 @@
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/dev_broker.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/testing/dev_broker_process.hpp"
 #include "test_support.hpp"
 
 using namespace modsync::kafka;
@@ -109,6 +110,96 @@ TEST_CASE("the dev-broker process without a port prints the mock's address and s
 
 TEST_CASE("the dev-broker process rejects a bad --topic with exit status 1", "[dev-broker]") {
   const auto [status, out] = test::run({MODSYNC_DEV_BROKER_MAIN, "--topic", "x:0"});
+  CHECK(status == 1);
+  CHECK(out.empty());
+}
+
+TEST_CASE("control commands inject request errors through the mock API", "[dev-broker][control]") {
+  DevBroker broker({.topics = {"ctl:1"}});
+  std::vector<DeliveryResult> results;
+  Producer producer({broker.bootstrap(), {}}, "t",
+                    [&](uint64_t, const DeliveryResult& r) { results.push_back(r); });
+  producer.check_connectivity(5s);
+  CHECK(broker.control("ping") == "ok");
+  // A permanent error: the next Produce request fails and the message is not delivered.
+  CHECK(broker.control("request-errors Produce TOPIC_AUTHORIZATION_FAILED") == "ok");
+  producer.produce("ctl", "k", 1, "refused", {}, 0);
+  REQUIRE(producer.flush(10000));
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].error == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  // The stack is used up: the next one goes through (a new client: the first one remembers the
+  // topic's authorization error).
+  std::vector<DeliveryResult> later;
+  Producer second({broker.bootstrap(), {}}, "t2",
+                  [&](uint64_t, const DeliveryResult& r) { later.push_back(r); });
+  second.produce("ctl", "k", 1, "accepted", {}, 0);
+  REQUIRE(second.flush(10000));
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].ok());
+  // By number too, and cleared before use.
+  CHECK(broker.control("request-errors 0 29 29") == "ok");
+  CHECK(broker.control("clear-request-errors Produce") == "ok");
+  second.produce("ctl", "k", 1, "accepted", {}, 0);
+  REQUIRE(second.flush(10000));
+  REQUIRE(later.size() == 2);
+  CHECK(later[1].ok());
+}
+
+TEST_CASE("control commands set a broker down and up, and a round-trip time",
+          "[dev-broker][control]") {
+  DevBroker broker({.topics = {"ctl:1"}});
+  CHECK(broker.control("broker-rtt 1 50") == "ok");
+  CHECK(broker.control("broker-down 1") == "ok");
+  const auto [down, down_out] =
+      test::run({MODSYNC_KCAT, "-L", "-b", broker.bootstrap(), "-m", "2", "-t", "ctl"});
+  CHECK(down != 0);
+  CHECK(broker.control("broker-up 1") == "ok");
+  const auto [up, up_out] = test::run({MODSYNC_KCAT, "-L", "-b", broker.bootstrap(), "-t", "ctl"});
+  CHECK(up == 0);
+  CHECK_THAT(up_out, Catch::Contains("topic \"ctl\" with 1 partitions"));
+  CHECK(broker.control("topic-error ctl TOPIC_AUTHORIZATION_FAILED") == "ok");
+  CHECK(broker.control("topic-error ctl NO_ERROR") == "ok");
+}
+
+TEST_CASE("bad control commands get one-line errors naming the fix", "[dev-broker][control]") {
+  DevBroker broker({});
+  CHECK_THAT(broker.control(""),
+             Catch::StartsWith("error: empty command") && Catch::Contains("Fix: send `help`"));
+  CHECK_THAT(broker.control("help"), Catch::StartsWith("ok commands:"));
+  CHECK_THAT(broker.control("reboot"), Catch::Contains("unknown command 'reboot'"));
+  CHECK_THAT(broker.control("request-errors Produce"),
+             Catch::Contains("usage: request-errors API ERR"));
+  CHECK_THAT(broker.control("request-errors Prodce NOT_LEADER_FOR_PARTITION"),
+             Catch::Contains("unknown API 'Prodce'") && Catch::Contains("Produce, Fetch"));
+  CHECK_THAT(broker.control("request-errors Produce NOT_A_LEADER"),
+             Catch::Contains("unknown error 'NOT_A_LEADER'") &&
+                 Catch::Contains("NOT_LEADER_FOR_PARTITION"));
+  CHECK_THAT(broker.control("broker-down 0"), Catch::Contains("bad broker id '0'"));
+  CHECK_THAT(broker.control("broker-down 7"), Catch::StartsWith("error: "));
+  CHECK_THAT(broker.control("broker-rtt 1 -5"), Catch::Contains("bad round-trip time '-5'"));
+}
+
+TEST_CASE("the dev-broker process serves control commands at its second stdout line",
+          "[dev-broker][control]") {
+  test::Child child({MODSYNC_DEV_BROKER_MAIN, "--control-port", "0", "--topic", "ctl:1"});
+  const auto bootstrap = child.read_line(10s);
+  const auto control = child.read_line(10s);
+  REQUIRE(bootstrap);
+  REQUIRE(control);
+  CHECK_THAT(*control, Catch::Matches(R"(127\.0\.0\.1:\d+)"));
+  CHECK(*control != *bootstrap);
+  CHECK(modsync::testing::send_control_line(*control, "ping") == "ok");
+  CHECK_THAT(modsync::testing::send_control_line(*control, "nonsense"),
+             Catch::StartsWith("error: unknown command"));
+  CHECK(modsync::testing::send_control_line(*control, "broker-down 1") == "ok");
+  CHECK(test::run({MODSYNC_KCAT, "-L", "-b", *bootstrap, "-m", "2", "-t", "ctl"}).first != 0);
+  CHECK(modsync::testing::send_control_line(*control, "broker-up 1") == "ok");
+  CHECK(test::run({MODSYNC_KCAT, "-L", "-b", *bootstrap, "-t", "ctl"}).first == 0);
+  CHECK(child.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("the dev-broker process rejects a bad --control-port", "[dev-broker][control]") {
+  const auto [status, out] = test::run({MODSYNC_DEV_BROKER_MAIN, "--control-port", "70000"});
   CHECK(status == 1);
   CHECK(out.empty());
 }

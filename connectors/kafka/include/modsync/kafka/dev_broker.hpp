@@ -23,6 +23,9 @@ struct DevBrokerOptions {
   std::vector<std::string> topics;  ///< --topic NAME[:P], repeatable; created at start
   uint16_t port = 0;                ///< --port PORT: also listen on 127.0.0.1:PORT (0: no)
   std::string address_file;         ///< --address-file PATH: write the address there
+  /// --control-port PORT: serve fault-injection commands (DevBroker::control) on
+  /// 127.0.0.1:PORT; 0 takes a free port, -1 (default) serves none.
+  int control_port = -1;
 };
 
 struct TopicSpec {
@@ -65,6 +68,12 @@ class DevBroker {
   /// For fault injection in tests (rd_kafka_mock_* calls); this object keeps ownership.
   rd_kafka_mock_cluster_t* mock() const;
 
+  /// Runs one fault-injection command of the control protocol (docs/dev-broker.md, "Fault
+  /// injection"), e.g. "request-errors Produce NOT_LEADER_FOR_PARTITION" or "broker-down 1",
+  /// and returns the one-line reply: "ok…", or "error: …" naming the problem and the fix.
+  /// Never throws for bad input. Same threading rule as the other methods.
+  std::string control(std::string_view line);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -73,7 +82,8 @@ class DevBroker {
 /// Runs `modsync dev-broker`: starts a DevBroker, writes its bootstrap address to
 /// options.address_file if set (atomically: temporary file + rename), then prints it as the
 /// FIRST line on stdout (flushed; once it appears, the file exists too), logs what it created
-/// to stderr, and blocks until SIGTERM or SIGINT.
+/// to stderr, and blocks until SIGTERM or SIGINT. With options.control_port >= 0 it also serves
+/// the control protocol on 127.0.0.1 and prints that address as the SECOND stdout line.
 /// Returns 0 after a signal. Blocks SIGTERM/SIGINT in the calling thread first, so call it
 /// before starting other threads. Throws modsync::Error on bad options or start-up failure.
 int run_dev_broker(const DevBrokerOptions& options);

@@ -27,6 +27,8 @@ class DevBrokerProcess {
     /// The modsync executable; defaults to modsync_binary().
     std::string binary;
     std::vector<std::string> extra_args;
+    /// Serve the fault-injection control protocol (--control-port 0); see control().
+    bool control = false;
     std::chrono::milliseconds startup_timeout = std::chrono::seconds(20);
   };
 
@@ -38,6 +40,12 @@ class DevBrokerProcess {
   /// "127.0.0.1:PORT", for bootstrap.servers / kcat -b.
   const std::string& bootstrap() const { return bootstrap_; }
   ChildProcess& process() { return process_; }
+  /// "127.0.0.1:PORT" of the control protocol; empty unless Options::control was set.
+  const std::string& control_address() const { return control_address_; }
+
+  /// Sends one control command (docs/dev-broker.md, "Fault injection") and returns the reply
+  /// line. Throws std::runtime_error when the broker has no control port or does not answer.
+  std::string control(const std::string& command) const;
 
   /// SIGTERM, then SIGKILL if it has not exited within `grace`. Returns its exit status.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
@@ -47,6 +55,13 @@ class DevBrokerProcess {
 
   ChildProcess process_;
   std::string bootstrap_;
+  std::string control_address_;
 };
+
+/// Connects to a line-protocol server at "host:port" (IPv4), sends `line` + '\n' and returns the
+/// reply line without '\n'. Throws std::runtime_error when it cannot connect or no complete
+/// line arrives within `timeout`.
+std::string send_control_line(const std::string& address, const std::string& line,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace modsync::testing

@@ -1,0 +1,502 @@
+#include "chaos_run.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "modsync/testing/child_process.hpp"
+#include "modsync/testing/dev_broker_process.hpp"
+#include "modsync/testing/eventually.hpp"
+#include "modsync/testing/pg_cluster.hpp"
+#include "modsync/testing/temp_dir.hpp"
+#include "workload.hpp"
+
+namespace modsync::chaos {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using testing::ChildProcess;
+
+const std::vector<std::string> kFaults = {"kill",         "term",          "hup",
+                                          "broker-pause", "broker-errors", "broker-down",
+                                          "sub-restart",  "src-restart"};
+
+int uniform(Rng& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+struct Fault {
+  int at_ms = 0;
+  std::string kind;
+  int param = 0;      ///< a duration in ms, a count, or a mode
+  std::string extra;  ///< control command for broker-errors
+  std::string describe() const {
+    std::string out = fmt::format("{:6.1f}s {}", at_ms / 1000.0, kind);
+    if (!extra.empty())
+      out += " (" + extra + ")";
+    else if (param)
+      out += fmt::format(" ({})", param);
+    return out;
+  }
+};
+
+std::vector<Fault> schedule(const RunOptions& o, Rng& rng) {
+  std::vector<std::string> others;
+  for (const auto& f : kFaults)
+    if (f != "kill" && o.faults.count(f)) others.push_back(f);
+  const int kills = o.faults.count("kill") ? o.kills : 0;
+  const int n_other = others.empty() ? 0 : std::max(3, o.kills * 2 / 3);
+  std::vector<Fault> out;
+  const int end = o.duration_s * 1000;
+  for (int i = 0; i < kills + n_other; ++i) {
+    Fault f;
+    f.at_ms = uniform(rng, 500, end - 500);
+    f.kind =
+        i < kills
+            ? "kill"
+            : others[static_cast<size_t>(uniform(rng, 0, static_cast<int>(others.size()) - 1))];
+    if (f.kind == "kill") f.param = uniform(rng, 0, 1000);  // ms until the restart
+    if (f.kind == "broker-pause" || f.kind == "broker-down") f.param = uniform(rng, 500, 3000);
+    if (f.kind == "sub-restart" || f.kind == "src-restart")
+      f.param = uniform(rng, 0, 1);  // immediate?
+    if (f.kind == "broker-errors") {
+      static const std::vector<std::pair<std::string, std::vector<std::string>>> kErrors = {
+          {"Produce", {"NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS"}},
+          {"Fetch", {"NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT"}},
+          {"OffsetCommit",
+           {"REQUEST_TIMED_OUT", "NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS"}},
+          {"FindCoordinator", {"COORDINATOR_NOT_AVAILABLE"}},
+      };
+      const auto& [api, errors] = kErrors[static_cast<size_t>(uniform(rng, 0, 3))];
+      f.extra = "request-errors " + api;
+      const int n = uniform(rng, 1, 10);
+      for (int e = 0; e < n; ++e)
+        f.extra +=
+            " " + errors[static_cast<size_t>(uniform(rng, 0, static_cast<int>(errors.size()) - 1))];
+    }
+    out.push_back(f);
+  }
+  if (o.features.has("snapshot-kill") && kills > 0) {
+    // One kill early, while the initial snapshot still runs.
+    out[0].at_ms = uniform(rng, 100, 1200);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Fault& a, const Fault& b) { return a.at_ms < b.at_ms; });
+  return out;
+}
+
+std::string yaml_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string create_table_sql(const Table& t) {
+  std::string cols;
+  for (const auto& c : t.columns) {
+    cols += fmt::format("{}{} {}{}", cols.empty() ? "" : ", ", quote_ident(c.name),
+                        sql_type(c.type), c.not_null || c.key ? " NOT NULL" : "");
+  }
+  std::string keys;
+  for (const Column* k : t.keys()) keys += (keys.empty() ? "" : ", ") + quote_ident(k->name);
+  if (!keys.empty()) cols += ", PRIMARY KEY (" + keys + ")";
+  std::string sql = fmt::format("CREATE TABLE public.{} ({})", quote_ident(t.name), cols);
+  if (t.kind == TableKind::kPartitioned) {
+    sql += fmt::format(" PARTITION BY RANGE ({});", keys);
+    sql += fmt::format(
+        "CREATE TABLE public.{0}_a PARTITION OF public.{0} FOR VALUES FROM (MINVALUE) TO (300);"
+        "CREATE TABLE public.{0}_b PARTITION OF public.{0} FOR VALUES FROM (300) TO (1500);"
+        "CREATE TABLE public.{0}_c PARTITION OF public.{0} FOR VALUES FROM (1500) TO (MAXVALUE)",
+        t.name);
+  }
+  sql += ";";
+  if (t.replica_full())
+    sql += fmt::format("ALTER TABLE public.{} REPLICA IDENTITY FULL;", quote_ident(t.name));
+  for (const auto& c : t.columns) {
+    if (c.type != ColType::kBigText || t.kind == TableKind::kPartitioned) continue;
+    // Out of line and uncompressed: every large value is a real TOAST pointer.
+    sql += fmt::format("ALTER TABLE public.{} ALTER COLUMN {} SET STORAGE EXTERNAL;",
+                       quote_ident(t.name), quote_ident(c.name));
+  }
+  return sql;
+}
+
+std::string target_table_sql(const Table& t, const Projection& p) {
+  std::string cols, keys;
+  for (const auto& [from, to] : p.columns) {
+    const Column& c = *t.find(from);
+    cols += fmt::format("{}{} {}", cols.empty() ? "" : ", ", quote_ident(to), sql_type(c.type));
+    if (c.key && !p.append_only) keys += (keys.empty() ? "" : ", ") + quote_ident(to);
+  }
+  cols += ", _modsync_lsn pg_lsn, _modsync_seq integer";
+  if (p.on_delete == OnDelete::kSoft) cols += ", deleted_at timestamptz";
+  if (!keys.empty()) cols += ", PRIMARY KEY (" + keys + ")";
+  std::string sql = fmt::format("CREATE TABLE public.{} ({});", quote_ident(p.target), cols);
+  if (p.append_only) {
+    sql += fmt::format("CREATE INDEX ON public.{} (_modsync_lsn, _modsync_seq);",
+                       quote_ident(p.target));
+  }
+  return sql;
+}
+
+std::string projection_yaml(const Scenario& s, const Projection& p) {
+  const Table& t = s.tables[static_cast<size_t>(p.table)];
+  std::string cols;
+  for (const auto& [from, to] : p.columns)
+    cols += fmt::format("{}{}: {}", cols.empty() ? "" : ", ", yaml_quote(from), yaml_quote(to));
+  std::string ops;
+  for (char c : p.ops) ops += fmt::format("{}{}", ops.empty() ? "" : ", ", c);
+  std::string out = fmt::format(
+      "    - from: shop.public.{}\n      to: public.{}\n      columns: {{ {} }}\n      ops: [{}]\n",
+      t.name, p.target, cols, ops);
+  if (!p.where.empty()) out += "      where: " + yaml_quote(p.where) + "\n";
+  if (p.on_delete == OnDelete::kSoft)
+    out += "      on_delete: soft\n      soft_delete_column: deleted_at\n";
+  if (p.on_delete == OnDelete::kIgnore) out += "      on_delete: ignore\n";
+  if (p.create_table) out += "      create_table: true\n";
+  return out;
+}
+
+/// The daemon under test: `modsync run --config DIR`, restarted by the faults. Each start's
+/// output goes to its own folder, kept for the report.
+class Daemon {
+ public:
+  Daemon(std::string binary, std::filesystem::path config, std::filesystem::path logs)
+      : binary_(std::move(binary)), config_(std::move(config)), logs_(std::move(logs)) {}
+
+  void start() {
+    ChildProcess::Options o;
+    o.output_dir = logs_ / fmt::format("daemon-{:03}", ++starts_);
+    std::filesystem::create_directories(o.output_dir);
+    child_.emplace(std::vector<std::string>{binary_, "run", "--config", config_.string()}, o);
+  }
+  ChildProcess& child() { return *child_; }
+  int starts() const { return starts_; }
+  bool running() { return child_ && child_->running(); }
+  std::string tail(size_t bytes = 1500) const {
+    const std::string err = child_ ? child_->stderr_text() : "";
+    return err.size() > bytes ? err.substr(err.size() - bytes) : err;
+  }
+
+ private:
+  std::string binary_;
+  std::filesystem::path config_, logs_;
+  std::optional<ChildProcess> child_;
+  int starts_ = 0;
+};
+
+}  // namespace
+
+const std::vector<std::string>& fault_names() {
+  return kFaults;
+}
+
+std::string RunResult::summary() const {
+  return fmt::format(
+      "chaos seed={} {} kills={} faults={} rows_compared={} missing={} extra={} different={} "
+      "duplicated={} kafka_changes={} kafka_missing={} kafka_extra={} kafka_resent={} problems={}",
+      seed, ok ? "PASS" : "FAIL", kills, faults, rows_compared, missing, extra, different,
+      duplicated, kafka_changes, kafka_missing, kafka_extra, kafka_resent, problems.size());
+}
+
+RunResult run_chaos(const RunOptions& o) {
+  RunResult result;
+  result.seed = o.seed;
+  const Scenario sc = Scenario::generate(o.seed, o.features);
+  Rng fault_rng(o.seed ^ 0x5eedfa17ULL);
+  const std::vector<Fault> faults = schedule(o, fault_rng);
+  const auto t_start = Clock::now();
+  auto log = [&](const std::string& line) {
+    const double t = std::chrono::duration<double>(Clock::now() - t_start).count();
+    fmt::print("[chaos {} {:6.1f}s] {}\n", o.seed, t, line);
+    std::fflush(stdout);
+  };
+  log(
+      fmt::format("seed {} (replay: --seed {} --duration {} --kills {} --features {}); "
+                  "chunk rows {}, batch rows {}, batch time {}ms",
+                  o.seed, o.seed, o.duration_s, o.kills, o.features.to_string(),
+                  sc.snapshot_chunk_rows, sc.batch_rows, sc.batch_time_ms));
+  for (const auto& p : sc.projections)
+    log("projection " + p.describe(sc.tables[static_cast<size_t>(p.table)]));
+
+  testing::TempDir dir("modsync-chaos");
+  const auto logs = dir / "logs";
+  std::filesystem::create_directories(logs);
+  testing::PgCluster src;
+  testing::PgCluster sub;
+  src.create_database("shop");
+  sub.create_database("ship");
+  testing::DevBrokerProcess::Options bo;
+  bo.binary = o.binary;
+  bo.control = true;
+  bo.partitions = 4;
+  for (const auto& t : sc.tables) bo.topics.emplace_back(t.topic(), t.topic_partitions);
+  testing::DevBrokerProcess broker(bo);
+
+  std::string ddl;
+  for (const auto& t : sc.tables) ddl += create_table_sql(t);
+  src.exec("shop", ddl);
+  src.exec("shop", audit_setup_sql(sc));
+  Workload workload(sc, src.dsn("shop"), o.seed ^ 0x3017c0adULL);
+  workload.seed();
+  // The seed rows reach Kafka as snapshot rows, not as changes: the change audit starts now
+  // (chaos.ins_* keeps them, for the append-only oracle).
+  src.exec("shop", "TRUNCATE chaos.audit");
+  for (const auto& p : sc.projections) {
+    if (!p.create_table)
+      sub.exec("ship", target_table_sql(sc.tables[static_cast<size_t>(p.table)], p));
+  }
+
+  const auto config_dir = dir / "config";
+  std::filesystem::create_directories(config_dir);
+  for (int pair = 0; pair < 2; ++pair) {
+    std::string tables, projections;
+    for (const auto& t : sc.tables) {
+      if (t.pair == pair) tables += (tables.empty() ? "" : ", ") + t.name;
+    }
+    if (tables.empty()) continue;
+    for (const auto& p : sc.projections) {
+      if (sc.tables[static_cast<size_t>(p.table)].pair == pair)
+        projections += projection_yaml(sc, p);
+    }
+    const std::string id = pair == 0 ? "chaos" : "chaosa";
+    std::ofstream(config_dir / (id + ".yaml")) << fmt::format(
+        "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"\" }}\n  shutdown_timeout: 10s\n"
+        "kafka:\n  brokers: {}\n  topic_prefix: {}\n"
+        "source:\n  module: shop\n  dsn: {}\n  tables: [{}]\n  snapshot: {}\n  "
+        "snapshot_chunk_rows: {}\n"
+        "  heartbeat_interval: 1s\n"
+        "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
+        "projections:\n{}",
+        id, yaml_quote((dir / "state").string()), yaml_quote(broker.bootstrap()), id,
+        yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
+        sc.snapshot_chunk_rows, yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms,
+        projections);
+  }
+  Daemon daemon(o.binary, config_dir, logs);
+  daemon.start();
+  const int pairs = static_cast<int>(std::distance(std::filesystem::directory_iterator(config_dir),
+                                                   std::filesystem::directory_iterator{}));
+  if (!testing::eventually(
+          [&] {
+            return std::stoi(src.query_value("shop",
+                                             "SELECT count(*) FROM pg_replication_slots")) == pairs;
+          },
+          60s, 100ms)) {
+    throw std::runtime_error("modsync created no replication slot within 60 s: " +
+                             daemon.child().describe());
+  }
+
+  std::atomic<bool> stop{false};
+  std::thread worker([&] { workload.run(stop); });
+  const auto t0 = Clock::now();
+  std::vector<std::string> executed;
+  auto note = [&](const std::string& what) {
+    executed.push_back(what);
+    log(what);
+  };
+  auto problem = [&](const std::string& what) {
+    result.problems.push_back(what);
+    log("PROBLEM: " + what);
+  };
+  auto check_alive = [&] {
+    if (!daemon.running()) {
+      problem(fmt::format("the daemon exited on its own (status {}): …{}",
+                          daemon.child().wait(0ms).value_or(-1), daemon.tail()));
+      daemon.start();
+    }
+  };
+  auto sleep_watching = [&](Clock::time_point until) {
+    while (Clock::now() < until) {
+      check_alive();
+      std::this_thread::sleep_for(std::min<Clock::duration>(100ms, until - Clock::now()));
+    }
+  };
+  bool broker_stopped = false;
+  for (const Fault& f : faults) {
+    sleep_watching(t0 + std::chrono::milliseconds(f.at_ms));
+    if (!o.features.has("snapshot-kill") && daemon.starts() == 1 && result.faults == 0) {
+      // Faults wait until the first snapshot is done: kills during it hit open defects.
+      for (const auto& t : sc.tables) {
+        if (t.pair != 0) continue;
+        daemon.child().wait_for_output(fmt::format("snapshot of public.{} read", t.name), 60s);
+      }
+    }
+    ++result.faults;
+    note(f.describe() + fmt::format(" [daemon start #{}]", daemon.starts()));
+    if (f.kind == "kill") {
+      ++result.kills;
+      daemon.child().kill();
+      daemon.child().wait(5s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(f.param));
+      daemon.start();
+    } else if (f.kind == "term") {
+      if (!o.features.has("early-signal")) daemon.child().wait_for_output("level=", 10s);
+      daemon.child().signal(SIGTERM);
+      const auto status = daemon.child().wait(20s);
+      if (!status) {
+        problem("SIGTERM did not stop the daemon within 20 s (shutdown_timeout 10s): …" +
+                daemon.tail());
+        daemon.child().kill();
+        daemon.child().wait(5s);
+      } else if (*status != 0) {
+        problem(fmt::format("the daemon exited {} after SIGTERM: …{}", *status, daemon.tail()));
+      }
+      daemon.start();
+    } else if (f.kind == "hup") {
+      if (!o.features.has("early-signal")) daemon.child().wait_for_output("level=", 10s);
+      daemon.child().signal(SIGHUP);
+    } else if (f.kind == "broker-pause") {
+      broker.process().signal(SIGSTOP);
+      broker_stopped = true;
+      sleep_watching(Clock::now() + std::chrono::milliseconds(f.param));
+      broker.process().signal(SIGCONT);
+      broker_stopped = false;
+    } else if (f.kind == "broker-errors") {
+      const std::string reply = broker.control(f.extra);
+      if (reply != "ok") problem("dev broker control: " + f.extra + ": " + reply);
+    } else if (f.kind == "broker-down") {
+      broker.control("broker-down 1");
+      sleep_watching(Clock::now() + std::chrono::milliseconds(f.param));
+      broker.control("broker-up 1");
+    } else if (f.kind == "sub-restart") {
+      sub.restart(f.param ? testing::PgCluster::StopMode::kImmediate
+                          : testing::PgCluster::StopMode::kFast);
+    } else if (f.kind == "src-restart") {
+      src.restart(f.param ? testing::PgCluster::StopMode::kImmediate
+                          : testing::PgCluster::StopMode::kFast);
+    }
+  }
+  sleep_watching(t0 + std::chrono::seconds(o.duration_s));
+  stop = true;
+  worker.join();
+  if (broker_stopped) broker.process().signal(SIGCONT);
+  const auto& ws = workload.stats();
+  log(
+      fmt::format("workload done: {} transactions ({} failed, {} large), {} statements, {} "
+                  "truncates, {} key changes, {} TOAST-sized values, {} connections",
+                  ws.transactions, ws.failed, ws.large_transactions, ws.statements, ws.truncates,
+                  ws.pk_changes, ws.big_writes, ws.reconnects));
+
+  // Catch up, then the oracle.
+  testing::PgConn src_conn(src.dsn("shop"));
+  testing::PgConn sub_conn(sub.dsn("ship"));
+  std::vector<Difference> diffs;
+  const auto deadline = Clock::now() + std::chrono::seconds(o.converge_s);
+  for (;;) {
+    check_alive();
+    diffs.clear();
+    bool all = true;
+    for (const auto& p : sc.projections) {
+      try {
+        diffs.push_back(compare_projection(sc, p, src_conn, sub_conn));
+      } catch (const std::exception& e) {
+        // A target created by the daemon (create_table) may not exist yet.
+        Difference d;
+        d.what = p.target;
+        d.missing = 1;
+        d.samples.push_back(std::string("cannot read: ") + e.what());
+        diffs.push_back(d);
+      }
+      all = all && diffs.back().ok();
+    }
+    if (all || Clock::now() > deadline) break;
+    std::this_thread::sleep_for(2s);
+  }
+  log(fmt::format("caught up (or gave up) after {:.1f}s",
+                  std::chrono::duration<double>(Clock::now() - t0).count() - o.duration_s));
+  const auto kafka = check_kafka(sc, broker.bootstrap(), src_conn);
+
+  daemon.child().signal(SIGTERM);
+  const auto status = daemon.child().wait(20s);
+  if (status != 0) {
+    problem(fmt::format("the final SIGTERM: exit {}: …{}",
+                        status ? std::to_string(*status) : "none within 20 s", daemon.tail()));
+  }
+
+  std::string report;
+  for (const auto& d : diffs) {
+    result.rows_compared += d.compared;
+    result.missing += d.missing;
+    result.extra += d.extra;
+    result.different += d.different;
+    result.duplicated += d.duplicated;
+    if (!d.ok() || o.verbose) {
+      report +=
+          fmt::format("  {}: compared {}, missing {}, extra {}, different {}, duplicated {}\n",
+                      d.what, d.compared, d.missing, d.extra, d.different, d.duplicated);
+      for (const auto& s : d.samples) report += "      " + s + "\n";
+    }
+  }
+  for (const auto& d : kafka) {
+    result.kafka_changes += d.compared;
+    result.kafka_missing += d.missing;
+    result.kafka_extra += d.extra;
+    result.kafka_resent += d.resent;
+    if (!d.ok() || o.verbose || !d.samples.empty()) {
+      report += fmt::format("  {}: changes {}, missing {}, extra {}, re-sent {}\n", d.what,
+                            d.compared, d.missing, d.extra, d.resent);
+      for (const auto& s : d.samples) report += "      " + s + "\n";
+    }
+  }
+  result.ok = result.missing == 0 && result.extra == 0 && result.different == 0 &&
+              result.duplicated == 0 && result.kafka_missing == 0 && result.kafka_extra == 0 &&
+              result.problems.empty();
+  if (!result.ok) {
+    std::string schedule_text;
+    for (const auto& e : executed) schedule_text += "  " + e + "\n";
+    std::string projections;
+    for (const auto& p : sc.projections)
+      projections += "  " + p.describe(sc.tables[static_cast<size_t>(p.table)]) + "\n";
+    std::string problems;
+    for (const auto& p : result.problems) problems += "  " + p + "\n";
+    fmt::print(
+        "\n=== chaos FAILED: seed {} (replay: chaos_test --seed {} --duration {} --kills {} "
+        "--features {}) ===\n"
+        "projections:\n{}faults:\n{}problems:\n{}differences:\n{}",
+        o.seed, o.seed, o.duration_s, o.kills, o.features.to_string(), projections, schedule_text,
+        problems, report);
+    if (!o.keep_dir.empty()) {
+      const auto keep = o.keep_dir / fmt::format("seed-{}", o.seed);
+      std::filesystem::remove_all(keep);
+      std::filesystem::create_directories(keep);
+      std::filesystem::copy(logs, keep / "logs", std::filesystem::copy_options::recursive);
+      std::filesystem::copy(config_dir, keep / "config", std::filesystem::copy_options::recursive);
+      std::ofstream(keep / "source.log") << src.log_text();
+      // What the oracle saw: the audit of row changes and every table topic as kcat reads it.
+      std::ofstream audit(keep / "audit.tsv");
+      for (const auto& r :
+           src_conn.query("SELECT id, tbl, op, xid, key FROM chaos.audit ORDER BY id")) {
+        audit << *r[0] << '\t' << *r[1] << '\t' << *r[2] << '\t' << *r[3] << '\t' << *r[4] << '\n';
+      }
+      for (const auto& t : sc.tables) {
+        std::ofstream topic(keep / ("kafka-" + t.topic() + ".tsv"));
+        for (const auto& m : testing::kcat_consume(broker.bootstrap(), t.topic(), 0, 30s)) {
+          topic << m.partition << '\t' << m.offset << '\t' << m.key.value_or("null") << '\t'
+                << (m.value.size() > 2000 ? m.value.substr(0, 2000) + "…" : m.value) << '\n';
+        }
+      }
+      std::ofstream(keep / "subscriber.log") << sub.log_text();
+      fmt::print("logs and configs kept in {}\n", keep.string());
+    }
+  } else if (o.verbose) {
+    fmt::print("{}", report);
+  }
+  fmt::print("{}\n", result.summary());
+  std::fflush(stdout);
+  return result;
+}
+
+}  // namespace modsync::chaos
