@@ -337,3 +337,36 @@ TEST_CASE("a table dropped from the publication while streaming is put back and 
         std::string::npos);
   ApplyHarness::stop(daemon);
 }
+
+TEST_CASE("a dead-lettered event's offset commits only once Kafka holds its dead letter",
+          "[integration][apply][regression][dlq]") {
+  ApplyHarness h({.control = true});
+  h.src("CREATE TABLE items (id int PRIMARY KEY, qty numeric NOT NULL)");
+  h.sub(fmt::format("CREATE TABLE items (id int PRIMARY KEY, qty integer, {})", kPosition));
+  auto capture = h.start(h.write_config("cap", "tables: [items]\nsnapshot: never", ""),
+                         {"streaming from slot"});
+  h.src("INSERT INTO items SELECT g, g FROM generate_series(1, 20) g");
+  h.src("UPDATE items SET qty = 10000000000 WHERE id = 7");  // beyond integer: a dead letter
+  REQUIRE(modsync::testing::kcat_consume(h.broker().bootstrap(), "shop.public.items", 21).size() ==
+          21);
+  // From here every Produce request fails, retriably: only the dead-letter producer produces.
+  std::string errors = "request-errors Produce";
+  for (int i = 0; i < 50; ++i) errors += " NOT_ENOUGH_REPLICAS";
+  for (int i = 0; i < 12; ++i) REQUIRE(h.broker().control(errors) == "ok");
+  auto sink = h.start(h.write_config("itest", "", "- from: shop.public.items\n  to: items"),
+                      {"applying into"});
+  const bool said = sink.wait_for_output("did not acknowledge", 60s);
+  INFO(sink.describe());
+  REQUIRE(said);
+  // The poison is the topic's last event (one partition): halves without it may commit, its
+  // own offset must not while the dead letter is not on Kafka.
+  CHECK(h.consumed_now("shop.public.items") < 21);
+  REQUIRE(h.broker().control("clear-request-errors Produce") == "ok");
+  CHECK(h.consumed("shop.public.items", 21, 60s));
+  const auto dead = h.dead_letters("itest", 1);
+  REQUIRE(dead.size() >= 1);
+  CHECK(dead[0].key == std::optional<std::string>("{\"id\":7}"));
+  CHECK(h.sub_value("SELECT count(*) FROM items") == "20");
+  ApplyHarness::stop(sink);
+  ApplyHarness::stop(capture);
+}
