@@ -15,6 +15,10 @@ packages=(
   libsystemd-dev systemd
   catch2
   procps util-linux curl
+  # `make package` (CPack DEB: dpkg-deb, dpkg-shlibdeps) and its test; promtool (in Debian's
+  # prometheus package) checks deploy/prometheus/modsync-alerts.yaml. In a container nothing
+  # starts the Prometheus server; on a host with systemd its service is enabled by the package.
+  dpkg-dev prometheus
 )
 
 missing=()

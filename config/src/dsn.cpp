@@ -191,11 +191,13 @@ std::string dsn_syntax_error(std::string_view dsn) {
   return error;
 }
 
-std::string dsn_with_password(std::string_view dsn, std::string_view password) {
+std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::string_view value) {
   std::string out(dsn);
   if (is_dsn_uri(dsn)) {
-    out += dsn.find('?') == std::string_view::npos ? "?password=" : "&password=";
-    for (unsigned char c : password) {
+    out += dsn.find('?') == std::string_view::npos ? '?' : '&';
+    out += key;
+    out += '=';
+    for (unsigned char c : value) {
       if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
         out += static_cast<char>(c);
       } else {
@@ -204,13 +206,19 @@ std::string dsn_with_password(std::string_view dsn, std::string_view password) {
     }
     return out;
   }
-  out += " password='";
-  for (char c : password) {
+  out += ' ';
+  out += key;
+  out += "='";
+  for (char c : value) {
     if (c == '\'' || c == '\\') out += '\\';
     out += c;
   }
   out += '\'';
   return out;
+}
+
+std::string dsn_with_password(std::string_view dsn, std::string_view password) {
+  return dsn_with_parameter(dsn, "password", password);
 }
 
 }  // namespace modsync::config

@@ -1,19 +1,24 @@
 #include "daemon.hpp"
 
+#include <ctime>
 #include <deque>
 #include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "modsync/apply/apply_lag_probe.hpp"
 #include "modsync/apply/apply_pipeline.hpp"
 #include "modsync/capture/capture_pipeline.hpp"
+#include "modsync/capture/slot_monitor.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
 #include "modsync/config/config_error.hpp"
+#include "modsync/config/dsn.hpp"
 #include "modsync/observability/apply_metrics.hpp"
 #include "modsync/observability/capture_metrics.hpp"
 #include "modsync/observability/logging.hpp"
+#include "modsync/postgres/pg_connection.hpp"
 #include "supervisor.hpp"
 
 namespace modsync::daemon {
@@ -26,7 +31,7 @@ struct PairRuntime {
   capture::CaptureStats capture;
   std::deque<apply::ApplyStats> projections;
   StopSignal stop;
-  std::vector<std::thread> threads;
+  std::vector<std::thread> threads;  ///< pipelines, then the monitor
   std::vector<observability::MetricsRegistry::CollectorId> collectors;
 };
 
@@ -35,18 +40,20 @@ namespace {
 void run_capture(PairRuntime& rt) {
   const auto& pair = rt.pair;
   observability::ScopedLogContext ctx("pair", pair.daemon.id);
+  observability::ScopedLogContext module("module", pair.source->module);
+  observability::ScopedLogContext slot("slot", pair.source->slot);
   supervise(
-      fmt::format("pair {} source {}", pair.daemon.id, pair.source->module), rt.stop,
+      "capture", rt.stop,
       [&] {
         capture::CapturePipeline pipeline(pair, *rt.store, rt.capture);
         pipeline.run(rt.stop.flag());
         rt.capture.state = capture::CaptureStats::State::kStopped;
       },
       [&](const std::string& error, bool retriable) {
-        rt.capture.set_error(error);
         rt.capture.retries.fetch_add(1);
         rt.capture.state = retriable ? capture::CaptureStats::State::kRetrying
                                      : capture::CaptureStats::State::kFailed;
+        rt.capture.set_error(error);
       });
 }
 
@@ -55,21 +62,186 @@ void run_projection(PairRuntime& rt, size_t index) {
   const auto& projection = pair.sink->projections[index];
   auto& stats = rt.projections[index];
   observability::ScopedLogContext ctx("pair", pair.daemon.id);
+  observability::ScopedLogContext module("module", pair.sink->module);
+  observability::ScopedLogContext table("table", projection.to.qualified());
+  observability::ScopedLogContext topic("topic", config::projection_topic(pair, projection));
   supervise(
-      fmt::format("pair {} projection {}", pair.daemon.id, projection.to.qualified()), rt.stop,
+      "apply", rt.stop,
       [&] {
         apply::ApplyPipeline pipeline(pair, projection, *rt.store, stats);
         pipeline.run(rt.stop.flag());
         stats.state = apply::ApplyStats::State::kStopped;
       },
       [&](const std::string& error, bool retriable) {
-        stats.set_error(error);
         stats.retries.fetch_add(1);
         if (stats.state != apply::ApplyStats::State::kPaused) {
-          stats.state = retriable ? apply::ApplyStats::State::kRetrying
-                                  : apply::ApplyStats::State::kFailed;
+          stats.state =
+              retriable ? apply::ApplyStats::State::kRetrying : apply::ApplyStats::State::kFailed;
         }
+        stats.set_error(error);
       });
+}
+
+std::string format_unix_ms(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+/// Tells when a pipeline that had failed works again: healthy on two looks in a row with no
+/// retry in between (one look could catch a run that fails a moment later). Then it logs a
+/// "recovered" line naming the error it recovered from and clears that error.
+class RecoveryWatch {
+ public:
+  template <typename Stats>
+  void look(const char* what, bool healthy, Stats& stats) {
+    const uint64_t retries = stats.retries.load();
+    const bool again = healthy && healthy_before_ && retries == retries_before_;
+    healthy_before_ = healthy;
+    retries_before_ = retries;
+    if (!again) return;
+    const std::string error = stats.last_error();
+    if (error.empty()) return;
+    const int64_t at = stats.last_error_unix_ms();
+    spdlog::info("{} recovered after {} retries; the last error (at {}) was: {}", what, retries,
+                 format_unix_ms(at), error);
+    stats.clear_error();
+  }
+
+ private:
+  bool healthy_before_ = false;
+  uint64_t retries_before_ = 0;
+};
+
+/// Logs when a capture's deliveries stall and when they flow again.
+class DeliveryStallWatch {
+ public:
+  void look(const config::PairConfig& pair, const capture::CaptureStats& stats) {
+    const bool stalled = observability::capture_delivery_stalled(stats);
+    const int64_t stall_ms = observability::capture_delivery_stall_ms(stats);
+    if (stalled && !stalled_) {
+      spdlog::warn(
+          "Kafka stall: {} event(s) have waited {} ms for an acknowledgement from the brokers "
+          "({}); nothing past them is confirmed to PostgreSQL meanwhile, so the slot holds WAL. "
+          "Fix: check the brokers' health and the network to them",
+          stats.producer_queue.load(), stall_ms, pair.kafka.brokers);
+      started_ = std::chrono::steady_clock::now();
+    } else if (!stalled && stalled_) {
+      const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started_);
+      const auto state = stats.state.load();
+      if (state == capture::CaptureStats::State::kStreaming ||
+          state == capture::CaptureStats::State::kSnapshotting) {
+        spdlog::info(
+            "Kafka stall over: the brokers acknowledge events again after ~{} ms "
+            "(recovered)",
+            lasted.count() + stats.stall_threshold_ms.load());
+      } else {
+        spdlog::warn(
+            "Kafka stall no longer measured: the capture stopped ({}; see its error) "
+            "and resends what was in flight from its checkpoint",
+            capture::to_string(state));
+      }
+    }
+    stalled_ = stalled;
+  }
+
+ private:
+  bool stalled_ = false;
+  std::chrono::steady_clock::time_point started_{};
+};
+
+/// Logs when Kafka stops answering a projection's lag probe and when it answers again.
+class FetchStallWatch {
+ public:
+  void look(const config::PairConfig& pair, const std::string& topic,
+            const apply::ApplyStats& stats) {
+    const auto view = observability::apply_lag_view(stats);
+    if (view.fetch_stalled && !stalled_) {
+      spdlog::warn(
+          "Kafka stall: the brokers ({}) have not answered for {} ms (topic {}): the projection "
+          "cannot fetch new events. Fix: check the brokers' health and the network to them",
+          pair.kafka.brokers, view.fetch_stall_ms, topic);
+    } else if (!view.fetch_stalled && stalled_) {
+      spdlog::info("Kafka stall over: topic {} answers again; the projection fetches (recovered)",
+                   topic);
+    }
+    stalled_ = view.fetch_stalled;
+  }
+
+ private:
+  bool stalled_ = false;
+};
+
+/// The pair's monitor thread: what the pipelines cannot tell about themselves while they fail.
+/// Every second: stall and recovery checks; every 5 s the slot. Nothing here waits on Kafka.
+void run_monitor(PairRuntime& rt) {
+  using Clock = std::chrono::steady_clock;
+  const auto& pair = rt.pair;
+  observability::ScopedLogContext ctx("pair", pair.daemon.id);
+  std::optional<capture::SlotMonitor> slot_monitor;
+  if (pair.source) slot_monitor.emplace(pair, rt.capture);
+  RecoveryWatch capture_recovery;
+  DeliveryStallWatch delivery_stall;
+  std::vector<RecoveryWatch> apply_recovery(rt.projections.size());
+  std::vector<FetchStallWatch> fetch_stall(rt.projections.size());
+  Clock::time_point last_slot_poll{};
+  while (!rt.stop.flag()) {
+    if (slot_monitor) {
+      observability::ScopedLogContext module("module", pair.source->module);
+      observability::ScopedLogContext slot("slot", pair.source->slot);
+      if (Clock::now() - last_slot_poll >= std::chrono::seconds(5)) {
+        slot_monitor->poll();
+        last_slot_poll = Clock::now();
+      }
+      delivery_stall.look(pair, rt.capture);
+      const auto state = rt.capture.state.load();
+      capture_recovery.look("capture",
+                            state == capture::CaptureStats::State::kStreaming ||
+                                state == capture::CaptureStats::State::kSnapshotting,
+                            rt.capture);
+    }
+    for (size_t i = 0; i < rt.projections.size(); ++i) {
+      const auto& projection = pair.sink->projections[i];
+      const std::string topic = config::projection_topic(pair, projection);
+      observability::ScopedLogContext module("module", pair.sink->module);
+      observability::ScopedLogContext table("table", projection.to.qualified());
+      observability::ScopedLogContext topic_field("topic", topic);
+      fetch_stall[i].look(pair, topic, rt.projections[i]);
+      apply_recovery[i].look("apply",
+                             rt.projections[i].state.load() == apply::ApplyStats::State::kApplying,
+                             rt.projections[i]);
+    }
+    rt.stop.sleep_for(std::chrono::seconds(1));
+  }
+}
+
+/// The pair's lag probes, every second, on a thread of their own: a broker that stopped
+/// answering blocks a probe for up to librdkafka's request timeout.
+void run_lag_probes(PairRuntime& rt) {
+  observability::ScopedLogContext ctx("pair", rt.pair.daemon.id);
+  std::deque<apply::ApplyLagProbe> probes;
+  for (size_t i = 0; i < rt.projections.size(); ++i) {
+    probes.emplace_back(rt.pair, rt.pair.sink->projections[i], rt.projections[i]);
+  }
+  while (!rt.stop.flag()) {
+    for (size_t i = 0; i < probes.size() && !rt.stop.flag(); ++i) probes[i].poll();
+    rt.stop.sleep_for(std::chrono::seconds(1));
+  }
+}
+
+/// True while the slot exists in the source database (one short query); nullopt when the
+/// source cannot be asked.
+std::optional<bool> slot_exists(const std::string& dsn, const std::string& slot) {
+  try {
+    auto conn = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "leftover check");
+    return conn.exec_params("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot})
+               .rows() > 0;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -82,17 +254,46 @@ std::string fingerprint(const config::PairConfig& pair) {
   return f;
 }
 
-Daemon::Daemon(std::filesystem::path config_path) : config_path_(std::move(config_path)) {}
+Daemon::Daemon(std::filesystem::path config_path, config::LogConfig log)
+    : config_path_(std::move(config_path)), log_(log) {}
 
-Daemon::~Daemon() { stop(); }
+Daemon::~Daemon() {
+  stop();
+}
 
 void Daemon::start_pair(config::PairConfig pair) {
   auto rt = std::make_unique<PairRuntime>();
   rt->pair = std::move(pair);
   rt->fingerprint = fingerprint(rt->pair);
-  rt->store = std::make_unique<checkpoint::CheckpointStore>(rt->pair.daemon.state_dir,
-                                                            rt->pair.daemon.id);
+  // Each pair's sessions (walsender, snapshot, sink) name it in pg_stat_activity and
+  // pg_stat_replication; an application_name in the DSN wins.
+  const std::string application_name = "modsync-" + rt->pair.daemon.id;
+  if (rt->pair.source) {
+    auto& dsn = rt->pair.source->effective_dsn;
+    dsn = config::dsn_with_parameter(dsn, "fallback_application_name", application_name);
+  }
+  if (rt->pair.sink) {
+    auto& dsn = rt->pair.sink->effective_dsn;
+    dsn = config::dsn_with_parameter(dsn, "fallback_application_name", application_name);
+  }
+  rt->store =
+      std::make_unique<checkpoint::CheckpointStore>(rt->pair.daemon.state_dir, rt->pair.daemon.id);
   if (rt->pair.sink) rt->projections.resize(rt->pair.sink->projections.size());
+  const int64_t stall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(rt->pair.kafka.stall_timeout).count();
+  rt->capture.stall_threshold_ms = stall_ms;
+  for (auto& p : rt->projections) p.stall_threshold_ms = stall_ms;
+  if (rt->pair.source) {
+    // Positions from the last run until this one streams: /status and the lag metrics are
+    // meaningful even when the capture cannot start (a lost slot).
+    if (const auto saved = rt->store->load_source()) {
+      rt->capture.confirmed_lsn = saved->confirmed.value();
+      rt->capture.received_lsn = saved->confirmed.value();
+    }
+    std::lock_guard lock(mutex_);
+    std::erase_if(leftovers_,
+                  [&](const LeftoverSlot& l) { return l.slot == rt->pair.source->slot; });
+  }
   PairRuntime& r = *rt;
   if (r.pair.source) {
     r.collectors.push_back(registry_.add_collector([&r](observability::MetricsWriter& w) {
@@ -101,9 +302,8 @@ void Daemon::start_pair(config::PairConfig pair) {
   }
   for (size_t i = 0; i < r.projections.size(); ++i) {
     r.collectors.push_back(registry_.add_collector([&r, i](observability::MetricsWriter& w) {
-      observability::write_apply_metrics(w, r.pair.daemon.id,
-                                         r.pair.sink->projections[i].to.qualified(),
-                                         r.projections[i]);
+      observability::write_apply_metrics(
+          w, r.pair.daemon.id, r.pair.sink->projections[i].to.qualified(), r.projections[i]);
     }));
   }
   {
@@ -114,6 +314,8 @@ void Daemon::start_pair(config::PairConfig pair) {
   for (size_t i = 0; i < r.projections.size(); ++i) {
     r.threads.emplace_back([&r, i] { run_projection(r, i); });
   }
+  r.threads.emplace_back([&r] { run_monitor(r); });
+  if (!r.projections.empty()) r.threads.emplace_back([&r] { run_lag_probes(r); });
   spdlog::info("pair {} started ({}{} projection(s))", r.pair.daemon.id,
                r.pair.source ? "capture, " : "", r.projections.size());
 }
@@ -128,8 +330,35 @@ void Daemon::stop_pair(PairRuntime& rt) {
 }
 
 void Daemon::start(std::vector<config::PairConfig> pairs) {
+  registry_.add_collector([this](observability::MetricsWriter& w) {
+    std::lock_guard lock(mutex_);
+    w.gauge("modsync_leftover_slots",
+            "Replication slots of pairs removed by a reload that still exist: each holds WAL "
+            "on its source until dropped (modsync slots drop).",
+            {}, static_cast<uint64_t>(leftovers_.size()));
+  });
   start_http(pairs);
   for (auto& pair : pairs) start_pair(std::move(pair));
+  housekeeper_ = std::thread([this] { check_leftovers(); });
+}
+
+void Daemon::check_leftovers() {
+  while (!housekeeping_stop_.flag()) {
+    housekeeping_stop_.sleep_for(std::chrono::seconds(10));
+    std::vector<LeftoverSlot> check;
+    {
+      std::lock_guard lock(mutex_);
+      check = leftovers_;
+    }
+    for (const auto& l : check) {
+      if (housekeeping_stop_.flag()) return;
+      if (slot_exists(l.dsn, l.slot) != false) continue;
+      spdlog::info("the replication slot {} of removed pair {} is gone; nothing is left over",
+                   l.slot, l.pair);
+      std::lock_guard lock(mutex_);
+      std::erase_if(leftovers_, [&](const LeftoverSlot& x) { return x.slot == l.slot; });
+    }
+  }
 }
 
 void Daemon::start_http(const std::vector<config::PairConfig>& pairs) {
@@ -158,10 +387,20 @@ void Daemon::reload() {
   try {
     loaded = config::load_path(config_path_);
   } catch (const Error& e) {
-    spdlog::error("SIGHUP: the new configuration is invalid; the running pairs continue "
-                  "unchanged. {}",
-                  e.what());
+    spdlog::error(
+        "SIGHUP: the new configuration is invalid; the running pairs continue "
+        "unchanged. {}",
+        e.what());
     return;
+  }
+  if (!loaded.empty()) {
+    const auto& log = loaded.front().daemon.log;
+    if (log.level != log_.level || log.format != log_.format) {
+      observability::reconfigure_logging(log.format, log.level);
+      log_ = log;
+      spdlog::info("SIGHUP: logging now at level {} as {}", config::to_string(log.level),
+                   config::to_string(log.format));
+    }
   }
   std::map<std::string, config::PairConfig*> wanted;
   for (auto& p : loaded) wanted[p.daemon.id] = &p;
@@ -178,6 +417,16 @@ void Daemon::reload() {
     stop_pair(rt);
     const bool changed = w != wanted.end();
     changed ? ++restarted : ++stopped;
+    if (!changed && rt.pair.source) {
+      const auto& src = *rt.pair.source;
+      spdlog::warn(
+          "SIGHUP: pair {} was removed, but its replication slot {} stays on source {} and holds "
+          "WAL there until dropped. Fix: if nothing else will use it, modsync slots drop "
+          "--config {} {} (docs/runbook.md, \"Removing a pair\")",
+          rt.pair.daemon.id, src.slot, src.module, config_path_.string(), src.slot);
+      std::lock_guard lock(mutex_);
+      leftovers_.push_back({rt.pair.daemon.id, src.slot, src.effective_dsn});
+    }
     std::lock_guard lock(mutex_);
     it = pairs_.erase(it);
   }
@@ -190,13 +439,15 @@ void Daemon::reload() {
     }
   }
   started -= std::min(started, restarted);
-  spdlog::info("SIGHUP: configuration reloaded from {}: {} pair(s) started, {} restarted, {} "
-               "stopped, {} unchanged",
-               config_path_.string(), started, restarted, stopped,
-               pairs_.size() - started - restarted);
+  spdlog::info(
+      "SIGHUP: configuration reloaded from {}: {} pair(s) started, {} restarted, {} "
+      "stopped, {} unchanged",
+      config_path_.string(), started, restarted, stopped, pairs_.size() - started - restarted);
 }
 
 void Daemon::stop() {
+  housekeeping_stop_.request();
+  if (housekeeper_.joinable()) housekeeper_.join();
   for (auto& rt : pairs_) rt->stop.request();
   for (auto& rt : pairs_) stop_pair(*rt);
   {

@@ -26,17 +26,22 @@ void supervise(const std::string& label, StopSignal& stop, const std::function<v
   constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
   std::string last_error;
   int repeats = 0;
-  // The same error again is one line that counts, not the whole message once more.
-  auto log = [&](const std::string& error, const char* kind) {
+  // The error carries its own context (source, slot, table, topic) and the thread's log fields
+  // name the pair and pipeline, so the line is `<label> <failed|retrying>: <error>`, with no
+  // second prefix. The same error again is one shorter line that still names it.
+  auto log = [&](const std::string& error, bool retriable) {
+    const char* state = retriable ? "retrying" : "failed";
+    const char* kind = retriable ? "transient" : "needs attention";
     if (error == last_error) {
       ++repeats;
-      spdlog::warn("{}: still failing with the same error (attempt {}; retrying in {} ms)", label,
-                   repeats + 1, backoff.count());
+      spdlog::warn("{} still {} (attempt {}, same error; next attempt in {} ms): {}", label, state,
+                   repeats + 1, backoff.count(), error);
       return;
     }
     last_error = error;
     repeats = 0;
-    spdlog::error("{}: {} ({}; retrying in {} ms)", label, error, kind, backoff.count());
+    spdlog::error("{} {} ({}; next attempt in {} ms): {}", label, state, kind, backoff.count(),
+                  error);
   };
   while (!stop.flag()) {
     try {
@@ -44,10 +49,10 @@ void supervise(const std::string& label, StopSignal& stop, const std::function<v
       return;
     } catch (const Error& e) {
       report(e.what(), e.retriable());
-      log(e.what(), e.retriable() ? "transient" : "needs attention");
+      log(e.what(), e.retriable());
     } catch (const std::exception& e) {
       report(e.what(), false);
-      log(fmt::format("unexpected error: {}", e.what()), "needs attention");
+      log(fmt::format("unexpected error: {}", e.what()), false);
     }
     stop.sleep_for(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);

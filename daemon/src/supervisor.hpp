@@ -28,7 +28,10 @@ class StopSignal {
 /// Runs `run_once` until it returns (a clean stop) or `stop` is requested, restarting it with
 /// exponential backoff (0.5 s doubling to 30 s) after any failure: every pipeline resumes from
 /// its checkpoints, so a retry never loses or reorders events. `report(error, retriable)`
-/// records each failure. Blocks the calling thread.
+/// records each failure; it should set the state before the error, so a reader never sees the
+/// new error beside the old healthy state. Each failure is logged as `<label> retrying: …` or
+/// `<label> failed: …` (a fatal error: it needs an operator, but is tried again all the same).
+/// Blocks the calling thread.
 void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
                const std::function<void(const std::string&, bool)>& report);
 

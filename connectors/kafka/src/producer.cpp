@@ -58,12 +58,19 @@ struct Producer::Impl {
   std::exception_ptr callback_exception;
   std::optional<Error> pending_error;
   std::string last_client_error;
+  ProgressWatch* watch = nullptr;
+
+  /// After callbacks were served: an empty queue means nothing waits for a report.
+  void note_idle() {
+    if (watch != nullptr && rd_kafka_outq_len(rk.get()) == 0) watch->idle();
+  }
 
   static void on_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     const char* topic = rd_kafka_topic_name(m->rkt);
     DeliveryResult r{m->err, rd_kafka_err2str(m->err), topic, Partition{m->partition},
                      Offset{m->offset}};
+    if (self->watch != nullptr) self->watch->progress(steady_now_ms());
     if (is_unknown_topic(m->err) && !self->pending_error) {
       self->pending_error.emplace(ErrorKind::kFatal, unknown_topic_message(self->brokers, topic));
     }
@@ -153,7 +160,10 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings.brokers);
 }
 
-Producer::~Producer() = default;
+Producer::~Producer() {
+  // Undelivered messages die with the client: nothing waits for a report any more.
+  if (impl_ && impl_->watch != nullptr) impl_->watch->idle();
+}
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&&) noexcept = default;
 
@@ -224,6 +234,7 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
     KafkaErrorPtr error(rd_kafka_produceva(impl_->rk.get(), vus, n));
     if (!error) {
       (void)rd_headers.release();  // librdkafka owns the headers once the message is queued
+      if (impl_->watch != nullptr) impl_->watch->outstanding(steady_now_ms());
       return;
     }
     const auto code = rd_kafka_error_code(error.get());
@@ -245,18 +256,25 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
 
 int Producer::poll(int timeout_ms) {
   const int served = rd_kafka_poll(impl_->rk.get(), timeout_ms);
+  impl_->note_idle();
   impl_->check();
   return served;
 }
 
 bool Producer::flush(int timeout_ms) {
   const auto err = rd_kafka_flush(impl_->rk.get(), timeout_ms);
+  impl_->note_idle();
   impl_->check();
   return err == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_outq_len(impl_->rk.get()) == 0;
 }
 
 size_t Producer::in_flight() const {
   return static_cast<size_t>(rd_kafka_outq_len(impl_->rk.get()));
+}
+
+void Producer::watch_deliveries(ProgressWatch* watch) {
+  impl_->watch = watch;
+  if (watch != nullptr) watch->idle();
 }
 
 const std::string& Producer::brokers() const {

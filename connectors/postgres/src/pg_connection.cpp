@@ -18,19 +18,14 @@ std::string_view PgResult::sqlstate() const {
 }
 
 PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::string context) {
-  const char* keys[] = {"dbname", "replication", "application_name", "fallback_application_name",
-                        nullptr};
-  const char* values[] = {dsn.c_str(), mode == Mode::kReplication ? "database" : nullptr, nullptr,
-                          "modsync", nullptr};
+  // fallback_application_name comes before dbname, so one in the DSN (the daemon sets
+  // "modsync-<daemon.id>" per pair, making its walsenders tell apart in pg_stat_replication)
+  // wins over this default; an application_name in the DSN wins over both.
+  const char* keys[] = {"fallback_application_name", "dbname", "replication", nullptr};
+  const char* values[] = {"modsync", dsn.c_str(),
+                          mode == Mode::kReplication ? "database" : nullptr, nullptr};
   // expand_dbname=1: `dsn` is a full conninfo string or URI.
-  PGconn* raw = nullptr;
-  if (mode == Mode::kReplication) {
-    raw = PQconnectdbParams(keys, values, 1);
-  } else {
-    const char* k2[] = {"dbname", "fallback_application_name", nullptr};
-    const char* v2[] = {dsn.c_str(), "modsync", nullptr};
-    raw = PQconnectdbParams(k2, v2, 1);
-  }
+  PGconn* raw = PQconnectdbParams(keys, values, 1);
   PgConnection conn(raw, std::move(context));
   if (raw == nullptr)
     fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);

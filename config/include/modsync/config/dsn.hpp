@@ -27,4 +27,8 @@ std::string dsn_syntax_error(std::string_view dsn);
 /// percent-encoded ?password=/&password= query parameter for a URI.
 std::string dsn_with_password(std::string_view dsn, std::string_view password);
 
+/// Appends any libpq keyword the same way: key='value' for conninfo, ?key=value or &key=value
+/// (percent-encoded) for a URI. A keyword already in `dsn` is not removed; libpq takes the last.
+std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::string_view value);
+
 }  // namespace modsync::config
