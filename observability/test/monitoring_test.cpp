@@ -16,20 +16,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include "modsync/testing/child_process.hpp"
+#include "read_text.hpp"
 
 namespace fs = std::filesystem;
+using modsync::testing::read_text;
 
 namespace {
 
 const fs::path kSource = MODSYNC_SOURCE_DIR;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 /// Metric names in `text`: modsync_… followed by a metric-like suffix; glob-like mentions
 /// ("modsync_apply_*") and slot names (modsync_orders…) are not metric names.

@@ -198,6 +198,9 @@ TEST_CASE("an outage shows in lag, state, readiness, logs and metrics, and clear
   CHECK(http.series("modsync_apply_lag_seconds{" + kApply + "}").value_or(0) > 1.5);
   CHECK(http.series("modsync_apply_last_error_timestamp_seconds{" + kApply + "}").value_or(0) > 0);
   CHECK(daemon.wait_for_output("apply retrying (transient", 1s));
+  // Which pipeline said it is in fields, not only in the prose.
+  CHECK_THAT(daemon.stderr_text(),
+             Contains("pair=outage module=ship table=public.items_copy topic=shop.public.items"));
   CHECK(status_exit(config.string()) == 4);
 
   auto count = [&](const std::string& what) {
