@@ -116,11 +116,11 @@ TEST_CASE("events waiting for Kafka beyond the stall threshold show as stalled")
   stats.stall_threshold_ms = 1000;
   stats.producer_queue = 7;
   const int64_t now = modsync::steady_now_ms();
-  stats.deliveries.outstanding(now - 500);
+  stats.deliveries.outstanding_since(now - 500);
   CHECK_FALSE(capture_delivery_stalled(stats));
   CHECK_FALSE(capture_not_ready_reason("p", stats).has_value());
   stats.deliveries.idle();
-  stats.deliveries.outstanding(now - 5000);
+  stats.deliveries.outstanding_since(now - 5000);
   CHECK(capture_delivery_stalled(stats));
   CHECK(capture_state_name(stats) == "stalled");
   const auto reason = capture_not_ready_reason("p", stats);

@@ -15,12 +15,19 @@ inline int64_t steady_now_ms() {
 }
 
 /// Since when outstanding work (messages awaiting a delivery report) has made no progress.
-/// One writer thread calls outstanding()/progress()/idle(); any thread may read stalled_for().
+/// One writer thread calls outstanding()/progress()/idle(); any thread may read stalled_for_ms().
 /// Lock-free: a relaxed atomic, cheap enough for a produce() call.
 class ProgressWatch {
  public:
-  /// Work was queued: starts the clock unless work is already waiting.
-  void outstanding(int64_t now_ms) noexcept {
+  /// Work was queued: starts the clock unless work is already waiting (the clock is read only
+  /// then, so a hot loop pays one relaxed load).
+  void outstanding() noexcept {
+    if (waiting_since_ms_.load(std::memory_order_relaxed) == 0) {
+      waiting_since_ms_.store(steady_now_ms(), std::memory_order_relaxed);
+    }
+  }
+  /// As outstanding(), with the time given (for tests).
+  void outstanding_since(int64_t now_ms) noexcept {
     if (waiting_since_ms_.load(std::memory_order_relaxed) == 0) {
       waiting_since_ms_.store(now_ms, std::memory_order_relaxed);
     }
