@@ -13,6 +13,7 @@
 #include "modsync/capture/slot_monitor.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/common/lsn.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/config/dsn.hpp"
 #include "modsync/observability/apply_metrics.hpp"
@@ -54,6 +55,10 @@ void run_capture(PairRuntime& rt) {
         rt.capture.state = retriable ? capture::CaptureStats::State::kRetrying
                                      : capture::CaptureStats::State::kFailed;
         rt.capture.set_error(error);
+      },
+      [&] {
+        return std::vector<std::pair<std::string, std::string>>{
+            {"lsn", Lsn(observability::capture_positions(rt.capture).confirmed).to_string()}};
       });
 }
 
@@ -192,6 +197,9 @@ void run_monitor(PairRuntime& rt) {
     if (slot_monitor) {
       observability::ScopedLogContext module("module", pair.source->module);
       observability::ScopedLogContext slot("slot", pair.source->slot);
+      // Where the capture stands: the confirmed LSN it resumes from.
+      observability::ScopedLogContext lsn(
+          "lsn", Lsn(observability::capture_positions(rt.capture).confirmed).to_string());
       if (Clock::now() - last_slot_poll >= std::chrono::seconds(5)) {
         slot_monitor->poll();
         last_slot_poll = Clock::now();

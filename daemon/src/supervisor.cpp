@@ -1,8 +1,11 @@
 #include "supervisor.hpp"
 
+#include <deque>
+
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/observability/logging.hpp"
 
 namespace modsync::daemon {
 
@@ -21,7 +24,8 @@ void StopSignal::sleep_for(std::chrono::milliseconds d) {
 }
 
 void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
-               const std::function<void(const std::string&, bool)>& report) {
+               const std::function<void(const std::string&, bool)>& report,
+               const std::function<std::vector<std::pair<std::string, std::string>>()>& fields) {
   auto backoff = std::chrono::milliseconds(500);
   constexpr auto kMaxBackoff = std::chrono::milliseconds(30000);
   std::string last_error;
@@ -30,6 +34,10 @@ void supervise(const std::string& label, StopSignal& stop, const std::function<v
   // name the pair and pipeline, so the line is `<label> <failed|retrying>: <error>`, with no
   // second prefix. The same error again is one shorter line that still names it.
   auto log = [&](const std::string& error, bool retriable) {
+    std::deque<observability::ScopedLogContext> context;
+    if (fields) {
+      for (auto& [name, value] : fields()) context.emplace_back(std::move(name), std::move(value));
+    }
     const char* state = retriable ? "retrying" : "failed";
     const char* kind = retriable ? "transient" : "needs attention";
     if (error == last_error) {

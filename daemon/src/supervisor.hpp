@@ -6,6 +6,8 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace modsync::daemon {
 
@@ -32,7 +34,11 @@ class StopSignal {
 /// new error beside the old healthy state. Each failure is logged as `<label> retrying: …` or
 /// `<label> failed: …` (a fatal error: it needs an operator, but is tried again all the same).
 /// Blocks the calling thread.
-void supervise(const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
-               const std::function<void(const std::string&, bool)>& report);
+/// `fields`, when set, gives log fields (name, value) added to each failure line, read at the
+/// time of the failure (the capture's confirmed LSN).
+void supervise(
+    const std::string& label, StopSignal& stop, const std::function<void()>& run_once,
+    const std::function<void(const std::string&, bool)>& report,
+    const std::function<std::vector<std::pair<std::string, std::string>>()>& fields = {});
 
 }  // namespace modsync::daemon

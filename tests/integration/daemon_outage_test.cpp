@@ -168,6 +168,10 @@ TEST_CASE("an outage shows in lag, state, readiness, logs and metrics, and clear
                         "SELECT string_agg(application_name, ',') FROM "
                         "pg_stat_replication") == "modsync-outage");
   CHECK(status_exit(config.string()) == 0);
+  // With nothing written, heartbeats (every second here) still move the capture's source time.
+  const std::string commit_ts = "modsync_last_commit_timestamp_seconds{" + kCapture + "}";
+  const double idle_ts = http.series(commit_ts).value_or(0);
+  CHECK(eventually([&] { return http.series(commit_ts).value_or(0) > idle_ts + 1; }, 10s));
 
   // ---- the sink is down: the projection falls behind, visibly, and catches up after -------
   sink.stop();
@@ -270,6 +274,7 @@ TEST_CASE("an outage shows in lag, state, readiness, logs and metrics, and clear
     CHECK(num(c, "lag_bytes") > 32 * 1024 * 1024);
   }
   CHECK(daemon.wait_for_output("replication slot modsync_outage is lost", 10s));
+  CHECK_THAT(daemon.stderr_text(), Contains("pair=outage module=shop slot=modsync_outage lsn=0/"));
   CHECK(num(http.pipeline("public.items_copy"), "lag_ms") > stalled_lag);  // still growing
 
   broker.process().signal(SIGCONT);
