@@ -425,13 +425,25 @@ void Daemon::reload() {
     stop_pair(rt);
     const bool changed = w != wanted.end();
     changed ? ++restarted : ++stopped;
-    if (!changed && rt.pair.source) {
+    const config::SourceConfig* now = changed && w->second->source ? &*w->second->source : nullptr;
+    if (rt.pair.source && (!now || now->slot != rt.pair.source->slot)) {
       const auto& src = *rt.pair.source;
+      // `slots drop` takes modsync_* slots of the databases the config still captures from.
+      bool still_captured = false;
+      for (const auto& p : loaded) still_captured |= p.source && p.source->dsn == src.dsn;
+      const std::string fix =
+          still_captured
+              ? fmt::format("modsync slots drop --config {} {}", config_path_.string(), src.slot)
+              : fmt::format(
+                    "SELECT pg_drop_replication_slot('{}'); in the source "
+                    "database of module {}",
+                    src.slot, src.module);
       spdlog::warn(
-          "SIGHUP: pair {} was removed, but its replication slot {} stays on source {} and holds "
-          "WAL there until dropped. Fix: if nothing else will use it, modsync slots drop "
-          "--config {} {} (docs/runbook.md, \"Removing a pair\")",
-          rt.pair.daemon.id, src.slot, src.module, config_path_.string(), src.slot);
+          "SIGHUP: pair {} {}, but its replication slot {} stays on source {} and holds WAL there "
+          "until dropped. Fix: if nothing else will use it, {} (docs/runbook.md, \"Removing a "
+          "pair\")",
+          rt.pair.daemon.id, now ? "now uses slot " + now->slot : std::string("was removed"),
+          src.slot, src.module, fix);
       std::lock_guard lock(mutex_);
       leftovers_.push_back({rt.pair.daemon.id, src.slot, src.effective_dsn});
     }
