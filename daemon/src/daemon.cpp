@@ -1,6 +1,5 @@
 #include "daemon.hpp"
 
-#include <ctime>
 #include <deque>
 #include <map>
 #include <thread>
@@ -19,6 +18,7 @@
 #include "modsync/observability/apply_metrics.hpp"
 #include "modsync/observability/capture_metrics.hpp"
 #include "modsync/observability/logging.hpp"
+#include "modsync/observability/pipeline_watch.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 #include "supervisor.hpp"
 
@@ -32,7 +32,7 @@ struct PairRuntime {
   capture::CaptureStats capture;
   std::deque<apply::ApplyStats> projections;
   StopSignal stop;
-  std::vector<std::thread> threads;  ///< pipelines, then the monitor
+  std::vector<std::thread> threads;  ///< pipelines, the monitor, the lag probes
   std::vector<observability::MetricsRegistry::CollectorId> collectors;
 };
 
@@ -87,99 +87,6 @@ void run_projection(PairRuntime& rt, size_t index) {
       });
 }
 
-std::string format_unix_ms(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
-
-/// Tells when a pipeline that had failed works again: healthy on two looks in a row with no
-/// retry in between (one look could catch a run that fails a moment later). Then it logs a
-/// "recovered" line naming the error it recovered from and clears that error.
-class RecoveryWatch {
- public:
-  template <typename Stats>
-  void look(const char* what, bool healthy, Stats& stats) {
-    const uint64_t retries = stats.retries.load();
-    const bool again = healthy && healthy_before_ && retries == retries_before_;
-    healthy_before_ = healthy;
-    retries_before_ = retries;
-    if (!again) return;
-    const std::string error = stats.last_error();
-    if (error.empty()) return;
-    const int64_t at = stats.last_error_unix_ms();
-    spdlog::info("{} recovered after {} retries; the last error (at {}) was: {}", what, retries,
-                 format_unix_ms(at), error);
-    stats.clear_error();
-  }
-
- private:
-  bool healthy_before_ = false;
-  uint64_t retries_before_ = 0;
-};
-
-/// Logs when a capture's deliveries stall and when they flow again.
-class DeliveryStallWatch {
- public:
-  void look(const config::PairConfig& pair, const capture::CaptureStats& stats) {
-    const bool stalled = observability::capture_delivery_stalled(stats);
-    const int64_t stall_ms = observability::capture_delivery_stall_ms(stats);
-    if (stalled && !stalled_) {
-      spdlog::warn(
-          "Kafka stall: {} event(s) have waited {} ms for an acknowledgement from the brokers "
-          "({}); nothing past them is confirmed to PostgreSQL meanwhile, so the slot holds WAL. "
-          "Fix: check the brokers' health and the network to them",
-          stats.producer_queue.load(), stall_ms, pair.kafka.brokers);
-      started_ = std::chrono::steady_clock::now();
-    } else if (!stalled && stalled_) {
-      const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started_);
-      const auto state = stats.state.load();
-      if (state == capture::CaptureStats::State::kStreaming ||
-          state == capture::CaptureStats::State::kSnapshotting) {
-        spdlog::info(
-            "Kafka stall over: the brokers acknowledge events again after ~{} ms "
-            "(recovered)",
-            lasted.count() + stats.stall_threshold_ms.load());
-      } else {
-        spdlog::warn(
-            "Kafka stall no longer measured: the capture stopped ({}; see its error) "
-            "and resends what was in flight from its checkpoint",
-            capture::to_string(state));
-      }
-    }
-    stalled_ = stalled;
-  }
-
- private:
-  bool stalled_ = false;
-  std::chrono::steady_clock::time_point started_{};
-};
-
-/// Logs when Kafka stops answering a projection's lag probe and when it answers again.
-class FetchStallWatch {
- public:
-  void look(const config::PairConfig& pair, const std::string& topic,
-            const apply::ApplyStats& stats) {
-    const auto view = observability::apply_lag_view(stats);
-    if (view.fetch_stalled && !stalled_) {
-      spdlog::warn(
-          "Kafka stall: the brokers ({}) have not answered for {} ms (topic {}): the projection "
-          "cannot fetch new events. Fix: check the brokers' health and the network to them",
-          pair.kafka.brokers, view.fetch_stall_ms, topic);
-    } else if (!view.fetch_stalled && stalled_) {
-      spdlog::info("Kafka stall over: topic {} answers again; the projection fetches (recovered)",
-                   topic);
-    }
-    stalled_ = view.fetch_stalled;
-  }
-
- private:
-  bool stalled_ = false;
-};
-
 /// The pair's monitor thread: what the pipelines cannot tell about themselves while they fail.
 /// Every second: stall and recovery checks; every 5 s the slot. Nothing here waits on Kafka.
 void run_monitor(PairRuntime& rt) {
@@ -188,10 +95,10 @@ void run_monitor(PairRuntime& rt) {
   observability::ScopedLogContext ctx("pair", pair.daemon.id);
   std::optional<capture::SlotMonitor> slot_monitor;
   if (pair.source) slot_monitor.emplace(pair, rt.capture);
-  RecoveryWatch capture_recovery;
-  DeliveryStallWatch delivery_stall;
-  std::vector<RecoveryWatch> apply_recovery(rt.projections.size());
-  std::vector<FetchStallWatch> fetch_stall(rt.projections.size());
+  observability::RecoveryWatch capture_recovery;
+  observability::DeliveryStallWatch delivery_stall;
+  std::vector<observability::RecoveryWatch> apply_recovery(rt.projections.size());
+  std::vector<observability::FetchStallWatch> fetch_stall(rt.projections.size());
   Clock::time_point last_slot_poll{};
   while (!rt.stop.flag()) {
     if (slot_monitor) {

@@ -2,7 +2,6 @@
 // HTTP /status when it answers, else from the checkpoints and the source's slot.
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -17,6 +16,7 @@
 #include "commands.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/observability/pipeline_watch.hpp"
 
 namespace modsync::daemon {
 
@@ -82,13 +82,7 @@ std::string int_field(simdjson::dom::object o, std::string_view key) {
 }
 
 std::string format_unix_ms(int64_t ms) {
-  if (ms == 0) return "never";
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000);
+  return ms == 0 ? "never" : observability::format_unix_ms(ms);
 }
 
 /// A pipeline state that `modsync status` reports with kExitUnhealthy.
