@@ -66,6 +66,7 @@ int64_t ApplyLagProbe::commit_time_at(int32_t partition, int64_t offset) {
         }
       }
     }
+    consumer_->assign(std::vector<kafka::TopicPartitionOffset>{});  // stop fetching meanwhile
   } catch (const Error& e) {
     spdlog::debug("lag probe: cannot read topic {} partition {} offset {}: {}", topic_, partition,
                   offset, e.what());
@@ -83,7 +84,12 @@ void ApplyLagProbe::poll() {
     if (!consumer_) {
       // A broker that stops answering holds a query for socket.timeout.ms (60 s by default),
       // which would hold up the daemon's shutdown as long; kafka.properties may still set it.
-      kafka::KafkaSettings settings{pair_.kafka.brokers, {{"socket.timeout.ms", "5000"}}};
+      // It reads one event per lagging partition: a small fetch and prefetch keep a catch-up
+      // from costing the probe megabytes per read.
+      kafka::KafkaSettings settings{pair_.kafka.brokers,
+                                    {{"socket.timeout.ms", "5000"},
+                                     {"max.partition.fetch.bytes", "65536"},
+                                     {"queued.max.messages.kbytes", "1024"}}};
       for (const auto& [k, v] : pair_.kafka.properties) settings.properties.emplace_back(k, v);
       kafka::ConsumerOptions options;
       // Never joins the group (assign only, no commits); the name says what it is.
