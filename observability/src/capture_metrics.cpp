@@ -48,7 +48,11 @@ bool capture_delivery_stalled(const capture::CaptureStats& stats) {
 
 std::string_view capture_state_name(const capture::CaptureStats& stats) {
   if (capture_delivery_stalled(stats)) return "stalled";
-  return capture::to_string(stats.state.load(std::memory_order_relaxed));
+  const State state = stats.state.load(std::memory_order_relaxed);
+  // Each attempt after a failure starts over in kStarting; with the error not yet recovered
+  // from, that attempt is a retry, not a fresh start.
+  if (state == State::kStarting && !stats.last_error().empty()) return "retrying";
+  return capture::to_string(state);
 }
 
 CapturePositions capture_positions(const capture::CaptureStats& stats) {
@@ -160,6 +164,10 @@ std::optional<std::string> capture_not_ready_reason(std::string_view pair,
       }
       return std::nullopt;
     case State::kStarting:
+      if (const std::string error = stats.last_error(); !error.empty()) {
+        return fmt::format("pair {}: capture retrying: {} (retries: {})", pair, error,
+                           load(stats.retries));
+      }
       return fmt::format("pair {}: capture starting", pair);
     case State::kStopped:
       return fmt::format("pair {}: capture stopped", pair);

@@ -54,6 +54,22 @@ TEST_CASE("readiness names the pair and its last error") {
         "pair p: capture failed: slot \"orders\" is active for PID 42 (retries: 3)");
 }
 
+TEST_CASE("an attempt after a failure is a retry, not a fresh start") {
+  modsync::capture::CaptureStats stats;
+  CHECK(capture_state_name(stats) == "starting");
+  stats.retries = 2;
+  stats.set_error("cannot reach Kafka");
+  stats.state = State::kStarting;  // the supervisor's next attempt begins
+  CHECK(capture_state_name(stats) == "retrying");
+  CHECK(capture_not_ready_reason("p", stats) ==
+        "pair p: capture retrying: cannot reach Kafka (retries: 2)");
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  CHECK(
+      out.render().find("modsync_capture_state{pair=\"p\",module=\"m\",state=\"retrying\"} 1\n") !=
+      std::string::npos);
+}
+
 TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
   modsync::capture::CaptureStats stats;
   stats.state = State::kRetrying;
