@@ -30,7 +30,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+  exec "$(dirname "${BASH_SOURCE[0]}")/install-test-tools.sh"
 fi
 
 SUDO=""
@@ -45,3 +45,4 @@ if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: done"
+exec "$(dirname "${BASH_SOURCE[0]}")/install-test-tools.sh"

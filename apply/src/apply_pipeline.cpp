@@ -20,6 +20,7 @@
 #include "modsync/projection/filter.hpp"
 #include "apply_positions.hpp"
 #include "target_creator.hpp"
+#include "value_decoder.hpp"
 
 namespace modsync::apply {
 
@@ -36,42 +37,6 @@ int64_t now_unix_ms() {
 
 void append_escaped(std::string_view v, std::string& out) {
   ProjectionWriter::append_copy_escaped(v, out);
-}
-
-/// PostgreSQL array literal of a JSON array: {1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}.
-void append_array_literal(simdjson::dom::array a, std::string& out) {
-  out += '{';
-  bool first = true;
-  for (simdjson::dom::element e : a) {
-    if (!first) out += ',';
-    first = false;
-    switch (e.type()) {
-      case simdjson::dom::element_type::NULL_VALUE: out += "NULL"; break;
-      case simdjson::dom::element_type::ARRAY: append_array_literal(e.get_array().value(), out); break;
-      case simdjson::dom::element_type::STRING: {
-        out += '"';
-        const std::string_view text = e.get_string().value();
-        for (char c : text) {
-          if (c == '"' || c == '\\') out += '\\';
-          out += c;
-        }
-        out += '"';
-        break;
-      }
-      case simdjson::dom::element_type::OBJECT: {
-        out += '"';
-        const std::string json = simdjson::minify(e);
-        for (char c : json) {
-          if (c == '"' || c == '\\') out += '\\';
-          out += c;
-        }
-        out += '"';
-        break;
-      }
-      default: out += simdjson::minify(e); break;
-    }
-  }
-  out += '}';
 }
 
 /// FNV-1a over `bytes`, continuing from `seed`; a key's columns are hashed one after another.
@@ -280,10 +245,22 @@ struct ApplyPipeline::Impl {
     const auto stored = ProjectionWriter::load_offsets(*conn, id);
     std::vector<kafka::TopicPartitionOffset> positions;
     for (int p = 0; p < partitions; ++p) {
-      int64_t offset = -2;  // the beginning: the snapshot rows come first
+      std::optional<int64_t> offset;
       for (const auto& s : stored)
         if (s.topic == topic && s.partition == p) offset = s.next_offset;
-      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{offset}});
+      if (!offset) {
+        // A projection starts from the table's whole history: the snapshot rows come first.
+        // Once retention deleted the start of it, starting at what is left would miss rows.
+        const auto marks = dlq->watermarks(topic, p, std::chrono::seconds(10));
+        if (marks.low > 0) {
+          fail("{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
+               "events, so this new projection would miss rows. It is not started. Fix: fill it "
+               "from a new snapshot with `modsync resnapshot --config <file> {} {}`",
+               context, p, topic, marks.low, pair.daemon.id, proj.from ? proj.from->table.qualified() : proj.to.qualified());
+        }
+        offset = marks.low;
+      }
+      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
     }
     consumer->assign(positions);
     publish_positions(stats, positions);
@@ -317,14 +294,16 @@ struct ApplyPipeline::Impl {
                                  f.source, f.target, source, names),
                      "correct the mapping in `columns`");
       }
-      const char source_category = pgsink::type_category(*conn, c->type_oid);
+      const char source_category = pgsink::type_category(*conn, c->type_oid, c->type_name);
       const char target_category = f.column->category;
       // Text takes anything; user-defined and JSON types are left to PostgreSQL's casts.
       const bool compatible = source_category == target_category || target_category == 'S' ||
                               target_category == 'U' || source_category == 'U';
       if (!compatible) {
         const std::string source_type =
-            conn->query_value(fmt::format("SELECT format_type({}, {})", c->type_oid, c->type_modifier));
+            !c->type_name.empty() ? c->type_name
+                                  : conn->query_value(fmt::format("SELECT format_type({}, {})",
+                                                                  c->type_oid, c->type_modifier));
         config_error(fmt::format("column {} is {} in {} but {} ({}) in the target: the types are "
                                  "incompatible",
                                  f.source, source_type, source, f.target, f.column->type),
@@ -342,28 +321,6 @@ struct ApplyPipeline::Impl {
   }
 
   // ---- decoding ----------------------------------------------------------------------------
-
-  void append_value(simdjson::dom::element e, const pgsink::TargetColumn& c, std::string& out) {
-    using T = simdjson::dom::element_type;
-    switch (e.type()) {
-      case T::NULL_VALUE: out += "\\N"; return;
-      case T::STRING: append_escaped(e.get_string().value(), out); return;
-      case T::BOOL: out += e.get_bool().value() ? "true" : "false"; return;
-      case T::INT64: fmt::format_to(std::back_inserter(out), "{}", e.get_int64().value()); return;
-      case T::UINT64: fmt::format_to(std::back_inserter(out), "{}", e.get_uint64().value()); return;
-      case T::DOUBLE: fmt::format_to(std::back_inserter(out), "{}", e.get_double().value()); return;
-      case T::ARRAY:
-        scratch.clear();
-        if (c.category == 'A') {
-          append_array_literal(e.get_array().value(), scratch);
-        } else {
-          scratch = simdjson::minify(e);
-        }
-        append_escaped(scratch, out);
-        return;
-      case T::OBJECT: append_escaped(simdjson::minify(e), out); return;
-    }
-  }
 
   /// The event's field for `current_name`, under its name in `rule`'s version.
   static simdjson::simdjson_result<simdjson::dom::element> field(
@@ -386,8 +343,12 @@ struct ApplyPipeline::Impl {
     Entry entry;
     if (!m.has_value()) return entry;
     simdjson::dom::element doc;
-    if (parser.parse(m.value().data(), m.value().size()).get(doc) != simdjson::SUCCESS ||
-        !doc.is_object()) {
+    auto parsed = parser.parse(m.value().data(), m.value().size()).get(doc);
+    if (parsed == simdjson::NUMBER_ERROR) {
+      // Valid JSON that simdjson cannot hold: an old event embedding a json value.
+      if (auto quoted = quote_unreadable_row_values(m.value())) parsed = parser.parse(*quoted).get(doc);
+    }
+    if (parsed != simdjson::SUCCESS || !doc.is_object()) {
       return dead_letter("the value is not a JSON object (not a modsync/Debezium change event)");
     }
     std::string_view op_text;
@@ -396,7 +357,13 @@ struct ApplyPipeline::Impl {
     }
     const char op = op_text[0];
     if (op == 'm') return entry;
-    if (!ops.count(op)) return entry;
+    // A truncate marked as a snapshot event restarts a keyless table's snapshot: the rows of
+    // the earlier attempt must go whatever `ops` says, or they would be there twice.
+    std::string_view snapshot_flag;
+    const bool snapshot_truncate =
+        op == 't' && doc["source"]["snapshot"].get(snapshot_flag) == simdjson::SUCCESS &&
+        snapshot_flag != "false";
+    if (!ops.count(op) && !snapshot_truncate) return entry;
     if (op == 'd' && proj.on_delete == config::OnDelete::kIgnore) return entry;
     std::string_view position_text;
     std::optional<Position> position;
@@ -488,7 +455,7 @@ struct ApplyPipeline::Impl {
       auto v = field(row, f.source, rule);
       if (v.error() == simdjson::SUCCESS) {
         const size_t at = copy_buf.size();
-        append_value(v.value(), *f.column, copy_buf);
+        append_copy_value(v.value(), *f.column, scratch, copy_buf);
         if (f.column->key) {
           entry.key_hash = hash_bytes(std::string_view(copy_buf).substr(at), entry.key_hash);
         }
@@ -583,10 +550,15 @@ struct ApplyPipeline::Impl {
       }
       std::vector<pgsink::StoredOffset> offsets;
       for (const auto& [k, v] : next) offsets.push_back({k.first, k.second, v});
-      if (stats.dead_lettered.load() > 0) {
+      if (has_dead_letters) {
         // A dead-lettered event is only skipped once Kafka holds its copy.
-        dlq->flush(30000);
+        const bool flushed = dlq->flush(30000);
         if (dlq_error) throw *dlq_error;
+        if (!flushed) {
+          fail_retriable("{}: the dead-letter topic {} did not acknowledge {} event(s) within "
+                         "30 s; their offsets are not committed, so they are retried",
+                         context, dlq_topic, dlq->in_flight());
+        }
       }
       writer->save_offsets(offsets);
       writer->commit();

@@ -11,10 +11,40 @@
 #include "modsync/common/error.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/pgsink/target_table.hpp"
 
 namespace modsync::apply {
 
 namespace {
+
+/// The type to create a target column of source column `c` with: the source's type name, which
+/// must name a type in the subscriber database too (user-defined types, extensions).
+std::string target_type(const config::Projection& projection, pg::PgConnection& conn,
+                        const SourceColumn& c) {
+  if (c.type_name.empty()) {
+    // A schema published before the type names: only built-in OIDs mean the same here.
+    if (c.type_oid < pgsink::kFirstNormalObjectId) {
+      return conn.query_value(
+          fmt::format("SELECT format_type({}, {})", c.type_oid, c.type_modifier));
+    }
+    fail("{}:{}: projection to {}: column {} has a user-defined type (OID {} in the source), and "
+         "the published schema does not name it. Fix: restart the capture with this modsync "
+         "version so it republishes the schema with type names, or create the table yourself",
+         projection.location.file, projection.location.line, projection.to.qualified(), c.name,
+         c.type_oid);
+  }
+  if (c.type_oid >= pgsink::kFirstNormalObjectId) {
+    pg::PgResult r = conn.exec_params("SELECT to_regtype($1) IS NOT NULL", {c.type_name});
+    if (r.rows() == 0 || r.value(0, 0) != "t") {
+      fail("{}:{}: projection to {}: column {} is of type {}, which the subscriber database does "
+           "not have. Fix: create the type there as in the source (CREATE TYPE, CREATE DOMAIN or "
+           "CREATE EXTENSION), or create the table yourself",
+           projection.location.file, projection.location.line, projection.to.qualified(), c.name,
+           c.type_name);
+    }
+  }
+  return c.type_name;
+}
 
 }  // namespace
 
@@ -29,11 +59,7 @@ std::optional<std::vector<SourceColumn>> latest_source_schema(const config::Pair
   std::map<int, int64_t> end;
   std::vector<kafka::TopicPartitionOffset> start;
   for (int p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(metadata.handle(), topic.c_str(), p, &low, &high,
-                                         10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      fail_retriable("cannot read the end of topic {} partition {}", topic, p);
-    }
+    const auto [low, high] = metadata.watermarks(topic, p, std::chrono::seconds(10));
     if (high > low) {
       end[p] = high;
       start.push_back({topic, kafka::Partition{p}, kafka::Offset{low}});
@@ -71,6 +97,8 @@ std::optional<std::vector<SourceColumn>> latest_source_schema(const config::Pair
         col.type_oid = static_cast<uint32_t>(uint64_t(c["type_oid"].get_uint64()));
         col.type_modifier = static_cast<int32_t>(int64_t(c["type_modifier"].get_int64()));
         col.key = bool(c["key"].get_bool());
+        std::string_view type_name;
+        if (c["type"].get(type_name) == simdjson::SUCCESS) col.type_name = std::string(type_name);
         columns.push_back(std::move(col));
       }
       best = std::move(columns);
@@ -97,10 +125,8 @@ void create_target_table(const config::PairConfig& pair, const config::Projectio
   }
   std::string defs, keys;
   auto add = [&](const std::string& target, const SourceColumn& c) {
-    const std::string type = conn.query_value(fmt::format(
-        "SELECT format_type({}, {})", c.type_oid, c.type_modifier));
-    defs += fmt::format("{}{} {}", defs.empty() ? "" : ", ", conn.quote_ident(target),
-                        type.empty() ? "text" : type);
+    const std::string type = target_type(projection, conn, c);
+    defs += fmt::format("{}{} {}", defs.empty() ? "" : ", ", conn.quote_ident(target), type);
     if (c.key) keys += (keys.empty() ? "" : ", ") + conn.quote_ident(target);
   };
   for (const auto& c : *columns) {

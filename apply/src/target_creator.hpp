@@ -15,6 +15,9 @@ struct SourceColumn {
   uint32_t type_oid = 0;
   int32_t type_modifier = -1;
   bool key = false;
+  /// format_type() on the source ("public.mood"); "" in schemas published before modsync
+  /// carried it. A user-defined type's OID means nothing in the subscriber database: use this.
+  std::string type_name;
 };
 
 /// The newest published column list of `from`, read from the whole schemas topic (small: one

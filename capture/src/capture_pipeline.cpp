@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <simdjson.h>
@@ -94,10 +95,13 @@ struct CapturePipeline::Impl {
   std::string database;
   std::string schema_topic, message_topic, transaction_topic;
   std::optional<Error> delivery_error;
+  size_t max_message_bytes = 1000000;  ///< librdkafka's message.max.bytes
 
   // Reused buffers: the hot path does not allocate per row.
   std::string key_buf, value_buf, version_buf;
   std::vector<ColumnValue> full_row;
+  std::vector<ColumnValue> fetched_row;
+  pg::PgResult fetched;  ///< holds the values fetched_row points into until the event is encoded
   event::EventHeaders event_headers;
   kafka::Headers headers;
 
@@ -107,6 +111,13 @@ struct CapturePipeline::Impl {
   uint32_t tx_index = 0;
   uint32_t tx_events = 0;
   std::optional<Position> resume_after;  ///< events at or before this are already in Kafka
+  /// Per relation: streamed changes committed before this LSN are already in the table's
+  /// snapshot (it read the whole table there), so they are not sent again.
+  std::unordered_map<uint32_t, Lsn> snapshot_covers;
+  bool skip_current = false;  ///< the change being mapped is covered by its table's snapshot
+  /// Per table: its publication membership (SourceCatalog::membership) before this run set
+  /// the publication up, and as last read since.
+  std::unordered_map<uint32_t, std::string> membership_at_start, membership;
   Lsn received;
   Lsn idle_lsn;   ///< a keepalive's WAL end seen while nothing was in flight
   Lsn confirmed;  ///< recorded in RocksDB and sent to PostgreSQL
@@ -143,7 +154,11 @@ struct CapturePipeline::Impl {
             context, t.name.to_string(), t.name.to_string());
       }
     }
+    for (const auto& t : tables) membership_at_start[t.oid] = catalog.membership(src.publication, t);
     catalog.ensure_publication(src.publication, tables);
+    // Read before any snapshot's consistent point: a change in between shows as a change
+    // later and costs a second snapshot, never a missed row.
+    for (const auto& t : tables) membership[t.oid] = catalog.membership(src.publication, t);
 
     const std::string& prefix = pair.kafka.topic_prefix;
     schema_topic = prefix + ".schemas";
@@ -152,6 +167,10 @@ struct CapturePipeline::Impl {
 
     kafka::KafkaSettings settings{pair.kafka.brokers, {}};
     for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    if (auto it = pair.kafka.properties.find("message.max.bytes");
+        it != pair.kafka.properties.end()) {
+      if (auto v = std::strtoull(it->second.c_str(), nullptr, 10); v > 0) max_message_bytes = v;
+    }
     producer = std::make_unique<kafka::Producer>(
         settings, "modsync-" + pair.daemon.id,
         [this](uint64_t opaque, const kafka::DeliveryResult& r) { on_delivery(opaque, r); });
@@ -218,16 +237,85 @@ struct CapturePipeline::Impl {
     return !(resume_after && source.position <= *resume_after);
   }
 
+  /// An event Kafka would refuse stops the pipeline here, before anything after it is sent,
+  /// with what the operator needs: table, key, size, and the setting to raise. Confirmation
+  /// stays before it, so nothing is lost while it waits (docs/operations.md, "Oversized rows").
+  void check_size(const event::TableSchema& t) {
+    // librdkafka counts the record's framing too; 128 bytes cover it with room to spare.
+    size_t size = key_buf.size() + value_buf.size() + 128;
+    for (const auto& h : event_headers.headers()) size += h.name.size() + h.value.size();
+    if (size <= max_message_bytes) return;
+    stats.oversized_events.fetch_add(1, std::memory_order_relaxed);
+    std::string key = key_buf.substr(0, 200);
+    if (key_buf.size() > 200) key += "…";
+    fail("{}: the change event of {}.{} with key {} is {} bytes, more than Kafka's message limit "
+         "of {} bytes (message.max.bytes), at WAL position {}. Nothing after it is confirmed to "
+         "PostgreSQL until it is sent. Fix: raise message.max.bytes in kafka.properties (and the "
+         "topic's max.message.bytes on the brokers) above {} bytes, then restart or reload",
+         context, t.schema, t.table, key, size, max_message_bytes, received, size);
+  }
+
+  /// Fills the unchanged TOASTed values of `after` (an update of a table without REPLICA
+  /// IDENTITY FULL, where pgoutput leaves them out) from the source's current row, found by
+  /// its key. The value read may be newer than the event; any later change of it has its own
+  /// event, and projections apply by position, so they converge on the source. Without it a
+  /// projection could not build a row that enters its filter, or changes its key, through
+  /// such an update. Returns `after` unchanged when the row is gone (a later event deletes it).
+  event::RowImage fill_unchanged(const event::TableSchema& t, event::RowImage after) {
+    std::string select;
+    for (size_t i = 0; i < after.size() && i < t.columns.size(); ++i) {
+      if (after[i].kind != ColumnValue::Kind::kUnchanged) continue;
+      if (!select.empty()) select += ", ";
+      select += sql->quote_ident(t.columns[i].name);
+    }
+    if (select.empty() || !t.has_key()) return after;
+    std::string where;
+    std::vector<std::optional<std::string>> params;
+    for (size_t i = 0; i < after.size() && i < t.columns.size(); ++i) {
+      if (!t.columns[i].key) continue;
+      if (after[i].kind == ColumnValue::Kind::kUnchanged) return after;
+      if (!where.empty()) where += " AND ";
+      if (after[i].kind == ColumnValue::Kind::kNull) return after;
+      params.emplace_back(std::string(after[i].data));
+      where += fmt::format("{} = ${}", sql->quote_ident(t.columns[i].name), params.size());
+    }
+    fetched = sql->exec_params(fmt::format("SELECT {} FROM {}.{} WHERE {}", select,
+                                           sql->quote_ident(t.schema), sql->quote_ident(t.table),
+                                           where),
+                               params);
+    stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
+    if (fetched.rows() != 1) return after;
+    fetched_row.assign(after.begin(), after.end());
+    int c = 0;
+    for (auto& v : fetched_row) {
+      if (v.kind != ColumnValue::Kind::kUnchanged) continue;
+      v = fetched.is_null(0, c) ? ColumnValue{ColumnValue::Kind::kNull, {}}
+                                : ColumnValue{ColumnValue::Kind::kText, fetched.value(0, c)};
+      ++c;
+    }
+    return fetched_row;
+  }
+
   void emit_change(const event::TableSchema& t, Op op, event::RowImage key_row,
                    event::RowImage before, event::RowImage after) {
     event::SourceInfo source;
-    if (!next_position(source)) return;
+    if (!next_position(source) || skip_current) return;
     const bool has_key = encoder.encode_key(t, key_row, key_buf);
     encoder.encode_change(t, op, before, after, source, now_unix_ms(), value_buf);
     fill_headers(&t, op, source);
-    produce(t.topic, has_key, source.position);
+    check_size(t);
+    const bool tombstone = op == Op::kDelete && has_key && src.tombstones_on_delete;
+    // With a tombstone, the position rides on it: the delete alone acknowledged must not let a
+    // restart skip the pair, or the tombstone would be lost.
+    produce(t.topic, has_key, tombstone ? std::nullopt : std::optional(source.position));
     ++tx_events;
     count(op);
+    if (tombstone) {
+      headers.clear();
+      const uint64_t seq = tracker.add(source.position);
+      producer->produce(t.topic, key_buf.data(), key_buf.size(), std::string_view{}, headers, seq);
+      stats.bytes_produced.fetch_add(key_buf.size(), std::memory_order_relaxed);
+    }
   }
 
   void publish_schema(const event::TableSchema& t, Lsn since) {
@@ -245,9 +333,27 @@ struct CapturePipeline::Impl {
                  t.version, t.topic);
   }
 
+  /// Fills each column's type_name from the source catalog, for subscribers that create
+  /// their tables from the published schema. One query per Relation message (rare).
+  void name_types(std::vector<event::Column>& cols) {
+    std::string oids = "{", modifiers = "{";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      oids += fmt::format("{}{}", i ? "," : "", cols[i].type_oid);
+      modifiers += fmt::format("{}{}", i ? "," : "", cols[i].type_modifier);
+    }
+    pg::PgResult r = sql->exec_params(
+        "SELECT format_type(t.o, t.m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY "
+        "t(o, m, n) ORDER BY t.n",
+        {oids + "}", modifiers + "}"});
+    for (int i = 0; i < r.rows() && static_cast<size_t>(i) < cols.size(); ++i) {
+      cols[static_cast<size_t>(i)].type_name = std::string(r.value(i, 0));
+    }
+  }
+
   const event::TableSchema& register_table(uint32_t relation_id, std::string_view nsp,
                                            std::string_view rel, std::vector<event::Column> cols,
                                            Lsn at) {
+    name_types(cols);
     event::TableSchema schema;
     schema.module = src.module;
     schema.database = database;
@@ -337,13 +443,20 @@ struct CapturePipeline::Impl {
                    in_tx ? tx.final_lsn : received);
   }
 
+  bool covered(uint32_t relation_id) const {
+    const auto it = snapshot_covers.find(relation_id);
+    return it != snapshot_covers.end() && tx.final_lsn < it->second;
+  }
+
   void on(const pg::Insert& m) {
     const auto& t = table_for(m.relation_id, "an Insert");
+    skip_current = covered(m.relation_id);
     emit_change(t, Op::kCreate, m.new_row, {}, m.new_row);
   }
 
   void on(const pg::Update& m) {
     const auto& t = table_for(m.relation_id, "an Update");
+    skip_current = covered(m.relation_id);
     const bool full = m.old_kind == 'O';
     event::RowImage after = m.new_row;
     if (full && m.old_row.size() == m.new_row.size()) {
@@ -353,6 +466,8 @@ struct CapturePipeline::Impl {
       for (size_t i = 0; i < full_row.size(); ++i)
         if (full_row[i].kind == ColumnValue::Kind::kUnchanged) full_row[i] = m.old_row[i];
       after = full_row;
+    } else if (!full && !skip_current) {
+      after = fill_unchanged(t, after);
     }
     if (m.old_kind != 0 && key_changed(t, m.old_row, after) && t.has_key()) {
       // A key change is a delete of the old key and a create of the new one, so each key's
@@ -366,6 +481,7 @@ struct CapturePipeline::Impl {
 
   void on(const pg::Delete& m) {
     const auto& t = table_for(m.relation_id, "a Delete");
+    skip_current = covered(m.relation_id);
     emit_change(t, Op::kDelete, m.old_row, m.old_row, {});
   }
 
@@ -373,7 +489,7 @@ struct CapturePipeline::Impl {
     for (uint32_t id : m.relation_ids) {
       const auto& t = table_for(id, "a Truncate");
       event::SourceInfo source;
-      if (!next_position(source)) continue;
+      if (!next_position(source) || covered(id)) continue;
       key_buf.clear();
       encoder.encode_truncate(t, source, now_unix_ms(), value_buf);
       fill_headers(&t, Op::kTruncate, source);
@@ -450,7 +566,48 @@ struct CapturePipeline::Impl {
     }
   }
 
-  void stream(const std::atomic<bool>& stop) {
+  /// Compares each table's publication membership with the one recorded: in its snapshot
+  /// progress when `from_checkpoint` (at start, before this run set the publication up), else
+  /// with the one read last. A table whose membership changed is marked for a new snapshot
+  /// behind a snapshot truncate, and the result is true.
+  bool membership_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
+    if (src.snapshot != config::SnapshotMode::kInitial) return false;
+    bool changed = false;
+    for (const auto& t : tables) {
+      auto progress = store.load_snapshot_progress(t.name.schema, t.name.table);
+      if (!progress || !progress->done) continue;
+      std::string before, now;
+      if (from_checkpoint) {
+        if (progress->membership.empty()) {
+          // Recorded by a modsync that did not record it: nothing to compare with yet.
+          progress->membership = membership[t.oid];
+          store.save_snapshot_progress(*progress);
+          continue;
+        }
+        before = progress->membership;
+        now = membership_at_start[t.oid];
+      } else {
+        before = membership[t.oid];
+        now = catalog.membership(src.publication, t);
+      }
+      if (now == before) continue;
+      spdlog::warn("{}: the publication membership of {} changed ({} -> {}): changes may not "
+                   "have been published, or partitions were attached or detached, so its "
+                   "snapshot is taken again, behind a snapshot truncate",
+                   context, t.name.to_string(), before, now);
+      checkpoint::SnapshotProgress again;
+      again.schema = t.name.schema;
+      again.table = t.name.table;
+      again.truncate_first = true;
+      store.save_snapshot_progress(again);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /// Streams until `stop`; returns true when it ended early to take a snapshot again.
+  bool stream(const std::atomic<bool>& stop) {
+    pg::SourceCatalog catalog(*sql);
     const auto saved = store.load_source();
     Lsn start;
     if (saved) {
@@ -459,11 +616,17 @@ struct CapturePipeline::Impl {
       saved_acked = saved->acked;
       if (!saved->acked.commit_lsn.is_zero()) resume_after = saved->acked;
     }
+    snapshot_covers.clear();
+    for (const auto& t : tables) {
+      auto p = store.load_snapshot_progress(t.name.schema, t.name.table);
+      if (p && p->done && !p->whole_at.is_zero() && start < p->whole_at) {
+        snapshot_covers[t.oid] = p->whole_at;
+      }
+    }
     repl->start(src.slot, start, src.publication);
     stats.state = CaptureStats::State::kStreaming;
     spdlog::info("{}: streaming from slot {} at {} (resuming after {})", context, src.slot, start,
                  resume_after ? resume_after->to_string() : std::string("nothing"));
-    pg::SourceCatalog catalog(*sql);
     last_heartbeat = Clock::now();
     int frames_since_poll = 0;
     int timeout_ms = 0;
@@ -495,6 +658,7 @@ struct CapturePipeline::Impl {
         if (now - last_slot_check >= kSlotCheckInterval) {
           record_slot_state(catalog);
           last_slot_check = now;
+          if (!in_tx && membership_changed(catalog, false)) break;
         }
         stats.producer_queue.store(producer->in_flight(), std::memory_order_relaxed);
       }
@@ -508,6 +672,7 @@ struct CapturePipeline::Impl {
     }
     if (delivery_error) throw *delivery_error;
     checkpoint(true);
+    return !stop.load(std::memory_order_relaxed);
   }
 
   // ---- the snapshot ------------------------------------------------------------------------
@@ -523,13 +688,43 @@ struct CapturePipeline::Impl {
     size_t done = 0;
     while (done < chunks.size() && chunks[done].token <= *token) ++done;
     if (done == 0) return;
-    store.save_snapshot_progress(chunks[done - 1].progress);
+    // Every finished chunk's record, in one write: chunks of several tables can complete in
+    // one poll, and each table's newest record (later puts win) must survive.
+    checkpoint::Batch batch;
+    for (size_t i = 0; i < done; ++i) batch.put_snapshot_progress(chunks[i].progress);
+    store.commit(batch);
     chunks.erase(chunks.begin(), chunks.begin() + static_cast<long>(done));
+  }
+
+  /// A keyless table's snapshot that starts over (after a crash, or on a new slot) first sends
+  /// a truncate event marked as a snapshot event, just below the new consistent point: the
+  /// rows an earlier attempt sent can be told from the new ones only by their older position,
+  /// and a keyless projection would otherwise hold them twice. So does the snapshot of a table
+  /// whose publication membership changed (changes went unpublished, or partitions were
+  /// attached or detached: rows came or went without events).
+  /// Projections apply it whatever their `ops` (docs/events.md, "Snapshot restarts").
+  void emit_snapshot_restart(const event::TableSchema& schema, uint32_t ordinal, Lsn point) {
+    event::SourceInfo source;
+    source.position = Position{Lsn{point.value() - 1}, 0};
+    source.commit_time_ms = now_unix_ms();
+    source.snapshot = event::SnapshotMarker::kTrue;
+    source.snapshot_table = ordinal;
+    key_buf.clear();
+    encoder.encode_truncate(schema, source, source.commit_time_ms, value_buf);
+    fill_headers(&schema, Op::kTruncate, source);
+    produce(schema.topic, false, std::nullopt);
+    count(Op::kTruncate);
+    spdlog::info("{}: snapshot of {}.{} starts over at {}: sent a snapshot truncate at {} so "
+                 "rows of the earlier attempt leave keyless projections",
+                 context, schema.schema, schema.table, point, source.position.to_string());
   }
 
   /// Emits every row of the tables whose snapshot is not done, as op "r" events at the
   /// snapshot's consistent point. Progress is recorded per chunk once Kafka acknowledged it.
-  void snapshot(const std::string& snapshot_name, Lsn consistent_point) {
+  /// `restart`: earlier attempts may have sent rows of these tables (see
+  /// emit_snapshot_restart). Returns false when `stop` interrupted it (progress so far saved).
+  bool snapshot(const std::string& snapshot_name, Lsn consistent_point, bool restart,
+                const std::atomic<bool>& stop) {
     stats.state = CaptureStats::State::kSnapshotting;
     pg::PgConnection conn =
         pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context);
@@ -554,11 +749,18 @@ struct CapturePipeline::Impl {
         progress.rows = 0;
         progress.last_key_json.clear();
       }
+      // Only a table read whole at one point lets streaming skip what that point holds.
+      progress.whole_at = progress.rows == 0 ? consistent_point : Lsn{};
       progress.consistent_point = consistent_point;
       progress.snapshot_name = snapshot_name;
       const auto& schema =
           register_table(table.oid, table.name.schema, table.name.table, reader.columns(table),
                          consistent_point);
+      progress.membership = membership[table.oid];
+      if ((table.key_columns.empty() && restart) || progress.truncate_first) {
+        emit_snapshot_restart(schema, ordinal, consistent_point);
+        progress.truncate_first = false;
+      }
       std::vector<std::string> last_key = decode_key_list(progress.last_key_json);
       std::vector<int> key_index;
       for (const auto& k : table.key_columns) {
@@ -598,6 +800,7 @@ struct CapturePipeline::Impl {
           const bool has_key = encoder.encode_key(schema, row, key_buf);
           encoder.encode_change(schema, Op::kRead, {}, row, source, ts, value_buf);
           fill_headers(&schema, Op::kRead, source);
+          check_size(schema);
           produce(schema.topic, has_key, std::nullopt);
           count(Op::kRead);
         }
@@ -614,22 +817,32 @@ struct CapturePipeline::Impl {
         poll_producer(0);
         save_completed_chunks(chunks);
         if (progress.done) break;
+        if (stop.load(std::memory_order_relaxed)) break;
       }
+      if (!progress.done) break;
       spdlog::info("{}: snapshot of {} read {} rows", context, table.name.to_string(),
                    progress.rows);
     }
     reader.finish();
-    while (!chunks.empty()) {
+    // On stop, wait for Kafka only as long as the shutdown allows; what is not acknowledged
+    // is read again on the next start.
+    const auto deadline =
+        Clock::now() + std::chrono::milliseconds(pair.daemon.shutdown_timeout) / 2;
+    while (!chunks.empty() && (!stop.load(std::memory_order_relaxed) || Clock::now() < deadline)) {
       poll_producer(100);
       save_completed_chunks(chunks);
     }
     tracker.reset();
+    return !stop.load(std::memory_order_relaxed);
   }
 
   /// Creates the slot if missing (exporting a snapshot when one is due) and runs the snapshot
-  /// for every table that has not finished one.
-  void prepare_slot() {
+  /// for every table that has not finished one. Returns false when `stop` interrupted the
+  /// snapshot.
+  bool prepare_slot(const std::atomic<bool>& stop) {
     pg::SourceCatalog catalog(*sql);
+    // Before this run's snapshots record anything: what changed while modsync was away.
+    membership_changed(catalog, true);
     const auto slot = catalog.slot(src.slot);
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {
@@ -646,7 +859,8 @@ struct CapturePipeline::Impl {
            context, src.slot, src.slot);
     }
     if (!slot) {
-      if (store.load_source()) {
+      const bool had_slot = store.load_source().has_value();
+      if (had_slot) {
         spdlog::error("{}: replication slot {} is gone although modsync had checkpoints for it; "
                       "changes made while it was missing are not captured. A new slot is created{}",
                       context, src.slot, want_snapshot ? " and the snapshot taken again" : "");
@@ -656,34 +870,37 @@ struct CapturePipeline::Impl {
       auto info = repl->create_slot(src.slot, false, want_snapshot);
       spdlog::info("{}: created replication slot {} at {}", context, src.slot,
                    info.consistent_point);
-      if (want_snapshot) snapshot(info.snapshot_name, info.consistent_point);
-      return;
+      if (want_snapshot) return snapshot(info.snapshot_name, info.consistent_point, had_slot, stop);
+      return true;
     }
-    if (!want_snapshot) return;
+    if (!want_snapshot) return true;
     bool pending = false;
     for (const auto& t : tables) {
       auto p = store.load_snapshot_progress(t.name.schema, t.name.table);
       pending = pending || !p || !p->done;
     }
-    if (!pending) return;
+    if (!pending) return true;
     // The slot's own exported snapshot is gone (crash mid-snapshot, or a table was added):
     // a temporary slot exports a fresh one. Rows read from it carry its later consistent
     // point; streaming from the permanent slot re-sends older changes, which consumers
     // applying by position ignore (docs/architecture.md, "Snapshots").
     pg::ReplicationStream temp(pg::PgConnection::connect(
         src.effective_dsn, pg::PgConnection::Mode::kReplication, context));
-    auto info = temp.create_slot(src.slot + "_snap", true, true);
+    // A slot name has at most 63 characters (NAMEDATALEN - 1).
+    auto info = temp.create_slot(src.slot.substr(0, 58) + "_snap", true, true);
     spdlog::info("{}: resuming the snapshot with a fresh exported snapshot at {}", context,
                  info.consistent_point);
-    snapshot(info.snapshot_name, info.consistent_point);
+    return snapshot(info.snapshot_name, info.consistent_point, true, stop);
   }
 
   void run(const std::atomic<bool>& stop) {
     reset_run();
     stats.state = CaptureStats::State::kStarting;
-    connect();
-    prepare_slot();
-    stream(stop);
+    for (;;) {
+      connect();
+      if (!prepare_slot(stop) || !stream(stop)) break;
+      reset_run();
+    }
     reset_run();
   }
 };

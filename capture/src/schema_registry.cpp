@@ -6,13 +6,17 @@
 
 namespace modsync::capture {
 
-std::string SchemaRegistry::columns_json(const event::TableSchema& schema) {
+std::string SchemaRegistry::columns_json(const event::TableSchema& schema, bool with_type_names) {
   std::string out = "[";
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     const auto& c = schema.columns[i];
     if (i > 0) out += ',';
     out += "{\"name\":";
     event::append_json_string(c.name, out);
+    if (with_type_names && !c.type_name.empty()) {
+      out += ",\"type\":";
+      event::append_json_string(c.type_name, out);
+    }
     out += fmt::format(",\"type_oid\":{},\"type_modifier\":{},\"key\":{}}}", c.type_oid,
                        c.type_modifier, c.key ? "true" : "false");
   }
@@ -32,7 +36,7 @@ std::string SchemaRegistry::schema_event_json(const event::TableSchema& schema, 
   out += fmt::format(",\"version\":{},\"since_lsn\":\"{}\",\"topic\":", schema.version, since);
   event::append_json_string(schema.topic, out);
   out += ",\"columns\":";
-  out += columns_json(schema);
+  out += columns_json(schema, true);
   out += '}';
   return out;
 }

@@ -103,6 +103,9 @@ std::string encode_progress(const SnapshotProgress& p) {
   w.u8(p.done ? 1 : 0);
   w.u64(p.consistent_point.value());
   w.str(p.snapshot_name);
+  w.u64(p.whole_at.value());
+  w.str(p.membership);
+  w.u8(p.truncate_first ? 1 : 0);
   return w.take();
 }
 
@@ -116,6 +119,12 @@ SnapshotProgress decode_progress(std::string_view value, std::string_view key) {
   p.done = r.boolean("done");
   p.consistent_point = Lsn{r.u64("consistent_point")};
   p.snapshot_name = r.str("snapshot_name");
+  // Added later: records written before it lack the field (nothing known to be whole).
+  if (!r.at_end()) p.whole_at = Lsn{r.u64("whole_at")};
+  if (!r.at_end()) {
+    p.membership = r.str("membership");
+    p.truncate_first = r.boolean("truncate_first");
+  }
   r.finish();
   return p;
 }

@@ -78,6 +78,8 @@ class ValueReader {
     pos_ += n;
     return s;
   }
+  /// True once every byte was read: lets a record gain trailing fields compatibly.
+  bool at_end() const { return pos_ == value_.size(); }
   /// Every value must be consumed exactly.
   void finish() {
     if (pos_ != value_.size()) {

@@ -37,7 +37,10 @@ SnapshotProgress progress(std::string table, uint64_t rows, bool done) {
                           rows,
                           done,
                           Lsn{0x16B374D848ull},
-                          "00000003-00000002-1"};
+                          "00000003-00000002-1",
+                          Lsn{0x16B374D000ull + rows},
+                          "16400 truetruetruetruetrue entry 16395",
+                          done};
 }
 
 /// Writes a raw key/value behind the store's back, as a bug or a bad disk would.

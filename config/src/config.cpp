@@ -94,7 +94,7 @@ std::string projection_topic(const PairConfig& pair, const Projection& projectio
 }
 
 std::string_view owned_kafka_property(std::string_view key) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kOwned = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOwned = {{
       {"bootstrap.servers", "modsync sets it from kafka.brokers"},
       {"metadata.broker.list", "modsync sets bootstrap.servers from kafka.brokers"},
       {"enable.idempotence",
@@ -104,18 +104,20 @@ std::string_view owned_kafka_property(std::string_view key) {
        "modsync requires acks=all before it confirms a position to PostgreSQL"},
       {"group.id", "modsync names the consumer group after daemon.id"},
       {"enable.auto.commit", "modsync commits consumer offsets only after the sink applied them"},
+      {"auto.commit.enable", "modsync commits consumer offsets only after the sink applied them"},
+      {"enable.auto.offset.store",
+       "modsync stores consumer offsets only after the sink applied them"},
+      {"auto.offset.reset",
+       "modsync never skips events: a position Kafka no longer holds stops the projection "
+       "(auto.offset.reset=error) so that `modsync resnapshot` can be chosen deliberately"},
+      {"partitioner",
+       "modsync hashes keys with murmur2_random so every client puts a key on one partition"},
       {"transactional.id", "modsync manages producer identity per daemon.id"},
   }};
   for (const auto& [owned, why] : kOwned) {
     if (key == owned) return why;
   }
   return {};
-}
-
-bool is_secret_kafka_property(std::string_view key) {
-  return key.find("password") != std::string_view::npos ||
-         key.find("secret") != std::string_view::npos || key == "ssl.key.pem" ||
-         key == "sasl.oauthbearer.config";
 }
 
 }  // namespace modsync::config

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
 constexpr std::array<std::string_view, 4> kKafkaKeys = {"brokers", "topic_prefix", "properties",
                                                         "stall_timeout"};
-constexpr std::array<std::string_view, 14> kSourceKeys = {"module",
+constexpr std::array<std::string_view, 15> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
                                                           "tables",
@@ -43,7 +43,8 @@ constexpr std::array<std::string_view, 14> kSourceKeys = {"module",
                                                           "message_prefixes",
                                                           "message_topic",
                                                           "heartbeat_interval",
-                                                          "status_interval"};
+                                                          "status_interval",
+                                                          "tombstones_on_delete"};
 constexpr std::array<std::string_view, 6> kSinkKeys = {"module",     "dsn",        "password_file",
                                                        "batch_rows", "batch_time", "projections"};
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
@@ -66,6 +67,10 @@ constexpr std::array<std::string_view, 4> kTableTopicPlaceholders = {"module", "
 constexpr std::array<std::string_view, 2> kModuleTopicPlaceholders = {"module", "prefix"};
 
 constexpr size_t kMaxIdentifier = 63;  // PostgreSQL's NAMEDATALEN - 1
+
+/// A snapshot chunk is one query result, held in memory whole; a million rows of a wide table
+/// are already gigabytes (and the snapshot reader counts rows in an int).
+constexpr uint64_t kMaxSnapshotChunkRows = 1'000'000;
 
 bool is_lower_digit_underscore(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -264,22 +269,23 @@ class PairParser {
   /// Reads dsn and password_file into (dsn, password_file, effective_dsn).
   void parse_connection(const MapView& map, std::string& dsn,
                         std::optional<std::filesystem::path>& password_file,
-                        std::string& effective_dsn) {
+                        EffectiveDsn& effective_dsn) {
     std::optional<Field> dsn_field =
         map.require("dsn", "a libpq connection string or postgresql:// URI",
                     "\"host=localhost dbname=app user=modsync\"");
     if (dsn_field) {
       if (auto v = r_.string(*dsn_field)) {
-        // The DSN is only ever quoted redacted: it may carry a password.
+        // A DSN that does not parse is not quoted at all, not even redacted: without libpq's
+        // reading of it nobody can tell which part is the password.
         const std::string problem = dsn_syntax_error(*v);
         check(problem.empty(), *dsn_field,
               "a libpq connection string (key=value …) or postgresql:// URI",
-              fmt::format("{} ({})", quote(redact_dsn(*v)), problem),
+              fmt::format("a DSN libpq cannot parse: {}", problem),
               "write e.g. \"host=db port=5432 dbname=app user=modsync\"");
         dsn = *v;
       }
     }
-    effective_dsn = dsn;
+    effective_dsn = EffectiveDsn{dsn, ""};
     auto f = map.get("password_file");
     if (!f) return;
     auto v = r_.string(*f);
@@ -311,7 +317,7 @@ class PairParser {
                   fmt::format("write the password into {}", path.string()));
       return;
     }
-    effective_dsn = dsn_with_password(dsn, password);
+    effective_dsn.password = std::move(password);
   }
 
   std::optional<std::string> module_name(const MapView& map, std::string_view example) {
@@ -403,7 +409,7 @@ class PairParser {
       }
     }
     if (auto f = map->get("snapshot_chunk_rows")) {
-      if (auto v = r_.positive_integer(*f)) s.snapshot_chunk_rows = *v;
+      if (auto v = r_.positive_integer(*f, kMaxSnapshotChunkRows)) s.snapshot_chunk_rows = *v;
     }
     if (auto f = map->get("topic")) {
       if (auto v = r_.string(*f)) {
@@ -442,6 +448,9 @@ class PairParser {
     if (auto f = map->get("status_interval")) {
       if (auto v = r_.duration(*f, false)) s.status_interval = *v;
     }
+    if (auto f = map->get("tombstones_on_delete")) {
+      if (auto v = r_.boolean(*f)) s.tombstones_on_delete = *v;
+    }
     return s;
   }
 
@@ -464,7 +473,26 @@ class PairParser {
           r_.expected(f->mark, f->path, "a non-empty list of projections", "[]",
                       "add at least one projection with from: and to:");
         }
-        for (const Field& item : *items) s.projections.push_back(parse_projection(item));
+        // A projection is identified by daemon.id and its target table (its offsets and its
+        // truncate marks are keyed so): two projections into one table would share them.
+        std::map<TableName, Location> targets;
+        for (const Field& item : *items) {
+          Projection p = parse_projection(item);
+          if (!p.to.table.empty()) {
+            auto [it, inserted] = targets.emplace(p.to, p.location);
+            if (!inserted) {
+              const Location& first = it->second;
+              r_.expected(item.mark, item.path + ".to", "each target table once in a sink",
+                          fmt::format("{} again (already the target of the projection at {}:{}:{})",
+                                      p.to.qualified(), first.file, first.line, first.column),
+                          "give each projection its own target table: two projections of one "
+                          "daemon into one table share its offsets and truncate marks (keyed by "
+                          "daemon.id and table), so one skips events the other applied; a view "
+                          "can union several tables");
+            }
+          }
+          s.projections.push_back(std::move(p));
+        }
       }
     }
     return s;

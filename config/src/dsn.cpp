@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
-#include <vector>
+#include <array>
+#include <memory>
+#include <utility>
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 namespace modsync::config {
 
@@ -13,187 +15,146 @@ namespace {
 
 constexpr std::string_view kMask = "***";
 
-bool is_space(char c) {
-  return std::isspace(static_cast<unsigned char>(c)) != 0;
-}
-
-bool is_secret_keyword(std::string_view key) {
-  return key == "password" || key == "sslpassword";
-}
-
-/// One keyword=value pair of conninfo; [value_begin, value_end) spans the value as written,
-/// quotes included.
-struct ConninfoPair {
-  std::string_view key;
-  size_t value_begin = 0;
-  size_t value_end = 0;
+struct OptionsDeleter {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
 };
 
-/// Splits conninfo the way libpq's conninfo_parse does. Returns the pairs, or sets `error`.
-std::vector<ConninfoPair> split_conninfo(std::string_view s, std::string* error) {
-  std::vector<ConninfoPair> pairs;
-  size_t i = 0;
-  while (true) {
-    while (i < s.size() && is_space(s[i])) ++i;
-    if (i == s.size()) return pairs;
-    const size_t key_begin = i;
-    while (i < s.size() && s[i] != '=' && !is_space(s[i])) ++i;
-    ConninfoPair pair;
-    pair.key = s.substr(key_begin, i - key_begin);
-    while (i < s.size() && is_space(s[i])) ++i;
-    if (i == s.size() || s[i] != '=') {
-      *error = fmt::format("keyword \"{}\" is not followed by \"=\"", pair.key);
-      return pairs;
-    }
-    ++i;
-    while (i < s.size() && is_space(s[i])) ++i;
-    pair.value_begin = i;
-    if (i < s.size() && s[i] == '\'') {
-      ++i;
-      bool closed = false;
-      while (i < s.size()) {
-        if (s[i] == '\\' && i + 1 < s.size()) {
-          i += 2;
-        } else if (s[i] == '\'') {
-          ++i;
-          closed = true;
-          break;
-        } else {
-          ++i;
-        }
-      }
-      if (!closed) {
-        *error = fmt::format("the value of \"{}\" has an unterminated quote", pair.key);
-        return pairs;
-      }
-    } else {
-      while (i < s.size() && !is_space(s[i])) i += (s[i] == '\\' && i + 1 < s.size()) ? 2 : 1;
-    }
-    pair.value_end = i;
-    pairs.push_back(pair);
-  }
-}
-
-/// The parts of a URI that may hold a password.
-struct UriParts {
-  size_t authority_begin = 0;
-  size_t authority_end = 0;                     ///< first '/', '?' or end after the scheme
-  size_t query_begin = std::string_view::npos;  ///< just after '?'
+struct ErrorDeleter {
+  void operator()(char* p) const { PQfreemem(p); }
 };
 
-UriParts split_uri(std::string_view s) {
-  UriParts parts;
-  parts.authority_begin = s.find("://") + 3;
-  parts.authority_end = s.find_first_of("/?", parts.authority_begin);
-  if (parts.authority_end == std::string_view::npos) parts.authority_end = s.size();
-  const size_t q = s.find('?', parts.authority_begin);
-  if (q != std::string_view::npos) parts.query_begin = q + 1;
-  return parts;
-}
+/// libpq's parse errors (fe-connect.c, PostgreSQL 15), matched by a fragment that quotes
+/// nothing, and what to tell the user instead. libpq's own text quotes the offending part of
+/// the DSN: a bad %-escape quotes the whole password, a stray quote the password's tail.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kParseErrors = {{
+    {"missing \"=\" after",
+     "a word is not followed by \"=\"; a value holding spaces or quotes must be quoted, e.g. "
+     "password='a b\\'c' (escape ' and \\ with \\)"},
+    {"unterminated quoted string", "a quoted value has no closing quote"},
+    {"invalid connection option",
+     "a keyword is not a libpq connection parameter (e.g. host, port, dbname, user, password, "
+     "sslmode); the keyword is not shown in case it is part of a mis-quoted password"},
+    {"invalid percent-encoded token",
+     "a % is not followed by two hex digits; write a literal % in a URI as %25"},
+    {"forbidden value %00", "a URI value contains %00, which libpq does not accept"},
+    {"extra key/value separator",
+     "a URI query parameter has a second \"=\"; percent-encode = in values as %3D"},
+    {"missing key/value separator", "a URI query parameter has no \"=\""},
+    {"invalid URI query parameter",
+     "a URI query parameter is not a libpq connection parameter (e.g. sslmode, "
+     "application_name); the name is not shown in case it is part of a password"},
+    {"IPv6 host address", "an IPv6 host in the URI is empty or lacks its closing \"]\""},
+    {"unexpected character", "the URI's host part has an unexpected character"},
+}};
 
-/// The [begin, end) span of the user-info password, if any.
-std::optional<std::pair<size_t, size_t>> uri_password_span(std::string_view s,
-                                                           const UriParts& parts) {
-  const std::string_view authority =
-      s.substr(parts.authority_begin, parts.authority_end - parts.authority_begin);
-  const size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::nullopt;
-  const size_t colon = authority.substr(0, at).find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  return std::pair{parts.authority_begin + colon + 1, parts.authority_begin + at};
-}
-
-/// Calls `f(key, value_begin, value_end)` for each query parameter.
-template <typename F>
-void for_each_query_param(std::string_view s, const UriParts& parts, F&& f) {
-  if (parts.query_begin == std::string_view::npos) return;
-  size_t i = parts.query_begin;
-  while (i <= s.size()) {
-    size_t end = s.find_first_of("&#", i);
-    if (end == std::string_view::npos) end = s.size();
-    const std::string_view param = s.substr(i, end - i);
-    const size_t eq = param.find('=');
-    if (eq != std::string_view::npos) f(param.substr(0, eq), i + eq + 1, end);
-    if (end == s.size() || s[end] == '#') break;
-    i = end + 1;
+std::string describe_parse_error(std::string_view libpq_message) {
+  for (const auto& [fragment, description] : kParseErrors) {
+    if (libpq_message.find(fragment) != std::string_view::npos) return std::string(description);
   }
+  return "libpq cannot parse it (its message is not shown: it may quote the password)";
 }
 
-/// Replaces each [begin, end) span (sorted, disjoint) of `s` with the mask.
-std::string mask_spans(std::string_view s, std::vector<std::pair<size_t, size_t>> spans) {
-  std::sort(spans.begin(), spans.end());
-  std::string out;
-  size_t pos = 0;
-  for (auto [begin, end] : spans) {
-    out += s.substr(pos, begin - pos);
-    out += kMask;
-    pos = end;
+bool needs_quotes(std::string_view value) {
+  if (value.empty()) return true;
+  for (char c : value) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '\'' ||
+        c == '\\') {
+      return true;
+    }
   }
-  out += s.substr(pos);
+  return false;
+}
+
+/// `value` as a conninfo value: quoted with ' and \ escaped when it needs quotes.
+std::string conninfo_value(std::string_view value) {
+  if (!needs_quotes(value)) return std::string(value);
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '\'';
   return out;
-}
-
-/// Last resort for text we cannot parse: everything from the first "password" on is hidden.
-std::string redact_tail(std::string_view s) {
-  std::string lower(s);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const size_t at = lower.find("password");
-  if (at == std::string::npos) return std::string(s);
-  return std::string(s.substr(0, at + 8)) + "=" + std::string(kMask);
 }
 
 }  // namespace
 
-bool is_dsn_uri(std::string_view dsn) {
-  return dsn.starts_with("postgresql://") || dsn.starts_with("postgres://");
+const std::string* ParsedDsn::find(std::string_view keyword) const {
+  for (const auto& o : options) {
+    if (o.keyword == keyword) return &o.value;
+  }
+  return nullptr;
+}
+
+ParsedDsn parse_dsn(std::string_view dsn) {
+  ParsedDsn parsed;
+  const std::string text(dsn);
+  char* raw_error = nullptr;
+  std::unique_ptr<PQconninfoOption, OptionsDeleter> options(
+      PQconninfoParse(text.c_str(), &raw_error));
+  std::unique_ptr<char, ErrorDeleter> error(raw_error);
+  if (!options) {
+    parsed.error = error ? describe_parse_error(error.get()) : "libpq ran out of memory parsing it";
+    return parsed;
+  }
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) parsed.options.push_back(DsnOption{o->keyword, o->val});
+  }
+  return parsed;
+}
+
+bool is_secret_dsn_keyword(std::string_view keyword) {
+  return keyword == "password" || keyword == "sslpassword";
 }
 
 std::string redact_dsn(std::string_view dsn) {
-  std::vector<std::pair<size_t, size_t>> spans;
-  if (is_dsn_uri(dsn)) {
-    const UriParts parts = split_uri(dsn);
-    if (auto span = uri_password_span(dsn, parts)) spans.push_back(*span);
-    for_each_query_param(dsn, parts, [&](std::string_view key, size_t b, size_t e) {
-      if (is_secret_keyword(key)) spans.emplace_back(b, e);
-    });
-    return mask_spans(dsn, std::move(spans));
+  ParsedDsn parsed = parse_dsn(dsn);
+  if (!parsed.error.empty()) return "(not shown: libpq cannot parse it)";
+  // Where to connect first, as people write it; the rest in libpq's order.
+  constexpr std::array<std::string_view, 6> kFirst = {"host",   "hostaddr", "port",
+                                                      "dbname", "user",     "password"};
+  const auto rank = [&](const DsnOption& o) {
+    return std::find(kFirst.begin(), kFirst.end(), o.keyword) - kFirst.begin();
+  };
+  std::stable_sort(parsed.options.begin(), parsed.options.end(),
+                   [&](const DsnOption& a, const DsnOption& b) { return rank(a) < rank(b); });
+  std::string out;
+  for (const auto& o : parsed.options) {
+    if (!out.empty()) out += ' ';
+    out += o.keyword;
+    out += '=';
+    out += is_secret_dsn_keyword(o.keyword) ? std::string(kMask) : conninfo_value(o.value);
   }
-  std::string error;
-  const auto pairs = split_conninfo(dsn, &error);
-  if (!error.empty()) return redact_tail(dsn);
-  for (const auto& p : pairs) {
-    if (is_secret_keyword(p.key)) spans.emplace_back(p.value_begin, p.value_end);
-  }
-  return mask_spans(dsn, std::move(spans));
+  return out;
 }
 
 bool dsn_has_password(std::string_view dsn) {
-  if (is_dsn_uri(dsn)) {
-    const UriParts parts = split_uri(dsn);
-    bool found = uri_password_span(dsn, parts).has_value();
-    for_each_query_param(dsn, parts, [&](std::string_view key, size_t, size_t) {
-      found = found || key == "password";
-    });
-    return found;
-  }
-  std::string error;
-  const auto pairs = split_conninfo(dsn, &error);
-  return std::any_of(pairs.begin(), pairs.end(),
-                     [](const ConninfoPair& p) { return p.key == "password"; });
+  return parse_dsn(dsn).find("password") != nullptr;
 }
 
 std::string dsn_syntax_error(std::string_view dsn) {
   if (dsn.find_first_not_of(" \t\r\n") == std::string_view::npos) return "it is empty";
-  if (is_dsn_uri(dsn)) return {};
-  std::string error;
-  split_conninfo(dsn, &error);
-  return error;
+  return parse_dsn(dsn).error;
+}
+
+std::string mask_secret(std::string_view text, std::string_view secret) {
+  if (secret.size() < 3) return std::string(text);
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t at = text.find(secret, pos);
+    if (at == std::string_view::npos) break;
+    out += text.substr(pos, at - pos);
+    out += kMask;
+    pos = at + secret.size();
+  }
+  out += text.substr(pos);
+  return out;
 }
 
 std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::string_view value) {
   std::string out(dsn);
-  if (is_dsn_uri(dsn)) {
+  if (dsn.starts_with("postgresql://") || dsn.starts_with("postgres://")) {
     out += dsn.find('?') == std::string_view::npos ? '?' : '&';
     out += key;
     out += '=';
@@ -208,17 +169,9 @@ std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::
   }
   out += ' ';
   out += key;
-  out += "='";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '\'';
+  out += '=';
+  out += conninfo_value(value);
   return out;
-}
-
-std::string dsn_with_password(std::string_view dsn, std::string_view password) {
-  return dsn_with_parameter(dsn, "password", password);
 }
 
 }  // namespace modsync::config

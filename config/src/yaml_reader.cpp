@@ -71,14 +71,21 @@ std::optional<Duration> YamlReader::duration(const Field& f, bool allow_zero) {
   return d;
 }
 
-std::optional<uint64_t> YamlReader::positive_integer(const Field& f) {
+std::optional<uint64_t> YamlReader::positive_integer(const Field& f, uint64_t max) {
   auto text = string(f);
   if (!text) return std::nullopt;
   uint64_t n = 0;
   const char* end = text->data() + text->size();
   auto [ptr, ec] = std::from_chars(text->data(), end, n);
+  const bool bounded = max != std::numeric_limits<uint64_t>::max();
+  const std::string wanted =
+      bounded ? fmt::format("a whole number from 1 to {}", max) : "a positive whole number";
+  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && ptr == end && n > max)) {
+    expected(f.mark, f.path, wanted, quote(*text), fmt::format("write a number from 1 to {}", max));
+    return std::nullopt;
+  }
   if (ec != std::errc{} || ptr != end || text->empty() || n == 0) {
-    expected(f.mark, f.path, "a positive whole number", quote(*text),
+    expected(f.mark, f.path, wanted, quote(*text),
              "write a number such as 1000 (no units, no separators)");
     return std::nullopt;
   }

@@ -2,6 +2,7 @@
 // Private: walks a parsed YAML document and records every problem as a Diagnostic instead of
 // stopping at the first, so a user fixes a file in one round trip.
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,7 +47,9 @@ class YamlReader {
   /// The interpolated text, which must be one of `choices`.
   std::optional<std::string> choice(const Field& f, std::span<const std::string_view> choices);
   std::optional<Duration> duration(const Field& f, bool allow_zero);
-  std::optional<uint64_t> positive_integer(const Field& f);
+  /// A whole number from 1 to `max`.
+  std::optional<uint64_t> positive_integer(const Field& f,
+                                           uint64_t max = std::numeric_limits<uint64_t>::max());
   std::optional<bool> boolean(const Field& f);
   /// The items of a sequence, or nullopt (after recording an error) when `f` is not one.
   std::optional<std::vector<Field>> sequence(const Field& f);

@@ -11,7 +11,7 @@ namespace {
 
 std::string pair_file(const std::string& id) {
   return "daemon:\n  id: " + id +
-         "\nkafka: { brokers: b }\nsource: { module: o, dsn: h=x, tables: [t] }\n";
+         "\nkafka: { brokers: b }\nsource: { module: o, dsn: host=x, tables: [t] }\n";
 }
 
 }  // namespace

@@ -91,8 +91,9 @@ sink:
            "orders.yaml:6:3: source.module: expected a module name matching [a-z0-9_]+; got "
            "\"Orders\". Fix: use only lowercase letters, digits and '_'.",
            "orders.yaml:7:3: source.dsn: expected a libpq connection string (key=value …) or "
-           "postgresql:// URI; got \"host=db password=***\" (keyword \"oops\" is not followed "
-           "by \"=\"). Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".",
+           "postgresql:// URI; got a DSN libpq cannot parse: a word is not followed by \"=\"; a "
+           "value holding spaces or quotes must be quoted, e.g. password='a b\\'c' (escape ' "
+           "and \\ with \\). Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".",
            "orders.yaml:8:27: source.tables[1]: expected each table once; got public.orders "
            "again (already source.tables[0]). Fix: remove the duplicate.",
            "orders.yaml:8:35: source.tables[2]: expected a table as schema.table or table; got "
@@ -120,8 +121,8 @@ sink:
            "followed by ms, s, m or h.",
            "orders.yaml:15:3: source.status_interval: expected a duration greater than zero; "
            "got \"0\". Fix: use a positive duration such as 1s.",
-           "orders.yaml:16:3: source.snapshot_chunk_rows: expected a positive whole number; got "
-           "\"-3\". Fix: write a number such as 1000 (no units, no separators).",
+           "orders.yaml:16:3: source.snapshot_chunk_rows: expected a whole number from 1 to "
+           "1000000; got \"-3\". Fix: write a number such as 1000 (no units, no separators).",
            "orders.yaml:20:3: sink.batch_rows: expected a positive whole number; got \"0\". "
            "Fix: write a number such as 1000 (no units, no separators).",
            "orders.yaml:22:7: sink.projections[0].from: expected module.schema.table; got "
@@ -155,7 +156,7 @@ sink:
 }
 
 TEST_CASE("unknown keys without a close match list the allowed keys", "[config][errors]") {
-  CHECK(errors_of(kHead + "color: blue\nsource: { module: o, dsn: h=x, tables: [t] }\n") ==
+  CHECK(errors_of(kHead + "color: blue\nsource: { module: o, dsn: host=x, tables: [t] }\n") ==
         std::vector<std::string>{
             "orders.yaml:5:1: color: expected a known key; got unknown key \"color\". Fix: "
             "remove it; the keys allowed here are daemon, kafka, source, sink."});
@@ -207,7 +208,7 @@ kafka:
     enable.idempotence: false
     bootstrap.servers: other:9092
     compression.type: zstd
-source: { module: o, dsn: h=x, tables: [t] }
+source: { module: o, dsn: host=x, tables: [t] }
 )") == std::vector<std::string>{
            "orders.yaml:5:5: kafka.properties.acks: expected a librdkafka property modsync "
            "does not set itself; got \"acks\". Fix: remove it: modsync requires acks=all "
@@ -243,7 +244,7 @@ TEST_CASE("invalid YAML reports the parser's position", "[config][errors]") {
 TEST_CASE("a default slot name that is too long asks for an explicit slot", "[config][errors]") {
   const std::string id(60, 'a');
   CHECK(errors_of("daemon: { id: " + id +
-                  " }\nkafka: { brokers: b }\nsource: { module: o, dsn: h=x, tables: [t] }\n") ==
+                  " }\nkafka: { brokers: b }\nsource: { module: o, dsn: host=x, tables: [t] }\n") ==
         std::vector<std::string>{
             "orders.yaml:3:1: source.slot: expected a slot name matching [a-z0-9_]{1,63}; got "
             "the default \"modsync_" +
@@ -264,8 +265,8 @@ sink:
   REQUIRE(errors.size() == 2);
   CHECK(errors[0] ==
         "orders.yaml:7:3: source.dsn: expected a libpq connection string (key=value …) or "
-        "postgresql:// URI; got \"host=db password=***\" (the value of \"password\" has an "
-        "unterminated quote). Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".");
+        "postgresql:// URI; got a DSN libpq cannot parse: a quoted value has no closing quote. "
+        "Fix: write e.g. \"host=db port=5432 dbname=app user=modsync\".");
   CHECK(errors[1] ==
         "orders.yaml:12:3: sink.password_file: expected a password in either the dsn or "
         "password_file; got both. Fix: remove the password from the dsn.");
@@ -314,5 +315,81 @@ TEST_CASE("a missing file is a file-level diagnostic", "[config][errors]") {
     CHECK(std::string(e.what()) ==
           "/nonexistent/orders.yaml: expected a readable configuration file; got none. Fix: "
           "check the path and its permissions.");
+  }
+}
+
+// Regression (issue 7): 3000000000 passed validate and failed at run time.
+TEST_CASE("snapshot_chunk_rows has a range", "[config][errors]") {
+  const auto source = [](const std::string& rows) {
+    return kHead + "source: { module: o, dsn: host=x, tables: [t], snapshot_chunk_rows: " + rows +
+           " }\n";
+  };
+  CHECK(errors_of(source("3000000000")) ==
+        std::vector<std::string>{
+            "orders.yaml:5:48: source.snapshot_chunk_rows: expected a whole number from 1 to "
+            "1000000; got \"3000000000\". Fix: write a number from 1 to 1000000."});
+  CHECK(errors_of(source("99999999999999999999999")) ==
+        std::vector<std::string>{
+            "orders.yaml:5:48: source.snapshot_chunk_rows: expected a whole number from 1 to "
+            "1000000; got \"99999999999999999999999\". Fix: write a number from 1 to 1000000."});
+  TempDir dir;
+  CHECK(
+      load_file(dir.write("ok.yaml", source("1000000")), fake_env()).source->snapshot_chunk_rows ==
+      1'000'000);
+}
+
+// Regression (issue 7): a kafka.properties auto.offset.reset silently replaced the never-skip
+// rule, and enable.auto.offset.store let librdkafka store offsets before the sink applied them.
+TEST_CASE("consumer properties modsync owns are rejected with file and line", "[config][errors]") {
+  const auto errors = errors_of(R"(daemon: { id: a }
+kafka:
+  brokers: b:9092
+  properties:
+    auto.offset.reset: earliest
+    enable.auto.offset.store: true
+    group.id: other
+    auto.commit.enable: true
+    partitioner: random
+    fetch.wait.max.ms: 100
+source: { module: o, dsn: host=x, tables: [t] }
+)");
+  REQUIRE(errors.size() == 5);
+  CHECK(errors[0] ==
+        "orders.yaml:5:5: kafka.properties.auto.offset.reset: expected a librdkafka property "
+        "modsync does not set itself; got \"auto.offset.reset\". Fix: remove it: modsync never "
+        "skips events: a position Kafka no longer holds stops the projection "
+        "(auto.offset.reset=error) so that `modsync resnapshot` can be chosen deliberately.");
+  CHECK(errors[1].starts_with("orders.yaml:6:5: kafka.properties.enable.auto.offset.store: "));
+  CHECK(errors[2].starts_with("orders.yaml:7:5: kafka.properties.group.id: "));
+  CHECK(errors[3].starts_with("orders.yaml:8:5: kafka.properties.auto.commit.enable: "));
+  CHECK(errors[4].starts_with("orders.yaml:9:5: kafka.properties.partitioner: "));
+}
+
+// Regression (issue 7): two projections into one table shared offsets and truncate marks
+// (both are keyed by daemon.id/target), so the second skipped an event.
+TEST_CASE("two projections into one target table are rejected naming both", "[config][errors]") {
+  TempDir dir;
+  const auto path = dir.write("orders.yaml", kHead + R"(sink:
+  module: shipping
+  dsn: host=db
+  projections:
+    - { from: orders.public.a, to: public.t }
+    - { from: orders.public.b, to: u }
+    - { from: orders.public.c, to: t }
+)");
+  try {
+    load_file(path, fake_env());
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].to_string() ==
+          path.string() +
+              ":11:7: sink.projections[2].to: expected each target table once in a sink; got "
+              "public.t again (already the target of the projection at " +
+              path.string() +
+              ":9:7). Fix: give each projection its own target table: two projections of one "
+              "daemon into one table share its offsets and truncate marks (keyed by daemon.id "
+              "and table), so one skips events the other applied; a view can union several "
+              "tables.");
   }
 }

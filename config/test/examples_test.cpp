@@ -59,8 +59,9 @@ TEST_CASE("the demo's environment variables reach the canonical example", "[conf
                           {"MODSYNC_STATE_DIR", "/tmp/demo-state"}}));
   CHECK(c.daemon.state_path() == "/tmp/demo-state/orders-to-shipping");
   CHECK(c.kafka.brokers == "broker:19092");
-  CHECK(c.source->effective_dsn == "host=pg1 port=5433 dbname=orders user=demo password=pw");
-  CHECK(c.sink->effective_dsn == "postgresql://demo@pg1:5433/shipping");
+  CHECK(c.source->effective_dsn ==
+        EffectiveDsn{"host=pg1 port=5433 dbname=orders user=demo password=pw", ""});
+  CHECK(c.sink->effective_dsn == EffectiveDsn{"postgresql://demo@pg1:5433/shipping", ""});
   CHECK(describe(c).find("password=pw") == std::string::npos);
   CHECK(describe(c).find("password=***") != std::string::npos);
 }

@@ -149,7 +149,7 @@ void run_lag_probes(PairRuntime& rt) {
 
 /// True while the slot exists in the source database (one short query); nullopt when the
 /// source cannot be asked.
-std::optional<bool> slot_exists(const std::string& dsn, const std::string& slot) {
+std::optional<bool> slot_exists(const config::EffectiveDsn& dsn, const std::string& slot) {
   try {
     auto conn = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "leftover check");
     return conn.exec_params("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot})
@@ -163,8 +163,10 @@ std::optional<bool> slot_exists(const std::string& dsn, const std::string& slot)
 
 std::string fingerprint(const config::PairConfig& pair) {
   std::string f = config::describe(pair);
-  if (pair.source) f += "\n" + pair.source->effective_dsn;
-  if (pair.sink) f += "\n" + pair.sink->effective_dsn;
+  // A rotated password_file restarts the pair too.
+  const auto add = [&f](const config::EffectiveDsn& d) { f += "\n" + d.dsn + "\n" + d.password; };
+  if (pair.source) add(pair.source->effective_dsn);
+  if (pair.sink) add(pair.sink->effective_dsn);
   for (const auto& [k, v] : pair.kafka.properties) f += "\n" + k + "=" + v;
   return f;
 }
@@ -184,11 +186,11 @@ void Daemon::start_pair(config::PairConfig pair) {
   // pg_stat_replication; an application_name in the DSN wins.
   const std::string application_name = "modsync-" + rt->pair.daemon.id;
   if (rt->pair.source) {
-    auto& dsn = rt->pair.source->effective_dsn;
+    auto& dsn = rt->pair.source->effective_dsn.dsn;
     dsn = config::dsn_with_parameter(dsn, "fallback_application_name", application_name);
   }
   if (rt->pair.sink) {
-    auto& dsn = rt->pair.sink->effective_dsn;
+    auto& dsn = rt->pair.sink->effective_dsn.dsn;
     dsn = config::dsn_with_parameter(dsn, "fallback_application_name", application_name);
   }
   rt->store =

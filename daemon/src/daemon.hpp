@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "modsync/config/config.hpp"
+#include "modsync/config/dsn.hpp"
 #include "modsync/observability/http_server.hpp"
 #include "modsync/observability/metrics.hpp"
 #include "supervisor.hpp"
@@ -58,7 +59,7 @@ class Daemon {
   struct LeftoverSlot {
     std::string pair;
     std::string slot;
-    std::string dsn;  ///< effective DSN: never print it
+    config::EffectiveDsn dsn;  ///< holds the password: never print it
   };
 
   std::filesystem::path config_path_;

@@ -31,15 +31,7 @@ std::vector<pgsink::StoredOffset> end_offsets(kafka::Producer& producer, const s
   const int partitions = producer.partition_count(topic, std::chrono::seconds(10));
   std::vector<pgsink::StoredOffset> out;
   for (int p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    const auto err =
-        rd_kafka_query_watermark_offsets(producer.handle(), topic.c_str(), p, &low, &high, 10000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      fail_retriable("cannot read the end offset of topic {} partition {}: {}. Fix: check "
-                     "kafka.brokers",
-                     topic, p, rd_kafka_err2str(err));
-    }
-    out.push_back({topic, p, high});
+    out.push_back({topic, p, producer.watermarks(topic, p, std::chrono::seconds(10)).high});
   }
   return out;
 }

@@ -28,7 +28,8 @@ class StopSignal {
 };
 
 /// Runs `run_once` until it returns (a clean stop) or `stop` is requested, restarting it with
-/// exponential backoff (0.5 s doubling to 30 s) after any failure: every pipeline resumes from
+/// exponential backoff after any failure (RetryBackoff: 0.5 s doubling to 30 s, reset by an
+/// attempt that ran for a minute): every pipeline resumes from
 /// its checkpoints, so a retry never loses or reorders events. `report(error, retriable)`
 /// records each failure; it should set the state before the error, so a reader never sees the
 /// new error beside the old healthy state. Each failure is logged as `<label> retrying: …` or

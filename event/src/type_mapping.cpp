@@ -266,18 +266,6 @@ bool append_timetz(std::string_view text, std::string& out) {
   return true;
 }
 
-void append_json_text(std::string_view text, std::string& out) {
-  // PostgreSQL validated json/jsonb on input, so the text is JSON; only an empty or blank
-  // value (which no valid column holds) would break the document.
-  for (char c : text) {
-    if (!is_space(c)) {
-      out.append(text);
-      return;
-    }
-  }
-  append_json_string(text, out);
-}
-
 bool equals_null(std::string_view s) {
   return s.size() == 4 && (s[0] | 0x20) == 'n' && (s[1] | 0x20) == 'u' && (s[2] | 0x20) == 'l' &&
          (s[3] | 0x20) == 'l';
@@ -495,8 +483,16 @@ void append_json_value(uint32_t type_oid, std::string_view text, std::string& ou
     case pg::kInt4Oid:
     case pg::kInt8Oid:
     case pg::kOidOid:
+      append_number_or_string(text, out);
+      return;
     case pg::kFloat4Oid:
     case pg::kFloat8Oid:
+      // Parsers that read integers apart from doubles (simdjson) take "-0" for the integer 0
+      // and lose the sign; "-0.0" is negative zero to every reader.
+      if (text == "-0") {
+        out.append("-0.0");
+        return;
+      }
       // NaN, Infinity and -Infinity fail the grammar and become strings.
       append_number_or_string(text, out);
       return;
@@ -505,7 +501,10 @@ void append_json_value(uint32_t type_oid, std::string_view text, std::string& ou
       return;
     case pg::kJsonOid:
     case pg::kJsonbOid:
-      append_json_text(text, out);
+      // A string of the exact text, as Debezium's io.debezium.data.Json: json keeps its
+      // whitespace, key order, duplicate keys and number spelling; numbers of any size reach
+      // readers limited to 64-bit or double numbers; JSON null stays apart from SQL NULL.
+      append_json_string(text, out);
       return;
     case pg::kTimestampTzOid:
     case pg::kTimestampOid:

@@ -75,7 +75,7 @@ TEST_CASE("text that is not a JSON number becomes a string", "[types]") {
 
 TEST_CASE("floats map to numbers, special values to strings", "[types]") {
   CHECK(json(pg::kFloat8Oid, "3.141592653589793") == "3.141592653589793");
-  CHECK(json(pg::kFloat8Oid, "-0") == "-0");
+  CHECK(json(pg::kFloat8Oid, "-0") == "-0.0");
   CHECK(json(pg::kFloat8Oid, "1e+300") == "1e+300");
   CHECK(json(pg::kFloat4Oid, "1.2345e-05") == "1.2345e-05");
   CHECK(json(pg::kFloat8Oid, "NaN") == R"("NaN")");
@@ -188,11 +188,23 @@ TEST_CASE("timetz normalizes its offset", "[types]") {
   CHECK(json(pg::kTimeTzOid, "03:04:05+05:30") == R"("03:04:05+05:30")");
 }
 
-TEST_CASE("json and jsonb are embedded as JSON", "[types]") {
-  CHECK(json(pg::kJsonbOid, R"({"a": [1, "x"], "b": null})") == R"({"a": [1, "x"], "b": null})");
-  CHECK(json(pg::kJsonOid, "  [1,2]\n") == "  [1,2]\n");
-  CHECK(json(pg::kJsonOid, "42") == "42");
-  CHECK(json(pg::kJsonOid, "") == R"("")");
+TEST_CASE("negative zero keeps its sign for readers that read -0 as an integer", "[types]") {
+  CHECK(json(pg::kFloat8Oid, "-0") == "-0.0");
+  CHECK(json(pg::kFloat4ArrayOid, "{-0,0}") == "[-0.0,0]");
+}
+
+TEST_CASE("json and jsonb are strings of their exact text", "[types]") {
+  CHECK(json(pg::kJsonbOid, R"({"a": [1, "x"], "b": null})") ==
+        R"("{\"a\": [1, \"x\"], \"b\": null}")");
+  // Whitespace, duplicate keys and number spelling are the json value itself.
+  CHECK(json(pg::kJsonOid, "  [1,2.50]\n") == R"("  [1,2.50]\n")");
+  CHECK(json(pg::kJsonOid, R"({"a":1,"a":2})") == R"("{\"a\":1,\"a\":2}")");
+  // Beyond 64 bits: only a string reaches every reader whole.
+  CHECK(json(pg::kJsonbOid, "12345678901234567890123.5") == R"("12345678901234567890123.5")");
+  // JSON null is the string "null"; SQL NULL is JSON null (not written by append_json_value).
+  CHECK(json(pg::kJsonOid, "null") == R"("null")");
+  CHECK(json(pg::kJsonbArrayOid, R"({"null",NULL,"{\"k\": 1}"})") ==
+        R"(["null",null,"{\"k\": 1}"])");
 }
 
 TEST_CASE("ranges and multiranges stay as PostgreSQL prints them", "[types]") {
@@ -229,7 +241,7 @@ TEST_CASE("array elements of typed kinds are mapped like scalars", "[types][arra
   CHECK(json(pg::kByteaArrayOid, R"({"\\x666f6f",NULL})") == R"(["Zm9v",null])");
   CHECK(json(pg::kTimestampTzArrayOid, R"({"2024-01-02 03:04:05+00","infinity"})") ==
         R"(["2024-01-02T03:04:05Z","infinity"])");
-  CHECK(json(pg::kJsonbArrayOid, R"({"{\"a\": 1}","[2]"})") == R"([{"a": 1},[2]])");
+  CHECK(json(pg::kJsonbArrayOid, R"({"{\"a\": 1}","[2]"})") == R"(["{\"a\": 1}","[2]"])");
   CHECK(json(pg::kUuidArrayOid, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}") ==
         R"(["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"])");
   CHECK(json(pg::kInt4RangeArrayOid, R"j({"[1,3)","[5,7)"})j") == R"j(["[1,3)","[5,7)"])j");

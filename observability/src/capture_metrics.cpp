@@ -88,6 +88,14 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
               load(stats.snapshot_rows));
   out.counter("modsync_capture_retries_total", "Capture pipeline restarts after an error.", labels,
               load(stats.retries));
+  out.counter("modsync_toast_fetches_total",
+              "Updates whose unchanged TOASTed values were read from the source's current row "
+              "(tables without REPLICA IDENTITY FULL).",
+              labels, load(stats.toast_fetches));
+  out.counter("modsync_oversized_events_total",
+              "Events larger than Kafka's message limit; each stops capture until the limit is "
+              "raised.",
+              labels, load(stats.oversized_events));
 
   const CapturePositions pos = capture_positions(stats);
   out.gauge("modsync_source_received_lsn",

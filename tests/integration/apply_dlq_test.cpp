@@ -100,3 +100,31 @@ TEST_CASE("bad values and non-events go to the dead-letter topic once each and t
   ApplyHarness::stop(sink);
   ApplyHarness::stop(capture);
 }
+
+// Regression (issue 8): valid JSON is never a poison event. Events written before json/jsonb
+// became strings embed the value, and simdjson cannot read an integer beyond 64 bits in it.
+TEST_CASE("an old event embedding a json integer beyond 64 bits is applied, not dead-lettered",
+          "[integration][apply][dlq][types]") {
+  ApplyHarness h;
+  h.src("CREATE TABLE docs (id int PRIMARY KEY, doc jsonb)");
+  h.sub("CREATE TABLE docs (id int PRIMARY KEY, doc jsonb, _modsync_lsn pg_lsn, _modsync_seq int)");
+  auto daemon = h.start(h.write_config("app", "tables: [docs]\nsnapshot: never",
+                                       "- from: shop.public.docs\n  to: docs"),
+                        {"streaming from slot", "applying into"});
+  h.src("INSERT INTO docs VALUES (1, '{\"n\": 1}')");
+  REQUIRE(h.consumed("shop.public.docs", 1));
+  const std::string old_event =
+      R"({"before":null,"after":{"id":2,"doc":{"big": [123456789012345678901234567890, 1.5]}},)"
+      R"("source":{"ts_ms":0,"position":"0/1#0"},"op":"c","ts_ms":0})";
+  const auto produced = modsync::testing::run_command(
+      {"sh", "-c",
+       fmt::format("printf '%s' '{}' | kcat -P -b {} -t shop.public.docs -k '{{\"id\":2}}'",
+                   old_event, h.broker().bootstrap())});
+  REQUIRE(produced.status == 0);
+  REQUIRE(h.consumed("shop.public.docs", 2));
+  INFO(daemon.describe());
+  CHECK(h.sub_value("SELECT doc::text FROM docs WHERE id = 2") ==
+        R"({"big": [123456789012345678901234567890, 1.5]})");
+  CHECK(h.dead_letters("app", 1, 2s).empty());
+  ApplyHarness::stop(daemon);
+}

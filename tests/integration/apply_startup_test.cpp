@@ -84,3 +84,50 @@ TEST_CASE("start-up errors name the file, line and fix", "[integration][apply][s
   // Nothing was consumed or recorded for a projection that could not start.
   CHECK(h.sub_value("SELECT count(*) FROM modsync.offsets") == "0");
 }
+
+// Regression (issue 7): on a first start the projections raced on CREATE SCHEMA modsync (one
+// failed with a unique violation), and producer settings in kafka.properties reached every
+// consumer (librdkafka logged CONFWARN for each, at each start).
+TEST_CASE("a first start of several projections with producer and consumer properties",
+          "[integration][apply][startup]") {
+  ApplyHarness h;
+  h.src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");
+  h.src("INSERT INTO items SELECT g, g FROM generate_series(1, 20) g");
+  std::string projections;
+  for (int i = 1; i <= 4; ++i) {
+    h.sub(
+        fmt::format("CREATE TABLE t{} (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
+                    "_modsync_seq integer)",
+                    i));
+    projections += fmt::format("- from: shop.public.items\n  to: t{}\n", i);
+  }
+  const auto config = h.write_config("itest", "tables: [items]", projections);
+  {
+    std::ifstream in(config);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    const std::string brokers_line = "  brokers: \"" + h.broker().bootstrap() + "\"\n";
+    REQUIRE(yaml.find(brokers_line) != std::string::npos);
+    yaml.replace(yaml.find(brokers_line), brokers_line.size(),
+                 brokers_line +
+                     "  properties: { linger.ms: 5, compression.type: lz4, batch.num.messages: "
+                     "5000, fetch.wait.max.ms: 20, heartbeat.interval.ms: 1000, "
+                     "socket.keepalive.enable: true }\n");
+    std::ofstream(config) << yaml;
+  }
+  auto daemon = h.start(config, {"streaming from slot"});
+  h.src("UPDATE items SET qty = qty + 100 WHERE id <= 5");
+  for (int i = 1; i <= 4; ++i) {
+    const bool same = h.converges("SELECT id, qty FROM items ORDER BY id",
+                                  fmt::format("SELECT id, qty FROM t{} ORDER BY id", i));
+    INFO(h.last_difference() << daemon.describe());
+    CHECK(same);
+  }
+  ApplyHarness::stop(daemon);
+  const std::string output = daemon.stdout_text() + daemon.stderr_text();
+  INFO(daemon.describe());
+  CHECK_THAT(output, !Contains("CONFWARN"));
+  CHECK_THAT(output, !Contains("duplicate key"));
+  CHECK_THAT(output, !Contains("level=error"));
+}

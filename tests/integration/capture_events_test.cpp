@@ -72,9 +72,12 @@ TEST_CASE("insert, update, delete, key change and truncate become c/u/d/t events
   h.sql("TRUNCATE items");
   const uint64_t lsn_after = parse_lsn(h.value("SELECT pg_current_wal_lsn()"));
 
-  auto events = h.consume("shop.public.items", 7);
+  auto events = h.consume("shop.public.items", 9);
   INFO(daemon.describe());
+  REQUIRE(events.size() == 9);
+  const auto tombstones = modsync::itest::take_tombstones(events);
   REQUIRE(events.size() == 7);
+  modsync::itest::check_tombstones(events, tombstones);
   sort_by_event_id(events);
   std::vector<std::string> ops;
   for (const auto& e : events) ops.push_back(e.op());
@@ -153,8 +156,10 @@ TEST_CASE("a multi-row transaction shares its commit LSN and has BEGIN/END metad
       "UPDATE items SET qty = 50 WHERE id = 5;"
       "DELETE FROM items WHERE id = 100;"
       "COMMIT");
-  auto events = h.consume("shop.public.items", 8);
+  auto events = h.consume("shop.public.items", 9);
   INFO(daemon.describe());
+  REQUIRE(events.size() == 9);
+  modsync::itest::check_tombstones(events, modsync::itest::take_tombstones(events));
   REQUIRE(events.size() == 8);
   sort_by_event_id(events);
 
@@ -241,8 +246,10 @@ TEST_CASE("REPLICA IDENTITY FULL gives the old row as before and every value in 
   h.sql("UPDATE docs SET id = 2");
   h.sql("DELETE FROM docs");
 
-  auto events = h.consume("shop.public.docs", 5);
+  auto events = h.consume("shop.public.docs", 7);
   INFO(daemon.describe());
+  REQUIRE(events.size() == 7);
+  modsync::itest::check_tombstones(events, modsync::itest::take_tombstones(events));
   REQUIRE(events.size() == 5);
   sort_by_event_id(events);
   std::vector<std::string> ops;
@@ -265,5 +272,22 @@ TEST_CASE("REPLICA IDENTITY FULL gives the old row as before and every value in 
   CHECK(events[3].value["after"]["body"].GetStringLength() == 32000);
   CHECK(events[4].key() == R"({"tenant":"acme","id":2})");
   CHECK(events[4].value["before"]["body"].GetStringLength() == 32000);
+  CaptureHarness::stop_daemon(daemon);
+}
+
+TEST_CASE("tombstones_on_delete: false sends no tombstone after a delete",
+          "[integration][capture]") {
+  CaptureHarness h;
+  h.sql("CREATE TABLE items (id int PRIMARY KEY, name text)");
+  h.write_config("tables: [items]\nsnapshot: never\ntombstones_on_delete: false");
+  auto daemon = h.start_daemon();
+  h.sql("INSERT INTO items VALUES (1, 'a')");
+  h.sql("DELETE FROM items WHERE id = 1");
+  h.sql("INSERT INTO items VALUES (2, 'b')");
+  // The insert after the delete is the marker that everything before it arrived.
+  auto events = h.consume("shop.public.items", 4, 5s);
+  INFO(daemon.describe());
+  REQUIRE(events.size() == 3);
+  CHECK(modsync::itest::take_tombstones(events).empty());
   CaptureHarness::stop_daemon(daemon);
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -76,6 +77,11 @@ std::vector<Event> parse_events(std::vector<testing::KcatMessage> messages) {
   for (auto& m : messages) {
     Event e;
     e.message = std::move(m);
+    if (e.message.null_value) {
+      e.value.SetNull();
+      out.push_back(std::move(e));
+      continue;
+    }
     e.value.Parse<kParseFlags>(e.message.value.c_str());
     if (e.value.HasParseError() || !e.value.IsObject()) {
       throw std::runtime_error(
@@ -84,6 +90,33 @@ std::vector<Event> parse_events(std::vector<testing::KcatMessage> messages) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+std::vector<Event> take_tombstones(std::vector<Event>& events) {
+  std::vector<Event> tombstones;
+  for (auto& e : events)
+    if (e.tombstone()) tombstones.push_back(std::move(e));
+  std::erase_if(events, [](const Event& e) { return e.tombstone(); });
+  return tombstones;
+}
+
+void check_tombstones(const std::vector<Event>& events, const std::vector<Event>& tombstones) {
+  size_t deletes = 0;
+  for (const auto& e : events) {
+    if (e.op() != "d") continue;
+    ++deletes;
+    INFO("the tombstone of " << e.message.value);
+    size_t found = 0;
+    for (const auto& t : tombstones) {
+      if (t.message.partition == e.message.partition && t.message.offset == e.message.offset + 1) {
+        ++found;
+        CHECK(t.message.key == e.message.key);
+        CHECK(t.message.headers.empty());
+      }
+    }
+    CHECK(found == 1);
+  }
+  CHECK(tombstones.size() == deletes);
 }
 
 void sort_by_event_id(std::vector<Event>& events) {
@@ -125,6 +158,20 @@ std::filesystem::path CaptureHarness::write_config(const std::string& source_ext
       dsn.empty() ? pg_.dsn("shop") : dsn, indent(source_extra));
   std::ofstream(config_path()) << text;
   return config_path();
+}
+
+std::string CaptureHarness::enable_http() {
+  std::ifstream in(config_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const std::string disabled = "listen: \"\"";
+  const auto at = config.find(disabled);
+  if (at == std::string::npos) throw std::runtime_error("no disabled http listen in the config");
+  const std::string address = "127.0.0.1:" + std::to_string(testing::free_port());
+  config.replace(at, disabled.size(), "listen: \"" + address + "\"");
+  std::ofstream(config_path()) << config;
+  return "http://" + address;
 }
 
 testing::ChildProcess CaptureHarness::start_daemon(bool wait_streaming,

@@ -36,6 +36,8 @@ struct Event {
   std::string position() const { return source_str("position"); }
   std::string event_id() const { return header("ce_id"); }
   std::string key() const { return message.key.value_or("<null>"); }
+  /// A null value with the key of a deleted row (Debezium's tombstone); `value` is null.
+  bool tombstone() const { return message.null_value; }
 };
 
 /// Compact JSON of a value, with keys in document order (for messages and equality checks).
@@ -45,10 +47,15 @@ std::string to_json(const rapidjson::Value& v);
 bool json_equals(const rapidjson::Value& actual, std::string_view expected);
 /// "16/B374D848" → 0x16B374D848.
 uint64_t parse_lsn(std::string_view text);
-/// Events parsed from kcat's records; throws when a value is not JSON.
+/// Events parsed from kcat's records; throws when a value is neither JSON nor null.
 std::vector<Event> parse_events(std::vector<testing::KcatMessage> messages);
 /// Sorted by event id: commit order for streamed changes (docs/events.md, "Event ids").
 void sort_by_event_id(std::vector<Event>& events);
+/// Removes the tombstones from `events` and returns them, in the order they were.
+std::vector<Event> take_tombstones(std::vector<Event>& events);
+/// Checks that each delete event in `events` has its tombstone in `tombstones`: same key, same
+/// partition, the next offset (the capture produces it right after the delete).
+void check_tombstones(const std::vector<Event>& events, const std::vector<Event>& tombstones);
 
 /// A PostgreSQL 15 cluster with a source database "shop", the dev broker, a state directory and
 /// a config file for one capture pair (daemon id "itest", module "shop"). One per test; every
@@ -79,6 +86,10 @@ class CaptureHarness {
   std::filesystem::path write_config(const std::string& source_extra,
                                      const std::string& brokers = "", const std::string& dsn = "");
 
+  /// Turns on the HTTP endpoint of the written config, on a free port; returns its URL
+  /// ("http://127.0.0.1:PORT").
+  std::string enable_http();
+
   /// `modsync run --config <config>`; waits until it streams (throws with its output if it
   /// does not within `timeout`) unless `wait_streaming` is false.
   testing::ChildProcess start_daemon(bool wait_streaming = true,
@@ -86,7 +97,8 @@ class CaptureHarness {
   /// SIGTERM; requires a clean exit 0.
   static void stop_daemon(testing::ChildProcess& daemon);
 
-  /// Reads `topic` with kcat until at least `expected` events are there (or the timeout).
+  /// Reads `topic` with kcat until at least `expected` messages (tombstones included) are
+  /// there (or the timeout).
   std::vector<Event> consume(const std::string& topic, size_t expected,
                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

@@ -52,6 +52,10 @@ TEST_CASE("ALTER TABLE ADD COLUMN moves the schema version from 1 to 2, once",
     if (s.value["version"].GetInt() == 2) {
       CHECK(s.value["columns"].Size() == 3);
       CHECK(s.value["columns"][2]["name"] == "qty");
+      // The source's type names, for subscribers that create the table (docs/events.md).
+      CHECK(s.value["columns"][0]["type"] == "integer");
+      CHECK(s.value["columns"][1]["type"] == "text");
+      CHECK(s.value["columns"][2]["type"] == "integer");
     }
   }
   CHECK(versions == std::set<int>{1, 2});
@@ -71,8 +75,10 @@ TEST_CASE("rows present before the first start arrive as a chunked snapshot, the
   h.sql("UPDATE items SET name = 'upd' WHERE id IN (1, 25, 53)");
   h.sql("DELETE FROM items WHERE id IN (2, 54)");
 
-  auto events = h.consume("shop.public.items", 60);
+  auto events = h.consume("shop.public.items", 62);
   INFO(daemon.describe());
+  REQUIRE(events.size() == 62);
+  modsync::itest::check_tombstones(events, modsync::itest::take_tombstones(events));
   REQUIRE(events.size() == 60);
   sort_by_event_id(events);
 

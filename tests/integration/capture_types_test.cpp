@@ -40,8 +40,8 @@ TEST_CASE("each column type is mapped to JSON as docs/events.md says", "[integra
     "f8_ninf": "-Infinity", "b": true, "t": "he said \"hi\"\\\n\t", "vc": "ab", "ch": "ab  ",
     "by": "Zm9v", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "d": "2024-02-29",
     "tm": "01:02:03", "ttz": "03:04:05-08:00", "ts": "2024-01-02T03:04:05.123",
-    "tstz": "2024-01-02T03:04:05.123Z", "iv": "1 day 02:03:04", "j": {"a": 1},
-    "jb": {"b": [1, 2]}, "ai": [1, 2, null], "at": ["a b", "c\"d", null, "NULL"],
+    "tstz": "2024-01-02T03:04:05.123Z", "iv": "1 day 02:03:04", "j": "{\"a\": 1}",
+    "jb": "{\"b\": [1, 2]}", "ai": [1, 2, null], "at": ["a b", "c\"d", null, "NULL"],
     "a2": [[1, 2], [3, 4]], "m": "happy", "r": "[1,10)", "ip": "10.0.0.0/8",
     "mo": "$1,234.50", "vb": "0011", "bt": "1010", "nul": null})j"));
   // Exactness the parsed comparison cannot see: int8 digits and float spelling on the wire.

@@ -34,21 +34,6 @@ std::string describe(const CommandResult& r) {
   return "exit " + std::to_string(r.status) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
-/// The harness's config with the HTTP endpoint on a free port; returns its URL.
-std::string enable_http(CaptureHarness& h) {
-  std::ifstream in(h.config_path());
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string config = text.str();
-  const std::string disabled = "listen: \"\"";
-  const auto at = config.find(disabled);
-  REQUIRE(at != std::string::npos);
-  const std::string address = "127.0.0.1:" + std::to_string(modsync::testing::free_port());
-  config.replace(at, disabled.size(), "listen: \"" + address + "\"");
-  std::ofstream(h.config_path()) << config;
-  return "http://" + address;
-}
-
 std::string slot_value(CaptureHarness& h, const std::string& column) {
   return h.value("SELECT " + column +
                  "::text FROM pg_replication_slots WHERE slot_name = 'modsync_itest'");
@@ -63,7 +48,7 @@ TEST_CASE("status, slots and checkpoint show follow the daemon from running to s
       "CREATE TABLE items (id int PRIMARY KEY, name text);"
       "INSERT INTO items VALUES (1, 'a'), (2, 'b')");
   h.write_config("tables: [items]");
-  const std::string url = enable_http(h);
+  const std::string url = h.enable_http();
   const std::string config = h.config_path().string();
 
   auto daemon = h.start_daemon();

@@ -10,20 +10,30 @@
 
 namespace modsync::kafka::detail {
 
-/// Sets one property; throws a fatal modsync::Error with librdkafka's text and the name.
-/// `origin` says where the property came from ("kafka.properties", "built-in default").
+/// Which clients a librdkafka property applies to, as librdkafka's own property table
+/// (rd_kafka_conf_properties_show, the C/P column) says.
+enum class PropertyScope { kBoth, kProducer, kConsumer, kUnknown };
+
+/// The scope of `name` (global or topic-level); kUnknown for names librdkafka does not list.
+PropertyScope property_scope(std::string_view name);
+
+/// Sets one property; throws a fatal modsync::Error naming the property and `origin` (where it
+/// came from: "kafka.properties", "built-in default") with librdkafka's reason. The value is
+/// never part of the message, not even inside librdkafka's text: it may be a secret.
 void set_property(rd_kafka_conf_t* conf, std::string_view name, std::string_view value,
                   std::string_view origin);
 
-/// Applies KafkaSettings::properties, refusing to override any of `enforced` (names whose
-/// value modsync depends on for correctness) with a different value.
+/// Applies the KafkaSettings::properties that apply to a client of `type` (a consumer-only
+/// property is not given to a producer, and vice versa, so librdkafka does not warn that it
+/// ignores it), refusing to override any of `enforced` (names whose value modsync depends on for
+/// correctness) with a different value.
 void apply_properties(
-    rd_kafka_conf_t* conf, const KafkaSettings& settings,
+    rd_kafka_conf_t* conf, rd_kafka_type_t type, const KafkaSettings& settings,
     std::initializer_list<std::pair<std::string_view, std::string_view>> enforced);
 
-/// Creates the client; on failure throws with librdkafka's reason. Takes ownership of `conf`
-/// in all cases.
-KafkaPtr new_client(rd_kafka_type_t type, ConfPtr conf, std::string_view brokers);
+/// Creates the client; on failure throws with librdkafka's reason, any value of
+/// `settings.properties` masked in it. Takes ownership of `conf` in all cases.
+KafkaPtr new_client(rd_kafka_type_t type, ConfPtr conf, const KafkaSettings& settings);
 
 /// Routes librdkafka's log lines to spdlog (from librdkafka's threads; spdlog is thread-safe).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf);

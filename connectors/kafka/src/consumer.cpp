@@ -174,12 +174,12 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
   // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB).
   // 16 MiB is still several full batches (5,000 events of ~0.6 kB) ahead of the sink.
   set("queued.max.messages.kbytes", "16384");
-  detail::apply_properties(conf.get(), settings, {});
+  detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &detail::log_to_spdlog);
-  impl_->rk = detail::new_client(RD_KAFKA_CONSUMER, std::move(conf), settings.brokers);
+  impl_->rk = detail::new_client(RD_KAFKA_CONSUMER, std::move(conf), settings);
   // One queue for everything: messages, rebalances and errors all come out of consumer_poll.
   rd_kafka_poll_set_consumer(impl_->rk.get());
 }

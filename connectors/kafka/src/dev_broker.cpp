@@ -82,7 +82,8 @@ DevBroker::DevBroker(const DevBrokerOptions& options) : impl_(std::make_unique<I
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), &log_to_stderr);
   detail::set_property(conf.get(), "client.id", "modsync-dev-broker", "built-in default");
-  impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), "(mock cluster)");
+  impl_->rk =
+      detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), KafkaSettings{"(mock cluster)", {}});
   impl_->mock.reset(rd_kafka_mock_cluster_new(impl_->rk.get(), options.brokers));
   if (!impl_->mock) fail("dev broker: librdkafka could not start its mock cluster");
   for (const auto& s : specs) create_topic(s.name, s.partitions);

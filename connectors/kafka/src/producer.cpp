@@ -159,13 +159,13 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   set("queue.buffering.max.messages", "50000");
   set("queue.buffering.max.kbytes", "65536");
   detail::apply_properties(
-      conf.get(), settings,
+      conf.get(), RD_KAFKA_PRODUCER, settings,
       {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_dr);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &detail::log_to_spdlog);
-  impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings.brokers);
+  impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings);
 }
 
 Producer::~Producer() {
@@ -214,6 +214,21 @@ int Producer::partition_count(std::string_view topic, std::chrono::milliseconds 
     fail("Kafka topic '{}' at {}: {}", topic, impl_->brokers, rd_kafka_err2str(terr));
   }
   return count;
+}
+
+Producer::Watermarks Producer::watermarks(std::string_view topic, int partition,
+                                          std::chrono::milliseconds timeout) {
+  Watermarks w;
+  const std::string name(topic);
+  const auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), name.c_str(), partition,
+                                                    &w.low, &w.high,
+                                                    static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fail_retriable("cannot read the offsets of Kafka topic '{}' partition {} at {}: {}. Fix: "
+                   "check kafka.brokers",
+                   topic, partition, impl_->brokers, rd_kafka_err2str(err));
+  }
+  return w;
 }
 
 void Producer::produce(std::string_view topic, const char* key, size_t key_len,

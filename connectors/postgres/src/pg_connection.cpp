@@ -1,5 +1,7 @@
 #include "modsync/postgres/pg_connection.hpp"
 
+#include <algorithm>
+
 #include "modsync/common/error.hpp"
 #include "modsync/config/dsn.hpp"
 
@@ -17,22 +19,46 @@ std::string_view PgResult::sqlstate() const {
   return s ? std::string_view{s} : std::string_view{};
 }
 
-PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::string context) {
-  // fallback_application_name comes before dbname, so one in the DSN (the daemon sets
-  // "modsync-<daemon.id>" per pair, making its walsenders tell apart in pg_stat_replication)
-  // wins over this default; an application_name in the DSN wins over both.
-  const char* keys[] = {"fallback_application_name", "dbname", "replication", nullptr};
-  const char* values[] = {"modsync", dsn.c_str(),
-                          mode == Mode::kReplication ? "database" : nullptr, nullptr};
-  // expand_dbname=1: `dsn` is a full conninfo string or URI.
-  PGconn* raw = PQconnectdbParams(keys, values, 1);
+PgConnection PgConnection::connect(const config::EffectiveDsn& target, Mode mode,
+                                   std::string context) {
+  config::ParsedDsn parsed = config::parse_dsn(target.dsn);
+  // The loader rejects such a DSN; a DSN that reaches us unchecked gets the same safe words.
+  if (!parsed.error.empty()) fail("{}: the dsn does not parse: {}", context, parsed.error);
+  const auto set = [&](std::string_view keyword, std::string value) {
+    for (auto& o : parsed.options) {
+      if (o.keyword == keyword) {
+        o.value = std::move(value);
+        return;
+      }
+    }
+    parsed.options.push_back(config::DsnOption{std::string(keyword), std::move(value)});
+  };
+  if (!target.password.empty()) set("password", target.password);
+  if (mode == Mode::kReplication) set("replication", "database");
+  // The daemon puts "modsync-<daemon.id>" in each pair's DSN, so its walsenders tell apart in
+  // pg_stat_replication; an application_name in the DSN wins over both.
+  if (parsed.find("fallback_application_name") == nullptr) {
+    set("fallback_application_name", "modsync");
+  }
+  std::vector<const char*> keys, values;
+  for (const auto& o : parsed.options) {
+    keys.push_back(o.keyword.c_str());
+    values.push_back(o.value.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  // expand_dbname=0: every value is taken as it is, already parsed by libpq's own grammar.
+  PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 0);
   PgConnection conn(raw, std::move(context));
   if (raw == nullptr)
     fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);
   // Server notices ("schema already exists, skipping") would reach stderr unformatted.
   PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
-    const std::string msg = conn.last_error();
+    // A server or libpq message has no reason to quote the password; make sure it cannot.
+    const std::string* password = parsed.find("password");
+    const std::string msg =
+        password ? config::mask_secret(conn.last_error(), *password) : conn.last_error();
     const bool auth = msg.find("password authentication failed") != std::string::npos ||
                       msg.find("no pg_hba.conf entry") != std::string::npos;
     const bool repl_denied = msg.find("must have replication") != std::string::npos ||
@@ -47,7 +73,7 @@ PgConnection PgConnection::connect(const std::string& dsn, Mode mode, std::strin
                 fmt::format("{}: cannot connect to PostgreSQL ({}): {}. Fix: check the dsn, that "
                             "the server is running and that pg_hba.conf admits this host and user"
                             "{}.",
-                            conn.context_, config::redact_dsn(dsn), msg,
+                            conn.context_, config::redact_dsn(target.dsn), msg,
                             mode == Mode::kReplication ? " for replication connections" : ""));
   }
   return conn;
@@ -74,6 +100,28 @@ PgResult PgConnection::exec(const std::string& sql) {
     throw_result_error(r, sql);
   }
   return r;
+}
+
+void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
+  constexpr size_t kPiece = size_t{1} << 20;
+  PgResult start(PQexec(conn_.get(), copy_sql.c_str()));
+  if (!start || start.status() != PGRES_COPY_IN) throw_result_error(start, copy_sql);
+  bool sent = true;
+  for (size_t at = 0; sent && at < data.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (!sent || PQputCopyEnd(conn_.get(), nullptr) != 1) {
+    fail_retriable("{}: sending COPY data failed: {}", context_, last_error());
+  }
+  // The server's verdict on the data comes as the COPY's result.
+  std::optional<PgResult> failed;
+  for (;;) {
+    PgResult r(PQgetResult(conn_.get()));
+    if (!r) break;
+    if (r.status() != PGRES_COMMAND_OK && !failed) failed.emplace(std::move(r));
+  }
+  if (failed) throw_result_error(*failed, copy_sql);
 }
 
 PgResult PgConnection::exec_params(const std::string& sql,

@@ -48,6 +48,7 @@ std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<Qualifie
     info.name = t;
     info.oid = static_cast<uint32_t>(std::stoul(std::string(r.value(0, 0))));
     info.replica_identity = r.value(0, 1).empty() ? 'd' : r.value(0, 1)[0];
+    info.partitioned = relkind == 'p';
     // The key that pgoutput sends: the replica identity index, else the primary key.
     const char* index_flag = info.replica_identity == 'i' ? "indisreplident" : "indisprimary";
     PgResult k = conn_.exec_params(
@@ -81,8 +82,13 @@ void SourceCatalog::ensure_publication(const std::string& name,
     list += conn_.quote_ident(t.name.schema) + "." + conn_.quote_ident(t.name.table);
   }
   PgResult r = conn_.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
+  // publish_via_partition_root: a partitioned table's changes are published as its own (one
+  // topic, one schema), not as the leaf partition's, which no configuration names.
   const std::string verb =
-      r.rows() == 0 ? "CREATE PUBLICATION {} FOR TABLE {}" : "ALTER PUBLICATION {} SET TABLE {}";
+      r.rows() == 0
+          ? "CREATE PUBLICATION {0} FOR TABLE {1} WITH (publish_via_partition_root = true)"
+          : "ALTER PUBLICATION {0} SET TABLE {1}; "
+            "ALTER PUBLICATION {0} SET (publish_via_partition_root = true)";
   try {
     conn_.exec(fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
   } catch (const Error& e) {
@@ -111,6 +117,18 @@ std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
 
 void SourceCatalog::drop_slot(const std::string& name) {
   conn_.exec_params("SELECT pg_drop_replication_slot($1)", {name});
+}
+
+std::string SourceCatalog::membership(const std::string& publication, const TableInfo& table) {
+  PgResult r = conn_.exec_params(
+      "SELECT coalesce((SELECT p.oid::text || ' ' || p.pubinsert::text || p.pubupdate::text || "
+      "p.pubdelete::text || p.pubtruncate::text || p.pubviaroot::text || ' entry ' || "
+      "coalesce((SELECT r.oid::text FROM pg_publication_rel r WHERE r.prpubid = p.oid AND "
+      "r.prrelid = $2::oid), 'none') FROM pg_publication p WHERE p.pubname = $1), 'none') "
+      "|| CASE WHEN $3 THEN ' leaves ' || (SELECT coalesce(string_agg(relid::oid::text, ',' "
+      "ORDER BY relid::oid), '') FROM pg_partition_tree($2::oid) WHERE isleaf) ELSE '' END",
+      {publication, std::to_string(table.oid), table.partitioned ? "true" : "false"});
+  return std::string(r.value(0, 0));
 }
 
 void SourceCatalog::emit_heartbeat() {

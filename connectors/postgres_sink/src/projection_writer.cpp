@@ -16,15 +16,20 @@ ProjectionWriter::ProjectionWriter(pg::PgConnection& conn, TargetTable table, Wr
 }
 
 void ProjectionWriter::ensure_offsets_table(pg::PgConnection& conn) {
-  conn.exec(
-      "CREATE SCHEMA IF NOT EXISTS modsync; "
-      "CREATE TABLE IF NOT EXISTS modsync.offsets ("
-      "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
-      "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
-      "  PRIMARY KEY (projection, topic, partition)); "
-      "CREATE TABLE IF NOT EXISTS modsync.truncates ("
-      "  projection text PRIMARY KEY, lsn pg_lsn NOT NULL, seq int NOT NULL,"
-      "  updated_at timestamptz NOT NULL DEFAULT now())");
+  // IF NOT EXISTS does not make concurrent creation safe: the projections of a first start run
+  // this at once, and all but one failed on the unique index of pg_namespace (or pg_type). A
+  // transaction-level advisory lock makes them take turns; the statements of one query string
+  // run as one transaction, so the lock is released when they have committed.
+  const std::string lock = fmt::format("SELECT pg_advisory_xact_lock({}); ", kSchemaLockKey);
+  conn.exec(lock +
+            "CREATE SCHEMA IF NOT EXISTS modsync; "
+            "CREATE TABLE IF NOT EXISTS modsync.offsets ("
+            "  projection text NOT NULL, topic text NOT NULL, partition int NOT NULL,"
+            "  next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
+            "  PRIMARY KEY (projection, topic, partition)); "
+            "CREATE TABLE IF NOT EXISTS modsync.truncates ("
+            "  projection text PRIMARY KEY, lsn pg_lsn NOT NULL, seq int NOT NULL,"
+            "  updated_at timestamptz NOT NULL DEFAULT now())");
 }
 
 std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,
@@ -49,6 +54,9 @@ std::string ProjectionWriter::cast(size_t i) const {
   const TargetColumn* c = table_.find(options_.fed_columns[i]);
   // Events carry bytea as base64 (docs/events.md); every other type reads its text form.
   if (c->type == "bytea") return fmt::format("decode(l.c{}, 'base64')", i);
+  // The text → regclass cast looks the name up and rejects "-" (no relation), which the
+  // type's input function, the one that printed it, reads as OID 0.
+  if (c->type == "regclass") return fmt::format("regclassin(l.c{}::cstring)", i);
   return fmt::format("l.c{}::{}", i, c->type);
 }
 
@@ -180,21 +188,7 @@ void ProjectionWriter::apply(std::string_view copy_data) {
   // The stage empties itself at commit (ON COMMIT DELETE ROWS); only a second segment in the
   // same transaction (around a truncate, a partial update) needs it emptied here.
   if (stage_used_) conn_.exec(fmt::format("TRUNCATE {}", stage_));
-  pg::PgResult start(PQexec(conn_.get(), copy_sql_.c_str()));
-  if (start.status() != PGRES_COPY_IN) conn_.exec(copy_sql_);  // throws with the server's reason
-  if (PQputCopyData(conn_.get(), copy_data.data(), static_cast<int>(copy_data.size())) != 1 ||
-      PQputCopyEnd(conn_.get(), nullptr) != 1) {
-    fail_retriable("{}: COPY into the stage of {} failed: {}", conn_.context(),
-                   table_.name.to_string(), conn_.last_error());
-  }
-  for (;;) {
-    pg::PgResult r(PQgetResult(conn_.get()));
-    if (!r) break;
-    if (r.status() != PGRES_COMMAND_OK) {
-      fail("{}: COPY into the stage of {} failed: {}", conn_.context(), table_.name.to_string(),
-           PQresultErrorMessage(r.get()));
-    }
-  }
+  conn_.copy_in(copy_sql_, copy_data);
   conn_.exec(merge_sql_);
   stage_used_ = true;
 }

@@ -39,9 +39,14 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
   return table;
 }
 
-char type_category(pg::PgConnection& conn, uint32_t type_oid) {
-  pg::PgResult r = conn.exec_params("SELECT typcategory FROM pg_type WHERE oid = $1::oid",
-                                    {std::to_string(type_oid)});
+char type_category(pg::PgConnection& conn, uint32_t type_oid, const std::string& type_name) {
+  if (type_oid >= kFirstNormalObjectId && type_name.empty()) return 'U';
+  pg::PgResult r =
+      type_oid < kFirstNormalObjectId
+          ? conn.exec_params("SELECT typcategory FROM pg_type WHERE oid = $1::oid",
+                             {std::to_string(type_oid)})
+          : conn.exec_params("SELECT typcategory FROM pg_type WHERE oid = to_regtype($1)",
+                             {type_name});
   return r.rows() == 0 || r.value(0, 0).empty() ? 'U' : r.value(0, 0)[0];
 }
 

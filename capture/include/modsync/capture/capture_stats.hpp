@@ -41,6 +41,10 @@ struct CaptureStats {
   std::atomic<int64_t> last_heartbeat_unix_ms{0};
   std::atomic<uint64_t> server_wal_lsn{0};  ///< pg_current_wal_lsn(), polled every few seconds
   std::atomic<uint64_t> producer_queue{0};  ///< events queued in or in flight to Kafka
+  /// Updates whose unchanged TOASTed values were read from the source's current row.
+  std::atomic<uint64_t> toast_fetches{0};
+  /// Events larger than Kafka's message limit (each stops the pipeline until it is raised).
+  std::atomic<uint64_t> oversized_events{0};
   /// Kafka delivery progress, updated by the producer (Producer::watch_deliveries).
   ProgressWatch deliveries;
   /// Events waiting this long with no delivery report count as a stall (kafka.stall_timeout).

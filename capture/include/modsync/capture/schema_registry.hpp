@@ -34,8 +34,10 @@ class SchemaRegistry {
   /// The table behind `relation_id`, or nullptr if no Relation message announced it.
   const event::TableSchema* find(uint32_t relation_id) const;
 
-  /// The columns as stored in the history and published on the schemas topic.
-  static std::string columns_json(const event::TableSchema& schema);
+  /// The columns as stored in the history, which tells versions apart (names, type OIDs,
+  /// modifiers, key flags); the schemas topic adds each column's type name (`with_type_names`),
+  /// which is not part of a version's identity.
+  static std::string columns_json(const event::TableSchema& schema, bool with_type_names = false);
   /// The value published to the schemas topic for one version.
   static std::string schema_event_json(const event::TableSchema& schema, Lsn since);
 

@@ -80,6 +80,17 @@ struct SnapshotProgress {
   bool done = false;
   Lsn consistent_point;
   std::string snapshot_name;
+  /// The consistent point at which the snapshot read the whole table from its first row;
+  /// zero when it resumed mid-table (rows before the resume key were read at an older point).
+  /// Streamed changes of the table that committed before it are already in the snapshot.
+  Lsn whole_at;
+  /// The table's publication membership when the snapshot began (SourceCatalog::membership):
+  /// when it changes (the table left the publication, partitions were attached or detached),
+  /// events may be missing, so the capture takes the table's snapshot again.
+  std::string membership;
+  /// The next snapshot of the table first sends a snapshot truncate, so projections drop what
+  /// they hold of it (set when its membership changed; cleared once that truncate was sent).
+  bool truncate_first = false;
 
   friend bool operator==(const SnapshotProgress&, const SnapshotProgress&) = default;
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "modsync/config/config_error.hpp"
+#include "modsync/config/dsn.hpp"
 #include "modsync/config/duration.hpp"
 #include "modsync/config/interpolation.hpp"
 
@@ -92,9 +93,9 @@ struct SourceConfig {
   /// As written (after interpolation). May contain a password: print only via redact_dsn().
   std::string dsn;
   std::optional<std::filesystem::path> password_file;  ///< resolved against the file's folder
-  /// What to connect with: `dsn` plus the password_file's contents when one is set.
+  /// What to connect with: `dsn` and the password_file's contents when one is set.
   /// Contains the password: never print it.
-  std::string effective_dsn;
+  EffectiveDsn effective_dsn;
   std::vector<TableName> tables;  ///< non-empty, no duplicates, in file order
   std::string slot;               ///< [a-z0-9_]{1,63}
   std::string publication;        ///< [a-z0-9_]{1,63}
@@ -107,6 +108,9 @@ struct SourceConfig {
   std::string message_topic = "{module}.messages";
   Duration heartbeat_interval = 10s;  ///< 0 disables heartbeats
   Duration status_interval = 1s;      ///< standby status update interval, > 0
+  /// After each delete event, a tombstone: the same key with a null value, so a compacted
+  /// topic drops the deleted key (Debezium's tombstones.on.delete). Keyless tables get none.
+  bool tombstones_on_delete = true;
 };
 
 /// Per-event-version adjustments applied before projecting an event of that version.
@@ -152,7 +156,7 @@ struct SinkConfig {
   std::string module;  ///< [a-z0-9_]+
   std::string dsn;     ///< as written; print only via redact_dsn()
   std::optional<std::filesystem::path> password_file;
-  std::string effective_dsn;  ///< contains the password: never print it
+  EffectiveDsn effective_dsn;  ///< contains the password: never print it
   uint64_t batch_rows = 5000;
   /// How long a batch waits to fill: every event of a steady stream waits up to this long (a
   /// backlog fills batch_rows first). 100 ms gave p99 ~700 ms at 20k rows/s (make bench
@@ -180,8 +184,8 @@ PairConfig load_file(const std::filesystem::path& file, const EnvLookup& env = p
 std::vector<PairConfig> load_path(const std::filesystem::path& path,
                                   const EnvLookup& env = process_env());
 
-/// A multi-line human summary of what was understood, with passwords and secret Kafka
-/// properties redacted; what `modsync validate` prints.
+/// A multi-line human summary of what was understood, with passwords redacted and Kafka
+/// properties by name only; what `modsync validate` prints.
 std::string describe(const PairConfig& pair);
 
 /// Expands the source's topic template for one table: {module} {schema} {table} {prefix}.
@@ -202,9 +206,5 @@ std::string projection_topic(const PairConfig& pair, const Projection& projectio
 /// Why a librdkafka property may not be set in `kafka.properties` (modsync sets it itself);
 /// empty when the key is free to set.
 std::string_view owned_kafka_property(std::string_view key);
-
-/// True for librdkafka properties whose values are secrets (passwords, keys); describe()
-/// redacts them.
-bool is_secret_kafka_property(std::string_view key);
 
 }  // namespace modsync::config

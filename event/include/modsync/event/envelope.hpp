@@ -83,9 +83,24 @@ void append_event_id(const SourceInfo& source, std::string& out);
 /// exactly (numeric, money, special floats, infinity timestamps) becomes a string; int8 is a
 /// JSON number, exact in the text (readers limited to doubles should read it as a string).
 /// Text not in the shape its type promises is written as a JSON string of that text.
+/// json and jsonb are JSON strings holding their text (Debezium's io.debezium.data.Json).
 void append_json_value(uint32_t type_oid, std::string_view text, std::string& out);
 
 /// Appends `text` as a JSON string literal, escaped.
 void append_json_string(std::string_view text, std::string& out);
+
+/// The way back, for the values whose JSON form PostgreSQL does not read as it is
+/// (docs/events.md, "Reading values back"). Each appends PostgreSQL input text to `out` and
+/// returns true, or returns false with `out` untouched when `value` needs no conversion or is
+/// not in the form modsync writes (the caller then hands `value` over unchanged).
+
+/// A date or timestamp string with an astronomical year before 1 AD ("0000-01-01",
+/// "-4712-01-01T00:00:00Z") in PostgreSQL's era form ("0001-01-01 BC",
+/// "4713-01-01 00:00:00Z BC"). False for years from 1 AD on, which PostgreSQL reads as ISO.
+bool append_pg_datetime_input(std::string_view value, std::string& out);
+
+/// A base64 bytea (standard alphabet, padded) in bytea's hex input form, \x0a1b…; false when
+/// `value` is not base64. For array elements: a scalar is decoded by decode(…, 'base64').
+bool append_bytea_hex_input(std::string_view value, std::string& out);
 
 }  // namespace modsync::event

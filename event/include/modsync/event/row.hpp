@@ -30,6 +30,10 @@ struct Column {
   uint32_t type_oid = 0;
   int32_t type_modifier = -1;
   bool key = false;  ///< part of the replica identity (the primary key by default)
+  /// format_type() on the source ("integer", "numeric(10,2)", "public.mood"): what a
+  /// subscriber creates the column with, since a user type's OID means nothing there.
+  /// "" when not looked up.
+  std::string type_name;
 
   friend bool operator==(const Column&, const Column&) = default;
 };

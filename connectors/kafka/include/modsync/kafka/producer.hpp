@@ -63,6 +63,14 @@ class Producer {
   /// fatal error naming the topic when it does not exist, retriable when Kafka is unreachable.
   int partition_count(std::string_view topic, std::chrono::milliseconds timeout);
 
+  /// The low and high watermark (first retained offset, next offset to be written) of one
+  /// partition. Blocks up to `timeout`; throws a retriable Error when the brokers do not say.
+  struct Watermarks {
+    int64_t low = 0;
+    int64_t high = 0;
+  };
+  Watermarks watermarks(std::string_view topic, int partition, std::chrono::milliseconds timeout);
+
   /// Enqueues one message; key, value and headers are copied, so the caller may reuse its
   /// buffers at once. `key` nullptr means a null key (round-robin partition). While the local
   /// queue is full it blocks, serving delivery callbacks, until there is room (backpressure

@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/config/dsn.hpp"
 
 namespace modsync::pg {
 
@@ -61,7 +62,10 @@ class PgConnection {
   enum class Mode { kRegular, kReplication };
 
   /// Connects (blocking). `context` prefixes every error message, e.g. "source orders".
-  static PgConnection connect(const std::string& dsn, Mode mode, std::string context);
+  /// The DSN is parsed with libpq's PQconninfoParse and each option, the password from
+  /// `target.password` included, reaches PQconnectdbParams as its own keyword; no error quotes
+  /// the password.
+  static PgConnection connect(const config::EffectiveDsn& target, Mode mode, std::string context);
 
   PGconn* get() const { return conn_.get(); }
   const std::string& context() const { return context_; }
@@ -73,6 +77,10 @@ class PgConnection {
   PgResult exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
   /// Runs a query and returns the first column of the first row ("" if no rows).
   std::string query_value(const std::string& sql);
+  /// Runs `copy_sql` (a COPY … FROM STDIN) and sends `data` in pieces libpq can take (its
+  /// length argument is an int), then ends it. Throws like exec(): a row the server rejects is
+  /// an SqlError carrying its SQLSTATE.
+  void copy_in(const std::string& copy_sql, std::string_view data);
 
   /// Escapes an identifier ("public"."Orders") or a literal for SQL text.
   std::string quote_ident(std::string_view ident) const;

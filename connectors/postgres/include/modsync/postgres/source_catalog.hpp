@@ -20,6 +20,7 @@ struct TableInfo {
   QualifiedName name;
   uint32_t oid = 0;
   char replica_identity = 'd';           ///< pg_class.relreplident
+  bool partitioned = false;              ///< relkind 'p': published as the root of its partitions
   std::vector<std::string> key_columns;  ///< primary key (or replica identity index) columns, in order
   /// True when PostgreSQL can publish this table's UPDATEs and DELETEs.
   bool publishes_updates() const { return replica_identity == 'f' || !key_columns.empty(); }
@@ -56,6 +57,12 @@ class SourceCatalog {
   /// Writes a non-transactional logical message that the slot will decode, so an idle
   /// database's slot still advances while other databases of the cluster write WAL.
   void emit_heartbeat();
+  /// What decides which rows of `table` the slot publishes, as a comparable text: the
+  /// publication (its OID and publish options), the table's entry in it (a table dropped and
+  /// added again gets a new entry) and, for a partitioned table, its leaf partitions. A change
+  /// means changes may have gone unpublished, or rows came or went without changes (ATTACH,
+  /// DETACH).
+  std::string membership(const std::string& publication, const TableInfo& table);
 
   static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
 

@@ -40,7 +40,12 @@ class ProjectionWriter {
  public:
   ProjectionWriter(pg::PgConnection& conn, TargetTable table, WriterOptions options);
 
-  /// Creates schema modsync and table modsync.offsets if missing.
+  /// The advisory lock key ensure_offsets_table holds while it creates: "modsync" in ASCII.
+  static constexpr int64_t kSchemaLockKey = 30803249686212195;
+
+  /// Creates schema modsync and tables modsync.offsets and modsync.truncates if missing. Safe
+  /// to call from several connections at once (it serialises them with an advisory lock).
+  /// Must be called outside a transaction.
   static void ensure_offsets_table(pg::PgConnection& conn);
   static std::vector<StoredOffset> load_offsets(pg::PgConnection& conn,
                                                 const std::string& projection_id);

@@ -35,7 +35,13 @@ inline constexpr const char* kSeqColumn = "_modsync_seq";
 /// Reads the target table's description; nullopt when it does not exist.
 std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::QualifiedName& name);
 
-/// The typcategory of a built-in type OID in the subscriber database ('U' when unknown).
-char type_category(pg::PgConnection& conn, uint32_t type_oid);
+/// The first OID of objects created after initdb (PostgreSQL's FirstNormalObjectId): a type
+/// below it is built in and has the same OID in every database.
+inline constexpr uint32_t kFirstNormalObjectId = 16384;
+
+/// The typcategory in the subscriber database of a source column's type: by OID for built-in
+/// types (the same OID everywhere), by `type_name` (format_type on the source) for the others;
+/// 'U' when unknown.
+char type_category(pg::PgConnection& conn, uint32_t type_oid, const std::string& type_name);
 
 }  // namespace modsync::pgsink

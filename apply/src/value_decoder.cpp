@@ -1,0 +1,261 @@
+#include "value_decoder.hpp"
+
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "modsync/event/envelope.hpp"
+#include "modsync/event/pg_types.hpp"
+#include "modsync/pgsink/projection_writer.hpp"
+
+namespace modsync::apply {
+
+namespace {
+
+namespace pg = event::pg;
+using T = simdjson::dom::element_type;
+
+bool is_datetime(uint32_t type_oid) {
+  return type_oid == pg::kDateOid || type_oid == pg::kTimestampOid ||
+         type_oid == pg::kTimestampTzOid;
+}
+
+void append_number(simdjson::dom::element e, std::string& out) {
+  switch (e.type()) {
+    case T::INT64:
+      fmt::format_to(std::back_inserter(out), "{}", e.get_int64().value());
+      return;
+    case T::UINT64:
+      fmt::format_to(std::back_inserter(out), "{}", e.get_uint64().value());
+      return;
+    // Shortest text that reads back to the same double: the digits PostgreSQL printed.
+    default:
+      fmt::format_to(std::back_inserter(out), "{}", e.get_double().value());
+      return;
+  }
+}
+
+/// The PostgreSQL input text of a string value of type `type_oid`; a view of `text` itself
+/// when it needs no conversion, else of `buf`.
+std::string_view input_text(std::string_view text, uint32_t type_oid, std::string& buf) {
+  buf.clear();
+  if (is_datetime(type_oid) && event::append_pg_datetime_input(text, buf)) return buf;
+  if (type_oid == pg::kByteaOid && event::append_bytea_hex_input(text, buf)) return buf;
+  return text;
+}
+
+void append_quoted(std::string_view text, std::string& out) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+/// PostgreSQL array literal of a JSON array: {1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}.
+void append_array_literal(simdjson::dom::array a, uint32_t element_oid, std::string& element,
+                          std::string& out) {
+  const char delimiter = pg::array_delimiter(element_oid);
+  out += '{';
+  bool first = true;
+  for (simdjson::dom::element e : a) {
+    if (!first) out += delimiter;
+    first = false;
+    switch (e.type()) {
+      case T::NULL_VALUE:
+        out += "NULL";
+        break;
+      case T::ARRAY:
+        append_array_literal(e.get_array().value(), element_oid, element, out);
+        break;
+      // Always quoted: an unquoted string may be the word NULL, or hold the delimiter.
+      case T::STRING:
+        append_quoted(input_text(e.get_string().value(), element_oid, element), out);
+        break;
+      case T::OBJECT:
+        append_quoted(simdjson::minify(e), out);
+        break;
+      case T::BOOL:
+        out += e.get_bool().value() ? "true" : "false";
+        break;
+      case T::INT64:
+      case T::UINT64:
+      case T::DOUBLE:
+        append_number(e, out);
+        break;
+    }
+  }
+  out += '}';
+}
+
+/// Walks JSON text without building anything; each skip_* returns false on malformed input.
+class JsonScanner {
+ public:
+  explicit JsonScanner(std::string_view text) : text_(text) {}
+
+  std::size_t pos() const { return pos_; }
+  bool at_end() {
+    skip_space();
+    return pos_ == text_.size();
+  }
+  bool consume(char c) {
+    skip_space();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool peek(char c) {
+    skip_space();
+    return pos_ < text_.size() && text_[pos_] == c;
+  }
+  /// A string; `out` gets its raw content (escapes left as they are).
+  bool skip_string(std::string_view* out = nullptr) {
+    if (!consume('"')) return false;
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() && text_[pos_] != '"') pos_ += text_[pos_] == '\\' ? 2 : 1;
+    if (pos_ >= text_.size()) return false;
+    if (out) *out = text_.substr(start, pos_ - start);
+    ++pos_;
+    return true;
+  }
+  /// Any value; sets `unreadable` when a number in it does not fit simdjson's 64-bit reading.
+  bool skip_value(bool& unreadable, int depth = 0) {
+    if (depth > 1024) return false;
+    skip_space();
+    if (pos_ >= text_.size()) return false;
+    const char c = text_[pos_];
+    if (c == '"') return skip_string();
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (consume(close)) return true;
+      do {
+        if (c == '{' && (!skip_string() || !consume(':'))) return false;
+        if (!skip_value(unreadable, depth + 1)) return false;
+      } while (consume(','));
+      return consume(close);
+    }
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() &&
+           std::string_view(",}] \t\r\n").find(text_[pos_]) == std::string_view::npos)
+      ++pos_;
+    const std::string_view token = text_.substr(start, pos_ - start);
+    if (token.empty()) return false;
+    if (token[0] == '-' || (token[0] >= '0' && token[0] <= '9')) unreadable |= !fits(token);
+    return true;
+  }
+
+  void skip_space() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
+      ++pos_;
+  }
+
+ private:
+  /// An integer within int64/uint64, or a number with a fraction or exponent simdjson reads
+  /// as a finite double (|exponent| well inside 308).
+  static bool fits(std::string_view number) {
+    const std::size_t e = number.find_first_of("eE");
+    if (e != std::string_view::npos) {
+      std::string_view exp = number.substr(e + 1);
+      if (!exp.empty() && (exp[0] == '+' || exp[0] == '-')) exp.remove_prefix(1);
+      return exp.size() < 3 || (exp.size() == 3 && exp < "300");
+    }
+    if (number.find('.') != std::string_view::npos) return true;
+    const bool negative = number[0] == '-';
+    const std::string_view digits = number.substr(negative ? 1 : 0);
+    constexpr std::string_view kMaxUint64 = "18446744073709551615",
+                               kMinInt64 = "9223372036854775808";
+    const std::string_view limit = negative ? kMinInt64 : kMaxUint64;
+    return digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit);
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> quote_unreadable_row_values(std::string_view event) {
+  JsonScanner in(event);
+  std::string out;
+  std::size_t copied = 0;  // event[0, copied) is in `out`
+  bool changed = false;
+  if (!in.consume('{')) return std::nullopt;
+  if (in.consume('}')) return std::nullopt;
+  do {
+    std::string_view name;
+    bool ignored = false;
+    if (!in.skip_string(&name) || !in.consume(':')) return std::nullopt;
+    if ((name != "before" && name != "after") || !in.peek('{')) {
+      if (!in.skip_value(ignored)) return std::nullopt;
+      continue;
+    }
+    in.consume('{');
+    if (in.consume('}')) continue;
+    do {
+      if (!in.skip_string() || !in.consume(':')) return std::nullopt;
+      in.skip_space();
+      const std::size_t start = in.pos();
+      bool unreadable = false;
+      if (!in.skip_value(unreadable)) return std::nullopt;
+      if (!unreadable) continue;
+      out.append(event.substr(copied, start - copied));
+      event::append_json_string(event.substr(start, in.pos() - start), out);
+      copied = in.pos();
+      changed = true;
+    } while (in.consume(','));
+    if (!in.consume('}')) return std::nullopt;
+  } while (in.consume(','));
+  if (!in.consume('}') || !in.at_end() || !changed) return std::nullopt;
+  out.append(event.substr(copied));
+  return out;
+}
+
+void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
+                       std::string& scratch, std::string& out) {
+  switch (value.type()) {
+    case T::NULL_VALUE:
+      out += "\\N";
+      return;
+    case T::STRING: {
+      const std::string_view text = value.get_string().value();
+      // bytea scalars are decoded from base64 by the writer's decode(…, 'base64').
+      scratch.clear();
+      if (is_datetime(column.type_oid) && event::append_pg_datetime_input(text, scratch)) {
+        pgsink::ProjectionWriter::append_copy_escaped(scratch, out);
+      } else {
+        pgsink::ProjectionWriter::append_copy_escaped(text, out);
+      }
+      return;
+    }
+    case T::BOOL:
+      out += value.get_bool().value() ? "true" : "false";
+      return;
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE:
+      append_number(value, out);
+      return;
+    case T::ARRAY: {
+      scratch.clear();
+      if (column.category == 'A') {
+        thread_local std::string element;
+        append_array_literal(value.get_array().value(), pg::array_element_oid(column.type_oid),
+                             element, scratch);
+      } else {
+        scratch = simdjson::minify(value);
+      }
+      pgsink::ProjectionWriter::append_copy_escaped(scratch, out);
+      return;
+    }
+    case T::OBJECT:
+      pgsink::ProjectionWriter::append_copy_escaped(simdjson::minify(value), out);
+      return;
+  }
+}
+
+}  // namespace modsync::apply

@@ -1,0 +1,116 @@
+// append_copy_value: event JSON values → the COPY text of a target column.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "modsync/event/envelope.hpp"
+#include "modsync/event/pg_types.hpp"
+#include "value_decoder.hpp"
+
+using modsync::apply::append_copy_value;
+using modsync::pgsink::TargetColumn;
+namespace pg = modsync::event::pg;
+
+namespace {
+
+TargetColumn column(uint32_t oid, char category) {
+  TargetColumn c;
+  c.name = "c";
+  c.type_oid = oid;
+  c.category = category;
+  return c;
+}
+
+/// The COPY text of `json` (one JSON value) for a column of type `oid`.
+std::string copy_text(const std::string& json, uint32_t oid, char category) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(json).value();
+  std::string scratch, out;
+  append_copy_value(e, column(oid, category), scratch, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("astronomical years become PostgreSQL's BC form", "[unit][apply][types]") {
+  CHECK(copy_text(R"j("-4712-01-01")j", pg::kDateOid, 'D') == "4713-01-01 BC");
+  CHECK(copy_text(R"j("0000-12-31")j", pg::kDateOid, 'D') == "0001-12-31 BC");
+  CHECK(copy_text(R"j("-0001-01-01T00:00:00")j", pg::kTimestampOid, 'D') ==
+        "0002-01-01 00:00:00 BC");
+  CHECK(copy_text(R"j("0000-01-01T00:00:00Z")j", pg::kTimestampTzOid, 'D') ==
+        "0001-01-01 00:00:00Z BC");
+  CHECK(copy_text(R"j("-4712-01-01T00:00:00.5-03:30:52")j", pg::kTimestampTzOid, 'D') ==
+        "4713-01-01 00:00:00.5-03:30:52 BC");
+  // AD years, infinities and other types are PostgreSQL input as they are.
+  CHECK(copy_text(R"j("2024-01-02T03:04:05Z")j", pg::kTimestampTzOid, 'D') ==
+        "2024-01-02T03:04:05Z");
+  CHECK(copy_text(R"j("0001-01-01")j", pg::kDateOid, 'D') == "0001-01-01");
+  CHECK(copy_text(R"j("-infinity")j", pg::kDateOid, 'D') == "-infinity");
+  CHECK(copy_text(R"j("-4712-01-01")j", pg::kTextOid, 'S') == "-4712-01-01");
+  CHECK(copy_text(R"j(["-4712-01-01", null, "2000-01-01"])j", pg::kDateArrayOid, 'A') ==
+        R"j({"4713-01-01 BC",NULL,"2000-01-01"})j");
+}
+
+TEST_CASE("json text, JSON null and arrays of json", "[unit][apply][types]") {
+  // json travels as a string of its exact text; COPY escapes only backslash and controls.
+  CHECK(copy_text(R"j("{\"a\": [1, 2.50, null],\n \"a\": 1}")j", pg::kJsonOid, 'U') ==
+        "{\"a\": [1, 2.50, null],\\n \"a\": 1}");
+  CHECK(copy_text(R"j("null")j", pg::kJsonbOid, 'U') == "null");
+  CHECK(copy_text("null", pg::kJsonbOid, 'U') == "\\N");
+  CHECK(copy_text(R"j(["null", null, "{\"k\": \"v\\\\w\"}"])j", pg::kJsonbArrayOid, 'A') ==
+        R"j({"null",NULL,"{\\"k\\": \\"v\\\\\\\\w\\"}"})j");
+}
+
+TEST_CASE("array literals use the element type's delimiter and input form",
+          "[unit][apply][types]") {
+  CHECK(copy_text(R"j(["(1,1),(0,0)", "(2,2),(1,1)"])j", pg::kBoxArrayOid, 'A') ==
+        R"j({"(1,1),(0,0)";"(2,2),(1,1)"})j");
+  // bytea elements arrive as base64; PostgreSQL's array input wants \x hex.
+  CHECK(copy_text(R"j(["AAH/", "", null])j", pg::kByteaArrayOid, 'A') ==
+        R"j({"\\\\x0001ff","\\\\x",NULL})j");
+  CHECK(copy_text(R"j([[1, -0.0], [true, "NULL"]])j", pg::kInt4ArrayOid, 'A') ==
+        R"j({{1,-0},{true,"NULL"}})j");
+  CHECK(copy_text("[]", pg::kInt4ArrayOid, 'A') == "{}");
+  // An array of an unknown (user-defined) element type: quoted elements, comma delimiter.
+  CHECK(copy_text(R"j(["a,b"])j", 99999, 'A') == R"j({"a,b"})j");
+}
+
+TEST_CASE("base64 to bytea hex input", "[unit][event][types]") {
+  std::string out;
+  CHECK(modsync::event::append_bytea_hex_input("Zm9vYg==", out));
+  CHECK(out == "\\x666f6f62");
+  out.clear();
+  CHECK(modsync::event::append_bytea_hex_input("Zm9vYmE=", out));
+  CHECK(out == "\\x666f6f6261");
+  out = "keep";
+  CHECK_FALSE(modsync::event::append_bytea_hex_input("Zm9", out));
+  CHECK_FALSE(modsync::event::append_bytea_hex_input("Zm9*", out));
+  CHECK(out == "keep");
+}
+
+TEST_CASE("an old event embedding a json value with a number beyond 64 bits is still read",
+          "[unit][apply][types]") {
+  using modsync::apply::quote_unreadable_row_values;
+  const std::string event =
+      R"j({"before":null,"after":{"id":1,"doc":{"big": [123456789012345678901234567890, 1.5]},)j"
+      R"j("n":-9223372036854775808,"f":1e400,"s":"99999999999999999999999"},"op":"c"})j";
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(parser.parse(event).get(doc) != simdjson::SUCCESS);
+  const auto quoted = quote_unreadable_row_values(event);
+  REQUIRE(quoted);
+  // Only the fields holding such a number change, into strings of their exact text.
+  CHECK(
+      *quoted ==
+      R"j({"before":null,"after":{"id":1,"doc":"{\"big\": [123456789012345678901234567890, 1.5]}",)j"
+      R"j("n":-9223372036854775808,"f":"1e400","s":"99999999999999999999999"},"op":"c"})j");
+  REQUIRE(parser.parse(*quoted).get(doc) == simdjson::SUCCESS);
+  std::string scratch, out;
+  append_copy_value(doc["after"]["doc"].value(), column(pg::kJsonbOid, 'U'), scratch, out);
+  CHECK(out == R"j({"big": [123456789012345678901234567890, 1.5]})j");
+  // Nothing to quote, or not an event: no copy.
+  CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"id":18446744073709551615}})j"));
+  CHECK_FALSE(quote_unreadable_row_values(R"j([1])j"));
+  CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"x":1)j"));
+}
