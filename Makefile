@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DMODSYNC_WERROR=ON
 endif
 
-.PHONY: all deps build daemon test unit demo bench chaos fuzz sanitize clean format
+.PHONY: all deps build daemon test unit demo bench chaos fuzz sanitize package clean format
 
 all: build
 
@@ -29,6 +29,10 @@ test: build
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS)
+
+# A Debian package of the daemon: build/modsync_<version>_<arch>.deb (docs/operations.md).
+package: daemon
+	cd $(BUILD_DIR) && cpack -G DEB
 
 demo: daemon
 	./scripts/demo.sh $(BUILD_DIR)

@@ -16,6 +16,10 @@ packages=(
   catch2
   clang-14 libclang-rt-14-dev  # make fuzz: libFuzzer and the sanitizer runtimes
   procps util-linux curl
+  # `make package` (CPack DEB: dpkg-deb, dpkg-shlibdeps) and its test; promtool (in Debian's
+  # prometheus package) checks deploy/prometheus/modsync-alerts.yaml. Services the packages
+  # bring (the Prometheus server) are not started by this script: see policy-rc.d below.
+  dpkg-dev prometheus
 )
 
 missing=()
@@ -40,6 +44,17 @@ if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
   $SUDO mkdir -p /etc/postgresql-common
   echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
 fi
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Only tools are wanted: no service a package ships is started while it installs (Debian's
+# policy-rc.d convention), unless the machine already has a policy of its own.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+fi
+status=0
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
+[ "$status" -eq 0 ] || exit "$status"
 echo "install-deps: done"
 exec "$(dirname "${BASH_SOURCE[0]}")/install-test-tools.sh"

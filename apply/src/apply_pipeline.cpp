@@ -18,6 +18,7 @@
 #include "modsync/pgsink/target_table.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 #include "modsync/projection/filter.hpp"
+#include "apply_positions.hpp"
 #include "target_creator.hpp"
 #include "value_decoder.hpp"
 
@@ -262,6 +263,7 @@ struct ApplyPipeline::Impl {
       positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
     }
     consumer->assign(positions);
+    publish_positions(stats, positions);
     spdlog::info("{}: applying into {} ({} partitions, {} with stored offsets)", context,
                  proj.to.qualified(), partitions, stored.size());
   }
@@ -563,6 +565,7 @@ struct ApplyPipeline::Impl {
       std::vector<checkpoint::SinkOffset> saved;
       for (const auto& o : offsets) saved.push_back({o.topic, o.partition, o.next_offset});
       store.save_sink_offsets(id, saved);
+      publish_positions(stats, saved);
       count(from, to);
     } catch (const pg::SqlError& e) {
       writer->rollback();

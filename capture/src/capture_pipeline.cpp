@@ -174,6 +174,7 @@ struct CapturePipeline::Impl {
     producer = std::make_unique<kafka::Producer>(
         settings, "modsync-" + pair.daemon.id,
         [this](uint64_t opaque, const kafka::DeliveryResult& r) { on_delivery(opaque, r); });
+    producer->watch_deliveries(&stats.deliveries);
     producer->check_connectivity(std::chrono::seconds(10));
 
     repl.emplace(pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kReplication,
@@ -500,6 +501,7 @@ struct CapturePipeline::Impl {
 
   void on(const pg::LogicalMessage& m) {
     const bool heartbeat = m.prefix == pg::SourceCatalog::kHeartbeatPrefix;
+    if (heartbeat) stats.last_heartbeat_unix_ms.store(now_unix_ms(), std::memory_order_relaxed);
     if (!m.transactional) {
       // Non-transactional messages arrive in WAL order between transactions: a unit of their own.
       if (!heartbeat && wants_message(m.prefix) &&
@@ -871,8 +873,10 @@ struct CapturePipeline::Impl {
     }
     if (slot && slot->wal_status == "lost") {
       fail("{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
-           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config <file> {}) and "
-           "restart to take a new snapshot, then rebuild projections (modsync resnapshot).",
+           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config <file> {}); "
+           "modsync then creates a new one and snapshots again by itself; rebuild projections that "
+           "must lose rows deleted meanwhile (modsync resnapshot). See docs/runbook.md, \"A slot "
+           "was lost or invalidated\".",
            context, src.slot, src.slot);
     }
     if (!slot) {

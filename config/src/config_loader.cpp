@@ -30,7 +30,8 @@ constexpr std::array<std::string_view, 5> kDaemonKeys = {"id", "state_dir", "log
                                                          "shutdown_timeout"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
-constexpr std::array<std::string_view, 3> kKafkaKeys = {"brokers", "topic_prefix", "properties"};
+constexpr std::array<std::string_view, 4> kKafkaKeys = {"brokers", "topic_prefix", "properties",
+                                                        "stall_timeout"};
 constexpr std::array<std::string_view, 15> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
@@ -252,6 +253,9 @@ class PairParser {
               "use only letters, digits, '.', '_' and '-'");
         k.topic_prefix = *v;
       }
+    }
+    if (auto f = map->get("stall_timeout")) {
+      if (auto v = r_.duration(*f, false)) k.stall_timeout = *v;
     }
     if (auto f = map->get("properties")) {
       if (auto props = r_.mapping(*f, {})) {

@@ -104,8 +104,8 @@ std::string describe(const PairConfig& pair) {
                      d.state_path().string(), to_string(d.log.level), to_string(d.log.format),
                      d.http_listen.empty() ? std::string("off") : d.http_listen,
                      format_duration(d.shutdown_timeout));
-  out += fmt::format("kafka: brokers {}, topic prefix {}\n", pair.kafka.brokers,
-                     pair.kafka.topic_prefix);
+  out += fmt::format("kafka: brokers {}, topic prefix {}, stall timeout {}\n", pair.kafka.brokers,
+                     pair.kafka.topic_prefix, format_duration(pair.kafka.stall_timeout));
   // Names only: which librdkafka values are secrets is not for us to guess (sasl.*, ssl.*,
   // sasl.oauthbearer.config, plugin settings, …), so none is printed.
   if (!pair.kafka.properties.empty()) {

@@ -1,10 +1,12 @@
 #include "modsync/config/dsn.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <memory>
 #include <utility>
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 namespace modsync::config {
@@ -147,6 +149,28 @@ std::string mask_secret(std::string_view text, std::string_view secret) {
     pos = at + secret.size();
   }
   out += text.substr(pos);
+  return out;
+}
+
+std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::string_view value) {
+  std::string out(dsn);
+  if (dsn.starts_with("postgresql://") || dsn.starts_with("postgres://")) {
+    out += dsn.find('?') == std::string_view::npos ? '?' : '&';
+    out += key;
+    out += '=';
+    for (unsigned char c : value) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        out += fmt::format("%{:02X}", c);
+      }
+    }
+    return out;
+  }
+  out += ' ';
+  out += key;
+  out += '=';
+  out += conninfo_value(value);
   return out;
 }
 

@@ -270,7 +270,7 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             ")\n"
             "daemon: state /srv/state/orders-to-shipping, log debug as json, http 0.0.0.0:9000, "
             "shutdown timeout 2m\n"
-            "kafka: brokers k1:9092,k2:9092, topic prefix cdc\n"
+            "kafka: brokers k1:9092,k2:9092, topic prefix cdc, stall timeout 10s\n"
             "  properties (values not shown): compression.type, sasl.password, "
             "socket.keepalive.enable\n"
             "source orders: dsn \"host=db port=5432 dbname=orders user=modsync password=***\"\n"

@@ -19,6 +19,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;     ///< unreachable server, refused operation
 inline constexpr int kExitUsage = 2;       ///< invalid config or command line
 inline constexpr int kExitNotRunning = 3;  ///< the command needs a running daemon
+inline constexpr int kExitUnhealthy = 4;   ///< status: a pipeline is retrying, failed, paused or stalled
 
 /// Loads the config at `path`; on an invalid config prints its errors to stderr and returns
 /// nullopt (the caller exits with kExitUsage).

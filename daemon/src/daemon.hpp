@@ -6,11 +6,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "modsync/config/config.hpp"
+#include "modsync/config/dsn.hpp"
 #include "modsync/observability/http_server.hpp"
 #include "modsync/observability/metrics.hpp"
+#include "supervisor.hpp"
 
 namespace modsync::daemon {
 
@@ -23,7 +26,9 @@ struct PairRuntime;
 /// HTTP handlers read the pairs under `mutex_`, so a reload never races a scrape.
 class Daemon {
  public:
-  explicit Daemon(std::filesystem::path config_path);
+  /// `log` is what the process logs with now (configure_logging); a reload that changes it
+  /// applies the new level and format.
+  explicit Daemon(std::filesystem::path config_path, config::LogConfig log = {});
   ~Daemon();
 
   /// Starts every pair of `pairs` and the HTTP endpoint. Throws modsync::Error when a state
@@ -47,6 +52,15 @@ class Daemon {
   void start_http(const std::vector<config::PairConfig>& pairs);
   observability::Readiness readiness() const;
   std::string status_json() const;
+  /// The housekeeping thread: forgets leftover slots once someone dropped them.
+  void check_leftovers();
+
+  /// The slot of a pair removed by a reload, still on its source.
+  struct LeftoverSlot {
+    std::string pair;
+    std::string slot;
+    config::EffectiveDsn dsn;  ///< holds the password: never print it
+  };
 
   std::filesystem::path config_path_;
   mutable std::mutex mutex_;
@@ -54,6 +68,10 @@ class Daemon {
   observability::MetricsRegistry registry_;
   std::optional<observability::HttpServer> http_;
   std::string http_listen_;
+  config::LogConfig log_;
+  std::vector<LeftoverSlot> leftovers_;  ///< guarded by mutex_
+  StopSignal housekeeping_stop_;
+  std::thread housekeeper_;
 };
 
 /// What decides whether a pair changed on reload: its configuration, including secrets

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -39,14 +40,16 @@ int run_command(const std::string& config_path) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
   }
-  if (!pairs.empty()) {
-    observability::configure_logging(pairs.front().daemon.log.format,
-                                     pairs.front().daemon.log.level);
-  }
+  const config::LogConfig log = pairs.empty() ? config::LogConfig{} : pairs.front().daemon.log;
+  observability::configure_logging(log.format, log.level);
+  // libpq otherwise waits for the OS TCP timeout (minutes) on an unreachable host, and the
+  // pairs' monitors would stop reporting for that long; a connect_timeout in a DSN, or this
+  // variable set by the caller, wins. Set before any thread starts (setenv is not thread-safe).
+  ::setenv("PGCONNECT_TIMEOUT", "10", 0);
   spdlog::info("modsync {} starting with {} pair(s) from {}", event::kModsyncVersion, pairs.size(),
                config_path);
 
-  Daemon daemon(config_path);
+  Daemon daemon(config_path, log);
   try {
     daemon.start(std::move(pairs));
   } catch (const Error& e) {

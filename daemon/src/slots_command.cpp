@@ -141,7 +141,9 @@ int slots_list_command(const std::string& config_path) {
         std::printf("  %-28s %-10s %-11s %-16s %12s %-11s %14s  %s\n", s.name.c_str(),
                     or_dash(s.plugin).c_str(), active_text(s).c_str(),
                     or_dash(s.confirmed_flush_lsn).c_str(), or_dash(s.lag_bytes).c_str(),
-                    or_dash(s.wal_status).c_str(), or_dash(s.safe_wal_size).c_str(), note.c_str());
+                    or_dash(s.wal_status).c_str(),
+                    (s.wal_status == "lost" ? std::string("0") : or_dash(s.safe_wal_size)).c_str(),
+                    note.c_str());
       }
     } catch (const Error& e) {
       std::fprintf(stderr, "modsync: pair %s: %s\n", pair.daemon.id.c_str(), e.what());

@@ -2,7 +2,6 @@
 // HTTP /status when it answers, else from the checkpoints and the source's slot.
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -17,6 +16,7 @@
 #include "commands.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/observability/pipeline_watch.hpp"
 
 namespace modsync::daemon {
 
@@ -81,47 +81,80 @@ std::string int_field(simdjson::dom::object o, std::string_view key) {
   return std::to_string(v);
 }
 
-/// Prints the daemon's /status JSON as a table; returns the pairs it reported.
-std::optional<std::set<std::string>> print_status_table(const std::string& body) {
+std::string format_unix_ms(int64_t ms) {
+  return ms == 0 ? "never" : observability::format_unix_ms(ms);
+}
+
+/// A pipeline state that `modsync status` reports with kExitUnhealthy.
+bool unhealthy_state(std::string_view state) {
+  return state == "retrying" || state == "failed" || state == "paused" || state == "stalled";
+}
+
+/// What the daemon's /status says: the pairs it runs and whether any pipeline is unhealthy.
+struct StatusSeen {
+  std::set<std::string> pairs;
+  bool unhealthy = false;
+};
+
+/// True when some pipeline of the /status JSON is retrying, failed, paused or stalled.
+std::optional<bool> any_unhealthy(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::array pairs;
   if (parser.parse(simdjson::padded_string(body))["pairs"].get(pairs) != simdjson::SUCCESS) {
     return std::nullopt;
   }
-  std::set<std::string> seen;
-  std::printf("%-24s %-32s %-13s %-14s %-14s %-14s %7s\n", "PAIR", "PIPELINE", "STATE",
+  for (simdjson::dom::element e : pairs) {
+    std::string_view state;
+    if (e["state"].get(state) == simdjson::SUCCESS && unhealthy_state(state)) return true;
+  }
+  return false;
+}
+
+std::string bool_field(simdjson::dom::object o, std::string_view key) {
+  bool v = false;
+  if (o[key].get(v) != simdjson::SUCCESS) return "-";
+  return v ? "yes" : "no";
+}
+
+/// Prints the daemon's /status JSON as a table; returns the pairs it reported.
+std::optional<StatusSeen> print_status_table(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::array pairs;
+  if (parser.parse(simdjson::padded_string(body))["pairs"].get(pairs) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  StatusSeen seen;
+  std::printf("%-24s %-32s %-13s %-14s %-14s %-24s %7s\n", "PAIR", "PIPELINE", "STATE",
               "RECEIVED_LSN", "CONFIRMED_LSN", "LAG", "RETRIES");
   std::vector<std::string> errors;
   for (simdjson::dom::element e : pairs) {
     simdjson::dom::object o;
     if (e.get(o) != simdjson::SUCCESS) return std::nullopt;
     const std::string pair = str_field(o, "pair");
-    seen.insert(pair);
+    seen.pairs.insert(pair);
+    const std::string state = str_field(o, "state");
+    seen.unhealthy = seen.unhealthy || unhealthy_state(state);
     const bool capture = !str_field(o, "module").empty();
     const std::string pipeline =
         capture ? "capture " + str_field(o, "module") : "apply " + str_field(o, "projection");
     const std::string lag =
-        capture ? int_field(o, "lag_bytes") + " bytes" : int_field(o, "lag_ms") + " ms";
-    std::printf("%-24s %-32s %-13s %-14s %-14s %-14s %7s\n", pair.c_str(), pipeline.c_str(),
+        capture
+            ? int_field(o, "lag_bytes") + " bytes"
+            : fmt::format("{} ms, {} events{}", int_field(o, "lag_ms"), int_field(o, "lag_events"),
+                          bool_field(o, "caught_up") == "yes" ? "" : " (behind)");
+    std::printf("%-24s %-32s %-13s %-14s %-14s %-24s %7s\n", pair.c_str(), pipeline.c_str(),
                 str_field(o, "state").c_str(), capture ? str_field(o, "received_lsn").c_str() : "-",
                 capture ? str_field(o, "confirmed_lsn").c_str() : "-", lag.c_str(),
                 int_field(o, "retries").c_str());
     if (const auto error = str_field(o, "last_error"); !error.empty()) {
-      errors.push_back(fmt::format("{} {}: last error: {}", pair, pipeline, error));
+      int64_t at = 0;
+      if (o["last_error_unix_ms"].get(at) != simdjson::SUCCESS) at = 0;
+      errors.push_back(
+          fmt::format("{} {}: last error at {}: {}", pair, pipeline, format_unix_ms(at), error));
     }
   }
   for (const auto& line : errors) std::printf("%s\n", line.c_str());
   return seen;
-}
-
-std::string format_unix_ms(int64_t ms) {
-  if (ms == 0) return "never";
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000);
 }
 
 /// Prints what the checkpoint store of `pair` holds. Returns false when it could not be read.
@@ -208,7 +241,9 @@ bool print_slot(const config::SourceConfig& src) {
         s.confirmed_flush_lsn.empty() ? "-" : s.confirmed_flush_lsn.c_str(),
         s.wal_status.empty() ? "-" : s.wal_status.c_str(),
         s.lag_bytes ? std::to_string(*s.lag_bytes).c_str() : "-",
-        s.safe_wal_size ? std::to_string(*s.safe_wal_size).c_str() : "unlimited");
+        s.wal_status == "lost" ? "0 (lost: WAL removed; see docs/runbook.md)"
+        : s.safe_wal_size      ? std::to_string(*s.safe_wal_size).c_str()
+                               : "unlimited");
     return true;
   } catch (const Error& e) {
     std::printf("  slot %s: source unreachable (the error is on stderr)\n", src.slot.c_str());
@@ -240,7 +275,7 @@ int status_command(const std::string& config_path, const std::string& url_option
   if (fetched.body) {
     if (json) {
       std::printf("%s\n", fetched.body->c_str());
-      return kExitOk;
+      return any_unhealthy(*fetched.body).value_or(false) ? kExitUnhealthy : kExitOk;
     }
     std::printf("daemon: running, status from %s/status\n\n", url->c_str());
     const auto seen = print_status_table(*fetched.body);
@@ -253,9 +288,9 @@ int status_command(const std::string& config_path, const std::string& url_option
     }
     // A pair the daemon does not run (removed from its config and reloaded, or a daemon of
     // another config on that port) is shown from its checkpoints and slot instead.
-    int rc = kExitOk;
+    int rc = seen->unhealthy ? kExitUnhealthy : kExitOk;
     for (const auto& pair : *pairs) {
-      if (seen->contains(pair.daemon.id)) continue;
+      if (seen->pairs.contains(pair.daemon.id)) continue;
       std::printf("\npair %s: not run by the daemon at %s; from its checkpoints and slot\n",
                   pair.daemon.id.c_str(), url->c_str());
       if (!print_checkpoints(pair, config_path)) rc = kExitRuntime;

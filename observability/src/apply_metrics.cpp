@@ -1,6 +1,8 @@
 #include "modsync/observability/apply_metrics.hpp"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -15,9 +17,41 @@ using State = apply::ApplyStats::State;
 constexpr std::array kStates = {State::kStarting, State::kApplying, State::kPaused,
                                 State::kRetrying, State::kFailed,   State::kStopped};
 
-uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+uint64_t load(const std::atomic<uint64_t>& a) {
+  return a.load(std::memory_order_relaxed);
+}
 
 }  // namespace
+
+ApplyLagView apply_lag_view(const apply::ApplyStats& stats) {
+  // The probe asks every second; an answer older than this is no longer the present.
+  constexpr int64_t kFreshMs = 3000;
+  const apply::ApplyLag lag = stats.lag();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t silent_ms =
+      std::max<int64_t>(0, steady_now_ms() - stats.kafka_answered_steady_ms.load());
+  ApplyLagView v;
+  v.partitions = lag.partitions;
+  v.known = lag.since_unix_ms > 0 && silent_ms < kFreshMs;
+  v.caught_up = v.known && lag.caught_up;
+  v.lag_events = v.known ? lag.lag_events : -1;
+  if (!v.known) {
+    for (auto& p : v.partitions) p.lag_events = -1;
+  }
+  v.lag_ms =
+      v.caught_up || lag.since_unix_ms == 0 ? 0 : std::max<int64_t>(0, now - lag.since_unix_ms);
+  v.fetch_stall_ms = silent_ms < kFreshMs ? 0 : silent_ms;
+  v.fetch_stalled = !lag.partitions.empty() && silent_ms >= stats.stall_threshold_ms.load();
+  return v;
+}
+
+std::string_view apply_state_name(const apply::ApplyStats& stats) {
+  const State state = stats.state.load(std::memory_order_relaxed);
+  if (state == State::kApplying && apply_lag_view(stats).fetch_stalled) return "stalled";
+  return apply::to_string(state);
+}
 
 void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_view projection,
                          const apply::ApplyStats& stats) {
@@ -43,16 +77,50 @@ void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_
               load(stats.dead_lettered));
   out.counter("modsync_apply_retries_total", "Apply pipeline restarts after an error.", labels,
               load(stats.retries));
+  const ApplyLagView lag = apply_lag_view(stats);
   out.gauge("modsync_apply_lag_seconds",
-            "Source commit time to projection commit, for the last applied batch.", labels,
-            static_cast<double>(stats.last_apply_lag_ms.load(std::memory_order_relaxed)) / 1000.0);
-  const State current = stats.state.load(std::memory_order_relaxed);
-  for (State s : kStates) {
-    Labels with_state = labels;
-    with_state.push_back({"state", apply::to_string(s)});
-    out.gauge("modsync_apply_state", "1 for the projection's current state, else 0.", with_state,
-              current == s ? uint64_t{1} : uint64_t{0});
+            "Age of the oldest change not yet applied (now - its source commit time); 0 when "
+            "caught up. While Kafka does not answer, the time since the projection was last "
+            "seen caught up.",
+            labels, static_cast<double>(lag.lag_ms) / 1000.0);
+  out.gauge("modsync_apply_lag_events",
+            "Events on Kafka not yet applied: the sum over partitions of high watermark - next "
+            "offset (-1 while unknown).",
+            labels, lag.lag_events);
+  for (const auto& p : lag.partitions) {
+    Labels with_partition = labels;
+    with_partition.push_back({"partition", std::to_string(p.partition)});
+    out.gauge("modsync_apply_partition_lag_events",
+              "Events of one partition not yet applied: high watermark - next offset (-1 while "
+              "unknown).",
+              with_partition, p.lag_events);
   }
+  out.gauge("modsync_apply_caught_up",
+            "1 when every partition's next offset is its high watermark, else 0 (also while "
+            "unknown).",
+            labels, lag.caught_up ? uint64_t{1} : uint64_t{0});
+  out.gauge("modsync_apply_batch_latency_seconds",
+            "Source commit time to projection commit, for the newest event of the last applied "
+            "batch.",
+            labels,
+            static_cast<double>(stats.last_apply_lag_ms.load(std::memory_order_relaxed)) / 1000.0);
+  out.gauge("modsync_kafka_fetch_stall_seconds",
+            "How long Kafka has not answered the projection's watermark queries (0 when it "
+            "answers).",
+            labels, static_cast<double>(lag.fetch_stall_ms) / 1000.0);
+  out.gauge("modsync_kafka_fetch_stalled",
+            "1 while Kafka has not answered for longer than kafka.stall_timeout, else 0.", labels,
+            lag.fetch_stalled ? uint64_t{1} : uint64_t{0});
+  out.gauge("modsync_apply_last_error_timestamp_seconds",
+            "When the projection's last error happened, Unix seconds (0 = none since it last "
+            "recovered).",
+            labels, static_cast<double>(stats.last_error_unix_ms()) / 1000.0);
+  const std::string_view current = apply_state_name(stats);
+  std::vector<std::string_view> states;
+  for (State s : kStates) states.push_back(apply::to_string(s));
+  states.push_back("stalled");
+  out.state_gauge("modsync_apply_state", "1 for the projection's current state, else 0.", labels,
+                  states, current);
 }
 
 std::optional<std::string> apply_not_ready_reason(std::string_view pair,
@@ -60,8 +128,14 @@ std::optional<std::string> apply_not_ready_reason(std::string_view pair,
                                                   const apply::ApplyStats& stats) {
   const State state = stats.state.load(std::memory_order_relaxed);
   switch (state) {
-    case State::kApplying:
-      return std::nullopt;
+    case State::kApplying: {
+      const ApplyLagView lag = apply_lag_view(stats);
+      if (!lag.fetch_stalled) return std::nullopt;
+      return fmt::format(
+          "pair {} projection {}: stalled: Kafka has not answered for {} ms; the projection "
+          "cannot fetch (lag {} ms)",
+          pair, projection, lag.fetch_stall_ms, lag.lag_ms);
+    }
     case State::kStarting:
     case State::kStopped:
       return fmt::format("pair {} projection {}: {}", pair, projection, apply::to_string(state));
@@ -76,6 +150,7 @@ std::optional<std::string> apply_not_ready_reason(std::string_view pair,
 
 std::string apply_status_json(std::string_view pair, std::string_view projection,
                               const apply::ApplyStats& stats) {
+  const ApplyLagView lag = apply_lag_view(stats);
   std::string out = "{\"pair\":";
   detail::append_json_string(out, pair);
   out += ",\"projection\":";
@@ -83,14 +158,26 @@ std::string apply_status_json(std::string_view pair, std::string_view projection
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"events\":{},\"upserted\":{},\"deleted\":{},\"skipped\":{},"
                  "\"truncates\":{},\"batches\":{},\"dead_lettered\":{},\"retries\":{},"
-                 "\"lag_ms\":{},\"last_error\":",
-                 apply::to_string(stats.state.load(std::memory_order_relaxed)),
-                 load(stats.events_consumed), load(stats.rows_upserted), load(stats.rows_deleted),
-                 load(stats.rows_skipped), load(stats.truncates), load(stats.batches),
-                 load(stats.dead_lettered), load(stats.retries),
-                 stats.last_apply_lag_ms.load(std::memory_order_relaxed));
+                 "\"lag_ms\":{},\"lag_events\":{},\"caught_up\":{},\"partitions\":[",
+                 apply_state_name(stats), load(stats.events_consumed), load(stats.rows_upserted),
+                 load(stats.rows_deleted), load(stats.rows_skipped), load(stats.truncates),
+                 load(stats.batches), load(stats.dead_lettered), load(stats.retries), lag.lag_ms,
+                 lag.lag_events, lag.caught_up ? "true" : "false");
+  bool first = true;
+  for (const auto& p : lag.partitions) {
+    fmt::format_to(std::back_inserter(out),
+                   "{}{{\"partition\":{},\"next_offset\":{},\"high_watermark\":{},\"lag\":{}}}",
+                   first ? "" : ",", p.partition, p.next_offset, p.high_watermark, p.lag_events);
+    first = false;
+  }
+  fmt::format_to(std::back_inserter(out),
+                 "],\"batch_latency_ms\":{},\"fetch_stall_ms\":{},\"stalled\":{},"
+                 "\"last_error\":",
+                 stats.last_apply_lag_ms.load(std::memory_order_relaxed), lag.fetch_stall_ms,
+                 lag.fetch_stalled ? "true" : "false");
   detail::append_json_string(out, stats.last_error());
-  out += '}';
+  fmt::format_to(std::back_inserter(out), ",\"last_error_unix_ms\":{}}}",
+                 stats.last_error_unix_ms());
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <utility>
 
 #include <fmt/format.h>
@@ -34,6 +35,40 @@ std::array<std::pair<const char*, uint64_t>, 6> events_by_op(const capture::Capt
 
 }  // namespace
 
+int64_t capture_delivery_stall_ms(const capture::CaptureStats& stats) {
+  return stats.deliveries.stalled_for_ms(steady_now_ms());
+}
+
+bool capture_delivery_stalled(const capture::CaptureStats& stats) {
+  const State state = stats.state.load(std::memory_order_relaxed);
+  if (state != State::kStreaming && state != State::kSnapshotting) return false;
+  return capture_delivery_stall_ms(stats) >=
+         stats.stall_threshold_ms.load(std::memory_order_relaxed);
+}
+
+std::string_view capture_state_name(const capture::CaptureStats& stats) {
+  if (capture_delivery_stalled(stats)) return "stalled";
+  const State state = stats.state.load(std::memory_order_relaxed);
+  // Each attempt after a failure starts over in kStarting; with the error not yet recovered
+  // from, that attempt is a retry, not a fresh start.
+  if (state == State::kStarting && !stats.last_error().empty()) return "retrying";
+  return capture::to_string(state);
+}
+
+CapturePositions capture_positions(const capture::CaptureStats& stats) {
+  CapturePositions p;
+  p.received = load(stats.received_lsn);
+  p.confirmed = load(stats.confirmed_lsn);
+  const capture::SlotView slot = stats.slot();
+  // Before the pipeline confirmed anything in this process (it cannot stream: a lost slot, a
+  // retry loop), the slot's own confirmed_flush_lsn is the truth.
+  if (p.confirmed == 0 && slot.known && slot.exists) p.confirmed = slot.confirmed_flush;
+  p.received = std::max(p.received, p.confirmed);
+  p.server = std::max(load(stats.server_wal_lsn), p.received);
+  p.lag_bytes = p.server > p.confirmed ? p.server - p.confirmed : 0;
+  return p;
+}
+
 void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::string_view module,
                            const capture::CaptureStats& stats) {
   const Labels labels{{"pair", std::string(pair)}, {"module", std::string(module)}};
@@ -62,23 +97,37 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
               "raised.",
               labels, load(stats.oversized_events));
 
-  const uint64_t received = load(stats.received_lsn);
-  const uint64_t confirmed = load(stats.confirmed_lsn);
+  const CapturePositions pos = capture_positions(stats);
   out.gauge("modsync_source_received_lsn",
-            "Last WAL position received from PostgreSQL, as a byte offset.", labels, received);
+            "Last WAL position received from PostgreSQL, as a byte offset.", labels, pos.received);
   out.gauge("modsync_source_confirmed_lsn",
             "Last WAL position confirmed to PostgreSQL (durable in Kafka and checkpoints), as a "
             "byte offset.",
-            labels, confirmed);
-  // The server's current WAL position when known (polled), else what the stream told us.
-  const uint64_t server = std::max(load(stats.server_wal_lsn), received);
+            labels, pos.confirmed);
   out.gauge("modsync_source_lag_bytes",
             "WAL written on the source (pg_current_wal_lsn) but not yet confirmed by modsync, in "
             "bytes: what the slot holds back.",
-            labels, server > confirmed ? server - confirmed : uint64_t{0});
+            labels, pos.lag_bytes);
   out.gauge("modsync_kafka_producer_queue_events",
             "Events queued in or in flight to Kafka, not yet acknowledged.", labels,
             load(stats.producer_queue));
+  const int64_t stall_ms = capture_delivery_stall_ms(stats);
+  out.gauge("modsync_kafka_delivery_stall_seconds",
+            "How long produced events have waited with no delivery report from Kafka (0 when "
+            "nothing waits).",
+            labels, static_cast<double>(stall_ms) / 1000.0);
+  out.gauge("modsync_kafka_delivery_stalled",
+            "1 while events have waited longer than kafka.stall_timeout for Kafka's "
+            "acknowledgement, else 0.",
+            labels, capture_delivery_stalled(stats) ? uint64_t{1} : uint64_t{0});
+  const capture::SlotView slot = stats.slot();
+  out.gauge("modsync_slot_safe_wal_size_bytes",
+            "pg_replication_slots.safe_wal_size: WAL that may still be written before the slot "
+            "is lost (-1 when unlimited or unknown; 0 when lost).",
+            labels,
+            slot.wal_status == "lost" ? int64_t{0}
+            : slot.known              ? slot.safe_wal_size
+                                      : int64_t{-1});
   const std::string wal_status = stats.wal_status();
   for (const char* status : {"reserved", "extended", "unreserved", "lost"}) {
     Labels with_status = labels;
@@ -89,16 +138,23 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
   }
   out.gauge(
       "modsync_last_commit_timestamp_seconds",
-      "Commit time of the last captured source transaction, Unix seconds (0 = none yet).", labels,
-      static_cast<double>(stats.last_commit_unix_ms.load(std::memory_order_relaxed)) / 1000.0);
+      "Source time the capture has read up to: the commit time of the last captured "
+      "transaction or the time of the last heartbeat read back, Unix seconds (0 = none yet).",
+      labels,
+      static_cast<double>(std::max(stats.last_commit_unix_ms.load(std::memory_order_relaxed),
+                                   stats.last_heartbeat_unix_ms.load(std::memory_order_relaxed))) /
+          1000.0);
+  out.gauge("modsync_capture_last_error_timestamp_seconds",
+            "When the capture's last error happened, Unix seconds (0 = none since it last "
+            "recovered).",
+            labels, static_cast<double>(stats.last_error_unix_ms()) / 1000.0);
 
-  const State current = stats.state.load(std::memory_order_relaxed);
-  for (State s : kStates) {
-    Labels with_state = labels;
-    with_state.push_back({"state", capture::to_string(s)});
-    out.gauge("modsync_capture_state", "1 for the capture pipeline's current state, else 0.",
-              with_state, current == s ? uint64_t{1} : uint64_t{0});
-  }
+  const std::string_view current = capture_state_name(stats);
+  std::vector<std::string_view> states;
+  for (State s : kStates) states.push_back(capture::to_string(s));
+  states.push_back("stalled");
+  out.state_gauge("modsync_capture_state", "1 for the capture pipeline's current state, else 0.",
+                  labels, states, current);
 }
 
 std::optional<std::string> capture_not_ready_reason(std::string_view pair,
@@ -107,8 +163,19 @@ std::optional<std::string> capture_not_ready_reason(std::string_view pair,
   switch (state) {
     case State::kSnapshotting:
     case State::kStreaming:
+      if (capture_delivery_stalled(stats)) {
+        return fmt::format(
+            "pair {}: capture stalled: {} event(s) have waited {} ms with no acknowledgement "
+            "from Kafka (kafka.stall_timeout {} ms)",
+            pair, load(stats.producer_queue), capture_delivery_stall_ms(stats),
+            stats.stall_threshold_ms.load(std::memory_order_relaxed));
+      }
       return std::nullopt;
     case State::kStarting:
+      if (const std::string error = stats.last_error(); !error.empty()) {
+        return fmt::format("pair {}: capture retrying: {} (retries: {})", pair, error,
+                           load(stats.retries));
+      }
       return fmt::format("pair {}: capture starting", pair);
     case State::kStopped:
       return fmt::format("pair {}: capture stopped", pair);
@@ -122,17 +189,20 @@ std::optional<std::string> capture_not_ready_reason(std::string_view pair,
 
 std::string capture_status_json(std::string_view pair, std::string_view module,
                                 const capture::CaptureStats& stats) {
-  const uint64_t received = load(stats.received_lsn);
-  const uint64_t confirmed = load(stats.confirmed_lsn);
+  const CapturePositions pos = capture_positions(stats);
+  const capture::SlotView slot = stats.slot();
   std::string out = "{\"pair\":";
   detail::append_json_string(out, pair);
   out += ",\"module\":";
   detail::append_json_string(out, module);
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"received_lsn\":\"{}\",\"confirmed_lsn\":\"{}\","
-                 "\"lag_bytes\":{},\"events\":{{",
-                 capture::to_string(stats.state.load(std::memory_order_relaxed)), Lsn(received),
-                 Lsn(confirmed), received > confirmed ? received - confirmed : 0);
+                 "\"server_lsn\":\"{}\",\"lag_bytes\":{},\"wal_status\":",
+                 capture_state_name(stats), Lsn(pos.received), Lsn(pos.confirmed), Lsn(pos.server),
+                 pos.lag_bytes);
+  detail::append_json_string(out, stats.wal_status());
+  fmt::format_to(std::back_inserter(out), ",\"slot_exists\":{},\"events\":{{",
+                 slot.known ? (slot.exists ? "true" : "false") : "null");
   bool first = true;
   for (const auto& [op, n] : events_by_op(stats)) {
     fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", first ? "" : ",", op, n);
@@ -140,11 +210,15 @@ std::string capture_status_json(std::string_view pair, std::string_view module,
   }
   fmt::format_to(std::back_inserter(out),
                  "}},\"transactions\":{},\"produced_bytes\":{},\"snapshot_rows\":{},"
-                 "\"retries\":{},\"last_commit_unix_ms\":{},\"last_error\":",
+                 "\"retries\":{},\"last_commit_unix_ms\":{},\"producer_queue\":{},"
+                 "\"delivery_stall_ms\":{},\"stalled\":{},\"last_error\":",
                  load(stats.transactions), load(stats.bytes_produced), load(stats.snapshot_rows),
-                 load(stats.retries), stats.last_commit_unix_ms.load(std::memory_order_relaxed));
+                 load(stats.retries), stats.last_commit_unix_ms.load(std::memory_order_relaxed),
+                 load(stats.producer_queue), capture_delivery_stall_ms(stats),
+                 capture_delivery_stalled(stats) ? "true" : "false");
   detail::append_json_string(out, stats.last_error());
-  out += '}';
+  fmt::format_to(std::back_inserter(out), ",\"last_error_unix_ms\":{}}}",
+                 stats.last_error_unix_ms());
   return out;
 }
 

@@ -149,6 +149,12 @@ void configure_logging(config::LogFormat format, config::LogLevel level) {
   spdlog::set_default_logger(std::move(logger));
 }
 
+void reconfigure_logging(config::LogFormat format, config::LogLevel level) {
+  auto logger = spdlog::default_logger();
+  logger->set_formatter(make_log_formatter(format));
+  logger->set_level(to_spdlog_level(level));
+}
+
 ScopedLogContext::ScopedLogContext(std::string key, std::string value) {
   thread_context().emplace_back(std::move(key), std::move(value));
 }

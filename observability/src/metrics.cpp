@@ -206,6 +206,16 @@ void MetricsWriter::gauge(std::string_view name, std::string_view help, const La
   sample(f, name, labels, fmt::format("{}", value));
 }
 
+void MetricsWriter::state_gauge(std::string_view name, std::string_view help,
+                                const Labels& labels, const std::vector<std::string_view>& states,
+                                std::string_view current) {
+  for (std::string_view state : states) {
+    Labels with_state = labels;
+    with_state.push_back({"state", std::string(state)});
+    gauge(name, help, with_state, state == current ? uint64_t{1} : uint64_t{0});
+  }
+}
+
 void MetricsWriter::histogram(std::string_view name, std::string_view help, const Labels& labels,
                               const HistogramSnapshot& snapshot) {
   auto& f = family(name, help, "histogram");

@@ -54,6 +54,22 @@ TEST_CASE("readiness names the pair and its last error") {
         "pair p: capture failed: slot \"orders\" is active for PID 42 (retries: 3)");
 }
 
+TEST_CASE("an attempt after a failure is a retry, not a fresh start") {
+  modsync::capture::CaptureStats stats;
+  CHECK(capture_state_name(stats) == "starting");
+  stats.retries = 2;
+  stats.set_error("cannot reach Kafka");
+  stats.state = State::kStarting;  // the supervisor's next attempt begins
+  CHECK(capture_state_name(stats) == "retrying");
+  CHECK(capture_not_ready_reason("p", stats) ==
+        "pair p: capture retrying: cannot reach Kafka (retries: 2)");
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  CHECK(
+      out.render().find("modsync_capture_state{pair=\"p\",module=\"m\",state=\"retrying\"} 1\n") !=
+      std::string::npos);
+}
+
 TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
   modsync::capture::CaptureStats stats;
   stats.state = State::kRetrying;
@@ -61,10 +77,91 @@ TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
   stats.confirmed_lsn = 0x16B3700;
   stats.events_updated = 4;
   stats.set_error("connection lost:\n\"server closed\"");
+  const std::string error_at = std::to_string(stats.last_error_unix_ms());
+  CHECK(stats.last_error_unix_ms() > 1764176400000);
   CHECK(capture_status_json("orders-to-shipping", "orders", stats) ==
         R"({"pair":"orders-to-shipping","module":"orders","state":"retrying",)"
-        R"("received_lsn":"0/16B3748","confirmed_lsn":"0/16B3700","lag_bytes":72,)"
+        R"("received_lsn":"0/16B3748","confirmed_lsn":"0/16B3700","server_lsn":"0/16B3748",)"
+        R"("lag_bytes":72,"wal_status":"","slot_exists":null,)"
         R"("events":{"c":0,"u":4,"d":0,"r":0,"t":0,"m":0},"transactions":0,"produced_bytes":0,)"
-        R"("snapshot_rows":0,"retries":0,"last_commit_unix_ms":0,)"
-        R"("last_error":"connection lost:\n\"server closed\""})");
+        R"("snapshot_rows":0,"retries":0,"last_commit_unix_ms":0,"producer_queue":0,)"
+        R"("delivery_stall_ms":0,"stalled":false,)"
+        R"("last_error":"connection lost:\n\"server closed\"","last_error_unix_ms":)" +
+            error_at + "}");
+  stats.clear_error();
+  CHECK(stats.last_error().empty());
+  CHECK(stats.last_error_unix_ms() == 0);
+}
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a lost slot reads lost=1 and keeps its lag and positions meaningful") {
+  modsync::capture::CaptureStats stats;
+  stats.state = State::kFailed;  // the pipeline cannot start on a lost slot
+  stats.server_wal_lsn = 0x9000000;
+  modsync::capture::SlotView slot;
+  slot.known = true;
+  slot.exists = true;
+  slot.wal_status = "lost";
+  slot.confirmed_flush = 0x1000000;
+  stats.set_slot(slot);
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  const std::string text = out.render();
+  const std::string l = "pair=\"p\",module=\"m\"";
+  CHECK(has_line(text, "modsync_slot_wal_status{" + l + ",wal_status=\"lost\"} 1"));
+  CHECK(has_line(text, "modsync_slot_wal_status{" + l + ",wal_status=\"reserved\"} 0"));
+  CHECK(has_line(text, "modsync_source_confirmed_lsn{" + l + "} 16777216"));
+  CHECK(has_line(text, "modsync_source_lag_bytes{" + l + "} " + std::to_string(0x8000000)));
+  CHECK(has_line(text, "modsync_slot_safe_wal_size_bytes{" + l + "} 0"));
+  const std::string json = capture_status_json("p", "m", stats);
+  CHECK_THAT(json,
+             Catch::Contains(R"("confirmed_lsn":"0/1000000","server_lsn":"0/9000000",)"
+                             R"("lag_bytes":134217728,"wal_status":"lost","slot_exists":true)"));
+}
+
+TEST_CASE("events waiting for Kafka beyond the stall threshold show as stalled") {
+  modsync::capture::CaptureStats stats;
+  stats.state = State::kStreaming;
+  stats.stall_threshold_ms = 1000;
+  stats.producer_queue = 7;
+  const int64_t now = modsync::steady_now_ms();
+  stats.deliveries.outstanding_since(now - 500);
+  CHECK_FALSE(capture_delivery_stalled(stats));
+  CHECK_FALSE(capture_not_ready_reason("p", stats).has_value());
+  stats.deliveries.idle();
+  stats.deliveries.outstanding_since(now - 5000);
+  CHECK(capture_delivery_stalled(stats));
+  CHECK(capture_state_name(stats) == "stalled");
+  const auto reason = capture_not_ready_reason("p", stats);
+  REQUIRE(reason.has_value());
+  CHECK_THAT(*reason, Catch::StartsWith("pair p: capture stalled: 7 event(s) have waited"));
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  const std::string text = out.render();
+  const std::string l = "pair=\"p\",module=\"m\"";
+  CHECK(has_line(text, "modsync_kafka_delivery_stalled{" + l + "} 1"));
+  CHECK(has_line(text, "modsync_capture_state{" + l + ",state=\"stalled\"} 1"));
+  CHECK(has_line(text, "modsync_capture_state{" + l + ",state=\"streaming\"} 0"));
+  // A delivery report restarts the clock; an empty queue stops it.
+  stats.deliveries.progress(modsync::steady_now_ms());
+  CHECK_FALSE(capture_delivery_stalled(stats));
+  stats.deliveries.idle();
+  CHECK(capture_delivery_stall_ms(stats) == 0);
+}
+
+TEST_CASE("heartbeats move the last commit timestamp of an idle source") {
+  modsync::capture::CaptureStats stats;
+  stats.last_commit_unix_ms = 1764176400000;
+  stats.last_heartbeat_unix_ms = 1764176460500;
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  CHECK(has_line(out.render(),
+                 "modsync_last_commit_timestamp_seconds{pair=\"p\",module=\"m\"} 1764176460.5"));
 }

@@ -14,10 +14,12 @@
 
 #include "modsync/config/config.hpp"
 #include "modsync/testing/child_process.hpp"
+#include "read_text.hpp"
 #include "modsync/testing/modsync_binary.hpp"
 #include "modsync/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using modsync::testing::read_text;
 using modsync::testing::run_command;
 using modsync::testing::TempDir;
 
@@ -25,13 +27,6 @@ namespace {
 
 const fs::path kDeploy = MODSYNC_DEPLOY_DIR;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 YAML::Node load_one(const std::string& file) {
   auto docs = YAML::LoadAllFromFile((kDeploy / "kubernetes" / file).string());

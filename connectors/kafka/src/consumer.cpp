@@ -266,6 +266,19 @@ std::optional<Offset> Consumer::committed(std::string_view topic, Partition part
   return Offset{off};
 }
 
+std::pair<Offset, Offset> Consumer::query_watermarks(std::string_view topic, Partition partition,
+                                                     std::chrono::milliseconds timeout) {
+  int64_t low = 0, high = 0;
+  const std::string name(topic);
+  if (const auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), name.c_str(),
+                                                        partition.value, &low, &high,
+                                                        static_cast<int>(timeout.count()))) {
+    fail_retriable("{}: no watermarks for topic '{}' partition {} within {} ms: {}",
+                   impl_->where(), topic, partition, timeout.count(), rd_kafka_err2str(err));
+  }
+  return {Offset{low}, Offset{high}};
+}
+
 void Consumer::close() {
   if (impl_->closed) return;
   impl_->closed = true;

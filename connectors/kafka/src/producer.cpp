@@ -58,12 +58,27 @@ struct Producer::Impl {
   std::exception_ptr callback_exception;
   std::optional<Error> pending_error;
   std::string last_client_error;
+  ProgressWatch* watch = nullptr;
+  bool delivered = false;  ///< a delivery report was served since the last served()
+
+  /// After callbacks were served (once per poll, not per message: the clock is read here only):
+  /// an empty queue means nothing waits; a report means the wait restarts.
+  void served() {
+    if (watch == nullptr) return;
+    if (rd_kafka_outq_len(rk.get()) == 0) {
+      watch->idle();
+    } else if (delivered) {
+      watch->progress(steady_now_ms());
+    }
+    delivered = false;
+  }
 
   static void on_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     const char* topic = rd_kafka_topic_name(m->rkt);
     DeliveryResult r{m->err, rd_kafka_err2str(m->err), topic, Partition{m->partition},
                      Offset{m->offset}};
+    self->delivered = true;
     if (is_unknown_topic(m->err) && !self->pending_error) {
       self->pending_error.emplace(ErrorKind::kFatal, unknown_topic_message(self->brokers, topic));
     }
@@ -153,7 +168,10 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   impl_->rk = detail::new_client(RD_KAFKA_PRODUCER, std::move(conf), settings);
 }
 
-Producer::~Producer() = default;
+Producer::~Producer() {
+  // Undelivered messages die with the client: nothing waits for a report any more.
+  if (impl_ && impl_->watch != nullptr) impl_->watch->idle();
+}
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&&) noexcept = default;
 
@@ -239,12 +257,14 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
     KafkaErrorPtr error(rd_kafka_produceva(impl_->rk.get(), vus, n));
     if (!error) {
       (void)rd_headers.release();  // librdkafka owns the headers once the message is queued
+      if (impl_->watch != nullptr) impl_->watch->outstanding();
       return;
     }
     const auto code = rd_kafka_error_code(error.get());
     if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Backpressure: delivery reports free queue space; serve them and try again.
       rd_kafka_poll(impl_->rk.get(), 10);
+      impl_->served();
       impl_->check();
       continue;
     }
@@ -260,18 +280,25 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
 
 int Producer::poll(int timeout_ms) {
   const int served = rd_kafka_poll(impl_->rk.get(), timeout_ms);
+  impl_->served();
   impl_->check();
   return served;
 }
 
 bool Producer::flush(int timeout_ms) {
   const auto err = rd_kafka_flush(impl_->rk.get(), timeout_ms);
+  impl_->served();
   impl_->check();
   return err == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_outq_len(impl_->rk.get()) == 0;
 }
 
 size_t Producer::in_flight() const {
   return static_cast<size_t>(rd_kafka_outq_len(impl_->rk.get()));
+}
+
+void Producer::watch_deliveries(ProgressWatch* watch) {
+  impl_->watch = watch;
+  if (watch != nullptr) watch->idle();
 }
 
 const std::string& Producer::brokers() const {

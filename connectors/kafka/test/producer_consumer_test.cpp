@@ -292,3 +292,55 @@ TEST_CASE("auto.offset.reset=error reports an out-of-range position", "[consumer
   }
   CHECK(got.empty());
 }
+
+TEST_CASE("the delivery watch sees a broker that stops acknowledging, and its end",
+          "[producer][stall]") {
+  DevBroker broker({.topics = {"cdc.slow:1"}});
+  const KafkaSettings settings{broker.bootstrap(), {}};
+  size_t delivered = 0;
+  Producer producer(settings, "test-stall", [&](uint64_t, const DeliveryResult& r) {
+    REQUIRE(r.ok());
+    ++delivered;
+  });
+  modsync::ProgressWatch watch;
+  producer.watch_deliveries(&watch);
+  producer.check_connectivity(5s);
+  const Headers none;
+  const std::string value = "v";
+  producer.produce("cdc.slow", "k", 1, value, none, 1);
+  REQUIRE(producer.flush(10000));
+  CHECK(delivered == 1);
+  CHECK(watch.stalled_for_ms(modsync::steady_now_ms()) == 0);  // nothing waits
+
+  // Every broker answers 2.5 s late: the event waits, and the watch says so.
+  for (int32_t id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_rtt(broker.mock(), id, 2500);
+  producer.produce("cdc.slow", "k", 1, value, none, 2);
+  const auto started = std::chrono::steady_clock::now();
+  while (delivered < 2 && std::chrono::steady_clock::now() - started < 1500ms) producer.poll(50);
+  CHECK(delivered == 1);
+  CHECK(watch.stalled_for_ms(modsync::steady_now_ms()) >= 1000);
+  REQUIRE(producer.flush(10000));
+  CHECK(delivered == 2);
+  CHECK(watch.stalled_for_ms(modsync::steady_now_ms()) == 0);
+}
+
+TEST_CASE("watermarks name a partition's first and next offsets", "[consumer][watermarks]") {
+  DevBroker broker({.topics = {"cdc.marks:2"}});
+  const KafkaSettings settings{broker.bootstrap(), {}};
+  Producer producer(settings, "test-marks", [](uint64_t, const DeliveryResult&) {});
+  const Headers none;
+  for (int i = 0; i < 5; ++i) {
+    const std::string v = std::to_string(i);
+    producer.produce("cdc.marks", "same-key", 8, v, none, 0);
+  }
+  REQUIRE(producer.flush(10000));
+  Consumer consumer(settings, {.group_id = "marks"});
+  const auto a = consumer.query_watermarks("cdc.marks", Partition{0}, 5s);
+  const auto b = consumer.query_watermarks("cdc.marks", Partition{1}, 5s);
+  CHECK(a.first.value == 0);
+  CHECK(b.first.value == 0);
+  CHECK(a.second.value + b.second.value == 5);  // one key: all five in one partition
+  CHECK((a.second.value == 5 || b.second.value == 5));
+  CHECK_THROWS_WITH(consumer.query_watermarks("cdc.marks", Partition{7}, 2s),
+                    Catch::Contains("no watermarks for topic 'cdc.marks' partition 7"));
+}

@@ -35,6 +35,8 @@ PgConnection PgConnection::connect(const config::EffectiveDsn& target, Mode mode
   };
   if (!target.password.empty()) set("password", target.password);
   if (mode == Mode::kReplication) set("replication", "database");
+  // The daemon puts "modsync-<daemon.id>" in each pair's DSN, so its walsenders tell apart in
+  // pg_stat_replication; an application_name in the DSN wins over both.
   if (parsed.find("fallback_application_name") == nullptr) {
     set("fallback_application_name", "modsync");
   }

@@ -4,10 +4,36 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "modsync/common/error_record.hpp"
+#include "modsync/common/progress_watch.hpp"
 
 namespace modsync::apply {
 
-/// Live figures of one projection, written by its pipeline thread and read by anyone.
+/// One partition of a projection's topic: where the projection stands and where Kafka is.
+struct PartitionLag {
+  int32_t partition = 0;
+  int64_t next_offset = -1;     ///< next offset to apply; -2 = from the beginning (none applied)
+  int64_t high_watermark = -1;  ///< offset of the next message written; -1 = not yet known
+  /// high_watermark − next_offset (from the low watermark when next_offset is -2); -1 unknown.
+  int64_t lag_events = -1;
+};
+
+/// What the lag probe last learnt from Kafka (ApplyLagProbe): the consumer lag per partition
+/// and where the lag in seconds counts from. observability::apply_lag_view() turns it into the
+/// figures shown, ageing them by the time since Kafka last answered.
+struct ApplyLag {
+  std::vector<PartitionLag> partitions;
+  bool caught_up = false;  ///< every partition's next offset was its high watermark
+  int64_t lag_events = 0;  ///< sum over partitions
+  /// Unix ms the lag in seconds counts from: the source commit time of the oldest unapplied
+  /// change while behind; when caught up, the time of that measurement. 0 = never measured.
+  int64_t since_unix_ms = 0;
+};
+
+/// Live figures of one projection, written by its pipeline thread (counters, state, offsets)
+/// and its pair's monitor thread (lag), and read by anyone.
 struct ApplyStats {
   enum class State { kStarting, kApplying, kPaused, kRetrying, kFailed, kStopped };
 
@@ -17,21 +43,33 @@ struct ApplyStats {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> retries{0};
-  std::atomic<int64_t> last_commit_unix_ms{0};     ///< source commit time of the last applied event
-  std::atomic<int64_t> last_apply_lag_ms{0};       ///< applied time − source commit time
+  std::atomic<int64_t> last_commit_unix_ms{0};  ///< source commit time of the last applied event
+  /// Applied time − source commit time of the last applied batch's newest event: the latency of
+  /// a batch, not the lag (which is ApplyLag::lag_ms).
+  std::atomic<int64_t> last_apply_lag_ms{0};
+  /// When Kafka last answered the lag probe (steady ms); the fetch stall is the time since.
+  std::atomic<int64_t> kafka_answered_steady_ms{steady_now_ms()};
+  /// Kafka not answering for this long is a stall (kafka.stall_timeout).
+  std::atomic<int64_t> stall_threshold_ms{10000};
 
-  void set_error(std::string message) {
-    std::lock_guard lock(mutex_);
-    last_error_ = std::move(message);
-  }
-  std::string last_error() const {
-    std::lock_guard lock(mutex_);
-    return last_error_;
-  }
+  /// Records an error and when it happened (now).
+  void set_error(std::string message) { error_.set(std::move(message)); }
+  void clear_error() { error_.clear(); }
+  std::string last_error() const { return error_.message(); }
+  int64_t last_error_unix_ms() const { return error_.at_unix_ms(); }
+
+  /// The next offsets by partition, as the pipeline assigned or committed them.
+  void set_next_offsets(const std::vector<std::pair<int32_t, int64_t>>& offsets);
+  std::vector<std::pair<int32_t, int64_t>> next_offsets() const;
+
+  void set_lag(ApplyLag lag);
+  ApplyLag lag() const;
 
  private:
   mutable std::mutex mutex_;
-  std::string last_error_;
+  ErrorRecord error_;
+  std::vector<std::pair<int32_t, int64_t>> next_offsets_;
+  ApplyLag lag_;
 };
 
 const char* to_string(ApplyStats::State state);

@@ -81,6 +81,9 @@ struct DaemonConfig {
 struct KafkaConfig {
   std::string brokers;  ///< bootstrap.servers
   std::string topic_prefix = "modsync";
+  /// A producer whose events wait this long without a delivery report, or a projection whose
+  /// broker does not answer for this long, is reported stalled (state, /readyz, log, metrics).
+  Duration stall_timeout = 10s;
   /// librdkafka passthrough; never contains keys modsync sets itself (see owned_kafka_property).
   std::map<std::string, std::string> properties;
 };

@@ -63,6 +63,11 @@ bool dsn_has_password(std::string_view dsn);
 /// never quotes the DSN itself.
 std::string dsn_syntax_error(std::string_view dsn);
 
+/// Appends a libpq keyword to `dsn`: key=value (quoted when needed) for conninfo, ?key=value or
+/// &key=value (percent-encoded) for a URI. A keyword already in `dsn` is not removed; libpq takes
+/// the last. Used for fallback_application_name, never for secrets (EffectiveDsn keeps those).
+std::string dsn_with_parameter(std::string_view dsn, std::string_view key, std::string_view value);
+
 /// Returns `text` with every occurrence of `secret` replaced by "***", for messages from outside
 /// (libpq's, a server's) that could echo a password. Secrets shorter than 3 characters are left
 /// alone: masking them would garble every message and protect nothing.

@@ -31,6 +31,10 @@ namespace modsync::observability {
 /// while no other thread is logging. Logging stays synchronous, which ScopedLogContext needs.
 void configure_logging(config::LogFormat format, config::LogLevel level);
 
+/// Changes the level and format of the logger configure_logging installed, in place, while other
+/// threads log (SIGHUP): the level is atomic and each sink swaps its formatter under its lock.
+void reconfigure_logging(config::LogFormat format, config::LogLevel level);
+
 /// The formatter configure_logging installs, for tests and for extra sinks. Thread-safe in the
 /// way spdlog needs (each sink owns its clone).
 std::unique_ptr<spdlog::formatter> make_log_formatter(config::LogFormat format);

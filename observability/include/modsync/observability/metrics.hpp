@@ -108,6 +108,11 @@ class MetricsWriter {
   void histogram(std::string_view name, std::string_view help, const Labels& labels,
                  const HistogramSnapshot& snapshot);
 
+  /// One gauge sample per name in `states`, labelled `state="<name>"` after `labels`: 1 for
+  /// `current`, 0 for the others (a one-hot state).
+  void state_gauge(std::string_view name, std::string_view help, const Labels& labels,
+                   const std::vector<std::string_view>& states, std::string_view current);
+
   /// The exposition text, ending in a newline (empty when nothing was written).
   std::string render() const;
 

@@ -33,6 +33,11 @@ class Message {
   std::optional<std::string_view> header(std::string_view name) const;
   /// All headers in order, as (name, value) views.
   std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+  /// The record's Kafka timestamp (CreateTime: when it was produced), Unix ms; -1 when none.
+  int64_t timestamp_ms() const {
+    rd_kafka_timestamp_type_t type;
+    return rd_kafka_message_timestamp(m_.get(), &type);
+  }
   /// The position to commit once this message is processed (offset + 1).
   TopicPartitionOffset next_position() const;
 
@@ -100,6 +105,12 @@ class Consumer {
   /// The group's committed offset for one partition; nullopt when none. Blocks up to timeout.
   std::optional<Offset> committed(std::string_view topic, Partition partition,
                                   std::chrono::milliseconds timeout);
+
+  /// The partition's low and high watermarks (first offset held, offset of the next message
+  /// written), asking the partition leader. Blocks up to `timeout`. Throws a retriable
+  /// modsync::Error naming topic and partition when the broker does not answer in time.
+  std::pair<Offset, Offset> query_watermarks(std::string_view topic, Partition partition,
+                                             std::chrono::milliseconds timeout);
 
   /// Leaves the group (running on_revoked) and stops fetching. Blocking; idempotent.
   void close();

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/common/progress_watch.hpp"
 #include "modsync/kafka/headers.hpp"
 #include "modsync/kafka/types.hpp"
 
@@ -89,6 +90,13 @@ class Producer {
 
   /// Messages queued, in flight or awaiting their delivery callback (rd_kafka_outq_len).
   size_t in_flight() const;
+
+  /// Reports delivery progress to `watch` (which must outlive the producer, or be replaced by
+  /// nullptr first): the clock starts when a message is queued while none waited, restarts on
+  /// every delivery report and stops once nothing is in flight. Another thread reads
+  /// watch->stalled_for_ms() to see a broker that stopped acknowledging, even while produce()
+  /// blocks on a full queue.
+  void watch_deliveries(ProgressWatch* watch);
 
   const std::string& brokers() const;
 

@@ -1,0 +1,55 @@
+#pragma once
+// How far a projection is behind its topic, measured from outside the apply pipeline, so it
+// stays truthful while the pipeline is down: consumer lag in events per partition (high
+// watermark − next offset) and the age of the oldest unapplied change.
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "modsync/apply/apply_stats.hpp"
+#include "modsync/config/config.hpp"
+
+namespace modsync::kafka {
+class Consumer;
+}
+
+namespace modsync::apply {
+
+/// One projection's lag probe. poll() asks Kafka for each partition's watermarks (with its own
+/// client, not the pipeline's consumer), reads the oldest unapplied event of each lagging
+/// partition once per offset to learn its source commit time, and stores the result in
+/// ApplyStats::set_lag(). The next offsets come from ApplyStats::next_offsets(), which the
+/// pipeline publishes on assignment and after each commit.
+///
+/// When every partition answered it records the time in ApplyStats::kafka_answered_steady_ms;
+/// when Kafka does not answer it records nothing, and the readers age the last figures (a
+/// stall, a growing lag in seconds).
+///
+/// Threads: poll() from one thread of its own: a broker that stopped answering can block it for
+/// librdkafka's request timeout (about a minute), far beyond the query's nominal timeout. It
+/// never throws.
+class ApplyLagProbe {
+ public:
+  /// `pair`, `projection` and `stats` must outlive the probe.
+  ApplyLagProbe(const config::PairConfig& pair, const config::Projection& projection,
+                ApplyStats& stats);
+  ~ApplyLagProbe();
+  ApplyLagProbe(const ApplyLagProbe&) = delete;
+  ApplyLagProbe& operator=(const ApplyLagProbe&) = delete;
+
+  void poll();
+
+ private:
+  /// Source commit time (Unix ms) of the event at `offset` of `partition`; 0 when unreadable.
+  int64_t commit_time_at(int32_t partition, int64_t offset);
+
+  const config::PairConfig& pair_;
+  ApplyStats& stats_;
+  std::string topic_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::map<int32_t, std::pair<int64_t, int64_t>> commit_times_;  ///< partition → (offset, ts)
+  int64_t last_caught_up_unix_ms_ = 0;
+};
+
+}  // namespace modsync::apply

@@ -1,0 +1,137 @@
+#include "modsync/apply/apply_lag_probe.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "modsync/common/error.hpp"
+#include "modsync/common/progress_watch.hpp"
+#include "modsync/kafka/consumer.hpp"
+
+namespace modsync::apply {
+
+namespace {
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr auto kQueryTimeout = std::chrono::milliseconds(2000);
+
+/// source.ts_ms of a change event, else the record's Kafka timestamp.
+int64_t event_commit_time(const kafka::Message& m) {
+  if (m.has_value()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    int64_t ts = 0;
+    if (parser.parse(m.value().data(), m.value().size()).get(doc) == simdjson::SUCCESS &&
+        doc["source"]["ts_ms"].get(ts) == simdjson::SUCCESS && ts > 0) {
+      return ts;
+    }
+  }
+  return std::max<int64_t>(0, m.timestamp_ms());
+}
+
+}  // namespace
+
+ApplyLagProbe::ApplyLagProbe(const config::PairConfig& pair, const config::Projection& projection,
+                             ApplyStats& stats)
+    : pair_(pair),
+      stats_(stats),
+      topic_(config::projection_topic(pair, projection)),
+      last_caught_up_unix_ms_(now_unix_ms()) {}
+
+ApplyLagProbe::~ApplyLagProbe() = default;
+
+int64_t ApplyLagProbe::commit_time_at(int32_t partition, int64_t offset) {
+  if (auto it = commit_times_.find(partition);
+      it != commit_times_.end() && it->second.first == offset) {
+    return it->second.second;
+  }
+  int64_t ts = 0;
+  try {
+    consumer_->assign(topic_, kafka::Partition{partition}, kafka::Offset{offset});
+    std::vector<kafka::Message> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (ts == 0 && std::chrono::steady_clock::now() < deadline) {
+      got.clear();
+      consumer_->poll_batch(16, 200, got);
+      for (const auto& m : got) {
+        if (m.partition().value == partition && m.offset().value == offset) {
+          ts = event_commit_time(m);
+        }
+      }
+    }
+    consumer_->assign(std::vector<kafka::TopicPartitionOffset>{});  // stop fetching meanwhile
+  } catch (const Error& e) {
+    spdlog::debug("lag probe: cannot read topic {} partition {} offset {}: {}", topic_, partition,
+                  offset, e.what());
+  }
+  if (ts > 0) commit_times_[partition] = {offset, ts};
+  return ts;
+}
+
+void ApplyLagProbe::poll() {
+  const auto offsets = stats_.next_offsets();
+  if (offsets.empty()) return;  // not assigned yet: nothing to measure against
+  ApplyLag lag;
+  std::vector<int64_t> low;
+  try {
+    if (!consumer_) {
+      // A broker that stops answering holds a query for socket.timeout.ms (60 s by default),
+      // which would hold up the daemon's shutdown as long; kafka.properties may still set it.
+      // It reads one event per lagging partition: a small fetch and prefetch keep a catch-up
+      // from costing the probe megabytes per read.
+      kafka::KafkaSettings settings{pair_.kafka.brokers,
+                                    {{"socket.timeout.ms", "5000"},
+                                     {"max.partition.fetch.bytes", "65536"},
+                                     {"queued.max.messages.kbytes", "1024"}}};
+      for (const auto& [k, v] : pair_.kafka.properties) settings.properties.emplace_back(k, v);
+      kafka::ConsumerOptions options;
+      // Never joins the group (assign only, no commits); the name says what it is.
+      options.group_id = "modsync-" + pair_.daemon.id + "-lag-probe";
+      options.client_id = "modsync-" + pair_.daemon.id + "-lag-probe";
+      consumer_ = std::make_unique<kafka::Consumer>(settings, options);
+    }
+    for (const auto& [partition, next] : offsets) {
+      const auto [lo, hi] =
+          consumer_->query_watermarks(topic_, kafka::Partition{partition}, kQueryTimeout);
+      PartitionLag p{partition, next, hi.value, 0};
+      p.lag_events = std::max<int64_t>(0, hi.value - (next < 0 ? lo.value : next));
+      lag.partitions.push_back(p);
+      low.push_back(lo.value);
+    }
+  } catch (const Error& e) {
+    spdlog::debug("lag probe for topic {}: {}", topic_, e.what());
+    return;  // no answer: the readers age the last figures
+  }
+  stats_.kafka_answered_steady_ms.store(steady_now_ms());
+  const int64_t now = now_unix_ms();
+  lag.caught_up = true;
+  int64_t oldest = 0;
+  for (size_t i = 0; i < lag.partitions.size(); ++i) {
+    const auto& p = lag.partitions[i];
+    lag.lag_events += p.lag_events;
+    if (p.lag_events == 0) continue;
+    lag.caught_up = false;
+    const int64_t at = p.next_offset < 0 ? low[i] : p.next_offset;
+    if (const int64_t ts = commit_time_at(p.partition, at); ts > 0) {
+      oldest = oldest == 0 ? ts : std::min(oldest, ts);
+    }
+  }
+  if (lag.caught_up) {
+    last_caught_up_unix_ms_ = now;
+    commit_times_.clear();
+    lag.since_unix_ms = now;
+  } else {
+    // Unreadable oldest event: everything unapplied is newer than the last time it was caught up.
+    lag.since_unix_ms = oldest > 0 ? oldest : last_caught_up_unix_ms_;
+  }
+  stats_.set_lag(std::move(lag));
+}
+
+}  // namespace modsync::apply

@@ -1,0 +1,18 @@
+#pragma once
+// What the apply pipeline tells its ApplyStats about its positions, for the lag probe: one call
+// where it assigns partitions, one where it commits a batch.
+
+#include <vector>
+
+#include "modsync/apply/apply_stats.hpp"
+#include "modsync/checkpoint/checkpoint_store.hpp"
+#include "modsync/kafka/types.hpp"
+
+namespace modsync::apply {
+
+/// The positions the consumer was assigned (-2 = from the beginning).
+void publish_positions(ApplyStats& stats, const std::vector<kafka::TopicPartitionOffset>& assigned);
+/// The next offsets a committed batch recorded.
+void publish_positions(ApplyStats& stats, const std::vector<checkpoint::SinkOffset>& committed);
+
+}  // namespace modsync::apply

@@ -1,0 +1,35 @@
+#include "modsync/apply/apply_stats.hpp"
+
+namespace modsync::apply {
+
+void ApplyStats::set_next_offsets(const std::vector<std::pair<int32_t, int64_t>>& offsets) {
+  std::lock_guard lock(mutex_);
+  // A commit names only the partitions of its batch: merge, keeping the others.
+  for (const auto& [partition, offset] : offsets) {
+    bool found = false;
+    for (auto& [p, o] : next_offsets_) {
+      if (p == partition) {
+        o = offset;
+        found = true;
+      }
+    }
+    if (!found) next_offsets_.emplace_back(partition, offset);
+  }
+}
+
+std::vector<std::pair<int32_t, int64_t>> ApplyStats::next_offsets() const {
+  std::lock_guard lock(mutex_);
+  return next_offsets_;
+}
+
+void ApplyStats::set_lag(ApplyLag lag) {
+  std::lock_guard lock(mutex_);
+  lag_ = std::move(lag);
+}
+
+ApplyLag ApplyStats::lag() const {
+  std::lock_guard lock(mutex_);
+  return lag_;
+}
+
+}  // namespace modsync::apply
