@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -261,32 +262,49 @@ struct CapturePipeline::Impl {
   /// event, and projections apply by position, so they converge on the source. Without it a
   /// projection could not build a row that enters its filter, or changes its key, through
   /// such an update. Returns `after` unchanged when the row is gone (a later event deletes it).
+  ///
+  /// Never older: a commit is decoded before it is visible to other sessions, so the read is
+  /// only taken from a snapshot that sees the event's transaction (its 32-bit xid widened
+  /// with the snapshot's epoch), else tried again.
   event::RowImage fill_unchanged(const event::TableSchema& t, event::RowImage after) {
     std::string select;
     for (size_t i = 0; i < after.size() && i < t.columns.size(); ++i) {
       if (after[i].kind != ColumnValue::Kind::kUnchanged) continue;
-      if (!select.empty()) select += ", ";
+      select += ", t.";
       select += sql->quote_ident(t.columns[i].name);
     }
     if (select.empty() || !t.has_key()) return after;
-    std::string where;
-    std::vector<std::optional<std::string>> params;
+    std::string on;
+    std::vector<std::optional<std::string>> params{std::to_string(tx.xid)};
     for (size_t i = 0; i < after.size() && i < t.columns.size(); ++i) {
       if (!t.columns[i].key) continue;
-      if (after[i].kind == ColumnValue::Kind::kUnchanged) return after;
-      if (!where.empty()) where += " AND ";
-      if (after[i].kind == ColumnValue::Kind::kNull) return after;
+      if (after[i].kind != ColumnValue::Kind::kText) return after;
+      if (!on.empty()) on += " AND ";
       params.emplace_back(std::string(after[i].data));
-      where += fmt::format("{} = ${}", sql->quote_ident(t.columns[i].name), params.size());
+      on += fmt::format("t.{} = ${}", sql->quote_ident(t.columns[i].name), params.size());
     }
-    fetched = sql->exec_params(fmt::format("SELECT {} FROM {}.{} WHERE {}", select,
-                                           sql->quote_ident(t.schema), sql->quote_ident(t.table),
-                                           where),
-                               params);
-    stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
-    if (fetched.rows() != 1) return after;
+    const std::string query = fmt::format(
+        "SELECT pg_visible_in_snapshot((SELECT (CASE WHEN f > m THEN f - 4294967296 ELSE f END)"
+        "::text::xid8 FROM (SELECT ((m >> 32) << 32) | $1::bigint AS f, m FROM (SELECT "
+        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS m) a) b), "
+        "pg_current_snapshot()), t.ctid IS NOT NULL{} FROM (SELECT 1) one LEFT JOIN {}.{} t "
+        "ON {}",
+        select, sql->quote_ident(t.schema), sql->quote_ident(t.table), on);
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      fetched = sql->exec_params(query, params);
+      stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
+      if (fetched.rows() == 1 && fetched.value(0, 0) == "t") break;
+      if (Clock::now() > deadline) {
+        fail_retriable("{}: transaction {} (commit {}) is decoded but still not visible to "
+                       "other sessions after 5 s; the capture starts again from its checkpoint",
+                       context, tx.xid, tx.final_lsn);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (fetched.value(0, 1) != "t") return after;  // the row is gone
     fetched_row.assign(after.begin(), after.end());
-    int c = 0;
+    int c = 2;
     for (auto& v : fetched_row) {
       if (v.kind != ColumnValue::Kind::kUnchanged) continue;
       v = fetched.is_null(0, c) ? ColumnValue{ColumnValue::Kind::kNull, {}}
