@@ -393,6 +393,9 @@ bool append_debezium_pg_text(simdjson::dom::element value, const DebeziumField& 
         return false;
       } else if (value.get(base64) != simdjson::SUCCESS) {
         return false;
+      } else if (base64 == "NaN" || base64 == "Infinity" || base64 == "-Infinity") {
+        // No Decimal form: strings of their text ("Infinity" is also valid base64).
+        return false;
       } else if (!field.scale) {
         return bad(
             "its scale is in the event's Connect schema, which it does not carry; use "
@@ -400,9 +403,6 @@ bool append_debezium_pg_text(simdjson::dom::element value, const DebeziumField& 
       } else {
         scale = *field.scale;
       }
-      // NaN and the infinities have no Decimal form and stay strings of their text
-      // ("Infinity" is also valid base64).
-      if (base64 == "NaN" || base64 == "Infinity" || base64 == "-Infinity") return false;
       ok = dbz::append_decimal_input(base64, static_cast<int32_t>(scale), out);
       if (!ok) return bad("not base64 of a two's-complement integer");
       return true;

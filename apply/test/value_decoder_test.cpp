@@ -166,6 +166,9 @@ TEST_CASE("Debezium value mode reads back by the target column's type", "[unit][
         "24:00:00");
   CHECK(debezium_text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "12.50");
   CHECK(debezium_text("\"NaN\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "NaN");
+  // Without a schema, an unconstrained numeric's NaN and infinities are still their text.
+  CHECK(debezium_text("\"NaN\"", typed(pg::kNumericOid, 'N', "numeric")) == "NaN");
+  CHECK(debezium_text("\"-Infinity\"", typed(pg::kNumericOid, 'N', "numeric")) == "-Infinity");
   CHECK(debezium_text(R"({"scale":3,"value":"/w=="})", typed(pg::kNumericOid, 'N', "numeric")) ==
         "-0.001");
   // A Decimal's scale is in the schema; a numeric target without one cannot supply it.

@@ -137,18 +137,28 @@ bool append_civil_date(int64_t days, std::string& out) {
 }
 
 // Decimal digits (most significant first) → minimal big-endian two's complement, as Java's
-// BigInteger.toByteArray, which Kafka Connect's Decimal uses.
+// BigInteger.toByteArray, which Kafka Connect's Decimal uses. Nine digits at a time into 32-bit
+// limbs: numeric holds up to 131072 digits, and a digit at a time took seconds for those.
 void append_twos_complement_base64(std::string_view digits, bool negative, std::string& out) {
-  std::vector<uint8_t> le;  // magnitude, little-endian base 256
-  for (char c : digits) {
-    unsigned carry = static_cast<unsigned>(c - '0');
-    for (auto& b : le) {
-      const unsigned v = b * 10u + carry;
-      b = static_cast<uint8_t>(v & 0xFF);
-      carry = v >> 8;
+  std::vector<uint32_t> limbs;  // magnitude, little-endian base 2^32
+  for (std::size_t at = 0; at < digits.size();) {
+    const std::size_t n = std::min<std::size_t>(9, digits.size() - at);
+    uint64_t carry = 0, scale = 1;
+    for (std::size_t i = 0; i < n; ++i, scale *= 10)
+      carry = carry * 10 + static_cast<uint64_t>(digits[at + i] - '0');
+    at += n;
+    for (auto& limb : limbs) {
+      const uint64_t v = limb * scale + carry;
+      limb = static_cast<uint32_t>(v);
+      carry = v >> 32;
     }
-    if (carry) le.push_back(static_cast<uint8_t>(carry));
+    if (carry) limbs.push_back(static_cast<uint32_t>(carry));
   }
+  std::vector<uint8_t> le;  // magnitude, little-endian base 256, no high zero bytes
+  le.reserve(limbs.size() * 4 + 1);
+  for (const uint32_t limb : limbs)
+    for (int b = 0; b < 4; ++b) le.push_back(static_cast<uint8_t>(limb >> (8 * b)));
+  while (!le.empty() && le.back() == 0) le.pop_back();
   if (le.empty()) negative = false;
   if (negative) {
     unsigned carry = 1;
@@ -330,15 +340,24 @@ bool append_decimal_input(std::string_view base64, int32_t scale, std::string& o
       carry = v >> 8;
     }
   }
+  // The magnitude in 32-bit limbs, then nine decimal digits per division by 10^9.
+  std::vector<uint32_t> limbs((bytes.size() + 3) / 4, 0);  // little-endian
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const std::size_t from_end = bytes.size() - 1 - i;
+    limbs[from_end / 4] |= uint32_t{static_cast<uint8_t>(bytes[i])} << (8 * (from_end % 4));
+  }
+  while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
   std::vector<uint8_t> le10;  // decimal digits, least significant first
-  for (char c : bytes) {
-    unsigned carry = static_cast<uint8_t>(c);
-    for (auto& d : le10) {
-      const unsigned v = d * 256u + carry;
-      d = static_cast<uint8_t>(v % 10);
-      carry = v / 10;
+  while (!limbs.empty()) {
+    uint64_t rem = 0;
+    for (std::size_t i = limbs.size(); i-- > 0;) {
+      const uint64_t cur = (rem << 32) | limbs[i];
+      limbs[i] = static_cast<uint32_t>(cur / 1'000'000'000);
+      rem = cur % 1'000'000'000;
     }
-    for (; carry; carry /= 10) le10.push_back(static_cast<uint8_t>(carry % 10));
+    while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+    for (int d = 0; d < 9 && (rem != 0 || !limbs.empty()); ++d, rem /= 10)
+      le10.push_back(static_cast<uint8_t>(rem % 10));
   }
   if (le10.empty()) le10.push_back(0);
   if (scale > 0 && le10.size() <= static_cast<std::size_t>(scale))
