@@ -459,7 +459,7 @@ struct ApplyPipeline::Impl {
           filter_text.resize(filter_columns.size());
           filter_text[i].clear();
           const DebeziumField df = debezium_field(filter_columns[i]);
-          if (append_debezium_pg_text(v.value(), df, filter_text[i], debezium_error)) {
+          if (append_debezium_modsync_text(v.value(), df, filter_text[i], debezium_error)) {
             const bool number = df.form == event::debezium::Form::kDecimal ||
                                 df.form == event::debezium::Form::kVariableScaleDecimal;
             filter_values[i] = projection::Value::from_pg_text(

@@ -415,6 +415,40 @@ bool append_debezium_pg_text(simdjson::dom::element value, const DebeziumField& 
   return true;
 }
 
+bool append_debezium_modsync_text(simdjson::dom::element value, const DebeziumField& field,
+                                  std::string& out, std::string& error) {
+  thread_local std::string pg_text;
+  pg_text.clear();
+  if (!append_debezium_pg_text(value, field, pg_text, error)) return false;
+  uint32_t type_oid = pg::kNumericOid;
+  switch (field.form) {
+    case dbz::Form::kDate:
+      type_oid = pg::kDateOid;
+      break;
+    case dbz::Form::kTimeMillis:
+    case dbz::Form::kTimeMicros:
+      type_oid = pg::kTimeOid;
+      break;
+    case dbz::Form::kTimestampMillis:
+    case dbz::Form::kTimestampMicros:
+      type_oid = pg::kTimestampOid;
+      break;
+    case dbz::Form::kAsModsync:
+    case dbz::Form::kDecimal:
+    case dbz::Form::kVariableScaleDecimal:
+      out += pg_text;
+      return true;
+  }
+  // A JSON string with nothing to escape (digits, '-', ':', '.', 'T'): its content.
+  const std::size_t at = out.size();
+  event::append_json_value(type_oid, pg_text, out);
+  if (out.size() >= at + 2 && out[at] == '"') {
+    out.erase(at, 1);
+    out.pop_back();
+  }
+  return true;
+}
+
 bool append_debezium_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
                                 const DebeziumField& field, std::string& scratch, std::string& out,
                                 std::string& error) {

@@ -64,6 +64,12 @@ class ConnectRowSchema {
 bool append_debezium_pg_text(simdjson::dom::element value, const DebeziumField& field,
                              std::string& out, std::string& error);
 
+/// As append_debezium_pg_text, but the text of the value's form in modsync's value mode (ISO
+/// dates with astronomical years, numeric text): what filters compare, so a `where` means the
+/// same in both modes.
+bool append_debezium_modsync_text(simdjson::dom::element value, const DebeziumField& field,
+                                  std::string& out, std::string& error);
+
 /// append_copy_value for an event in Debezium value mode: converted values COPY-escaped,
 /// others as append_copy_value. False (with `error` set) as append_debezium_pg_text.
 bool append_debezium_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,

@@ -179,6 +179,23 @@ TEST_CASE("Debezium value mode reads back by the target column's type", "[unit][
   CHECK(debezium_text("\"a\\tb\"", typed(pg::kTextOid, 'S', "text")) == "a\\tb");
 }
 
+TEST_CASE("filters see Debezium's forms as modsync's", "[unit][apply][debezium]") {
+  const auto text = [](const std::string& json, const TargetColumn& target) {
+    simdjson::dom::parser parser;
+    std::string out, error;
+    if (!modsync::apply::append_debezium_modsync_text(parser.parse(json).value(),
+                                                      debezium_field_of(target), out, error))
+      return "not converted " + error;
+    return out;
+  };
+  CHECK(text("-2440550", typed(pg::kDateOid, 'D', "date")) == "-4712-01-01");
+  CHECK(text("19724", typed(pg::kDateOid, 'D', "date")) == "2024-01-02");
+  CHECK(text("1704164645123456", typed(pg::kTimestampOid, 'D', "timestamp without time zone")) ==
+        "2024-01-02T03:04:05.123456");
+  CHECK(text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "12.50");
+  CHECK(text("\"infinity\"", typed(pg::kDateOid, 'D', "date")) == "not converted ");
+}
+
 TEST_CASE("an event's Connect schema decides how its fields are read", "[unit][apply][debezium]") {
   namespace ev = modsync::event;
   ev::TableSchema t;
