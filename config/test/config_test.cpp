@@ -289,6 +289,7 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             "  logical messages: prefixes outbox, audit -> topic orders.msgs\n"
             "  transaction metadata -> topic cdc.orders.tx\n"
             "  heartbeat off, status every 250ms\n"
+            "  events: schema_payload envelope, debezium values\n"
             "sink shipping: dsn \"host=db2 dbname=shipping user=modsync\"\n"
             "  consumer group orders-to-shipping, batches of 100 rows or 1s\n"
             "  projection 1: orders.public.orders (topic cdc.orders.public.orders) -> "
