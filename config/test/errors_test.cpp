@@ -260,7 +260,7 @@ TEST_CASE("a document that starts with ',' is an error, not a hang", "[config][e
   CHECK(errors_of(",") == std::vector<std::string>{empty});
   CHECK(errors_of(std::string(",\0", 2)) == std::vector<std::string>{empty});
   CHECK(errors_of("# a comment\n  ,\n") == std::vector<std::string>{empty});
-  CHECK(errors_of(kHead + "source: { module: o, dsn: h=x, tables: [t] }\n---\n,\n") ==
+  CHECK(errors_of(kHead + "source: { module: o, dsn: host=x, tables: [t] }\n---\n,\n") ==
         std::vector<std::string>{
             "orders.yaml:7:1: expected one YAML document per file; got a second document. Fix: "
             "move each module pair into its own file."});
