@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/lsn.hpp"
+#include "modsync/event/debezium.hpp"
+#include "modsync/event/pg_types.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
@@ -112,6 +114,11 @@ struct ApplyPipeline::Impl {
   std::vector<kafka::Message> batch;
   std::vector<Entry> entries;
   std::string copy_buf, segment, scratch;
+  /// Events in Debezium value mode: the Connect schema of the current event's row, the filter
+  /// columns' values as PostgreSQL text, and why a value could not be read.
+  ConnectRowSchema row_schema;
+  std::vector<std::string> filter_text;
+  std::string debezium_error;
   /// Key hashes of the lines in `segment`. A collision only merges a segment early, which is
   /// always correct.
   std::unordered_set<uint64_t> segment_keys;
@@ -332,6 +339,15 @@ struct ApplyPipeline::Impl {
     return row[current_name];
   }
 
+  /// How a field of an event in Debezium value mode is read: by the event's Connect schema
+  /// when it carries one, else by the type of the target column fed from it.
+  DebeziumField debezium_field(const std::string& source) const {
+    if (const DebeziumField* f = row_schema.find(source)) return *f;
+    for (const auto& f : fed)
+      if (f.source == source) return debezium_field_of(*f.column);
+    return {};
+  }
+
   Entry dead_letter(std::string why) {
     Entry e;
     e.kind = Entry::Kind::kDeadLetter;
@@ -351,6 +367,12 @@ struct ApplyPipeline::Impl {
     if (parsed != simdjson::SUCCESS || !doc.is_object()) {
       return dead_letter("the value is not a JSON object (not a modsync/Debezium change event)");
     }
+    // The schema_payload envelope (kafka.envelope): the change event is the payload.
+    simdjson::dom::element payload, connect_schema;
+    const bool wrapped = doc["payload"].get(payload) == simdjson::SUCCESS &&
+                         doc["schema"].get(connect_schema) == simdjson::SUCCESS &&
+                         payload.is_object();
+    if (wrapped) doc = payload;
     std::string_view op_text;
     if (doc["op"].get(op_text) != simdjson::SUCCESS || op_text.size() != 1) {
       return dead_letter("the event has no \"op\" field");
@@ -379,6 +401,12 @@ struct ApplyPipeline::Impl {
     }
     int64_t ts = 0;
     if (doc["source"]["ts_ms"].get(ts) == simdjson::SUCCESS) entry.source_ts_ms = ts;
+    std::string_view value_mode;
+    const bool debezium =
+        doc["source"][event::debezium::kValueModeField].get(value_mode) == simdjson::SUCCESS &&
+        value_mode == "debezium";
+    row_schema.clear();
+    if (debezium && wrapped) row_schema.load(connect_schema);
 
     uint32_t version = 1;
     if (auto h = m.header("modsync.schema_version")) {
@@ -428,6 +456,18 @@ struct ApplyPipeline::Impl {
         auto v = field(row, filter_columns[i], rule);
         filter_values[i] = v.error() == simdjson::SUCCESS ? projection::Value::from_json(v.value())
                                                           : projection::Value{};
+        if (debezium && v.error() == simdjson::SUCCESS) {
+          // The filter sees the value as in modsync's value mode (docs/filters.md).
+          filter_text.resize(filter_columns.size());
+          filter_text[i].clear();
+          const DebeziumField df = debezium_field(filter_columns[i]);
+          if (append_debezium_modsync_text(v.value(), df, filter_text[i], debezium_error)) {
+            const bool number = df.form == event::debezium::Form::kDecimal ||
+                                df.form == event::debezium::Form::kVariableScaleDecimal;
+            filter_values[i] = projection::Value::from_pg_text(
+                number ? event::pg::kNumericOid : event::pg::kTextOid, filter_text[i]);
+          }
+        }
       }
       if (!bound->matches(filter_values)) {
         // A row that stops matching leaves the projection; one that never matched is skipped.
@@ -455,7 +495,13 @@ struct ApplyPipeline::Impl {
       auto v = field(row, f.source, rule);
       if (v.error() == simdjson::SUCCESS) {
         const size_t at = copy_buf.size();
-        append_copy_value(v.value(), *f.column, scratch, copy_buf);
+        if (!debezium) {
+          append_copy_value(v.value(), *f.column, scratch, copy_buf);
+        } else if (!append_debezium_copy_value(v.value(), *f.column, debezium_field(f.source),
+                                               scratch, copy_buf, debezium_error)) {
+          copy_buf.resize(entry.begin);
+          return dead_letter(fmt::format("column {}: {}", f.source, debezium_error));
+        }
         if (f.column->key) {
           entry.key_hash = hash_bytes(std::string_view(copy_buf).substr(at), entry.key_hash);
         }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <optional>
 #include <string>
 
 #include "modsync/event/envelope.hpp"
@@ -113,4 +115,127 @@ TEST_CASE("an old event embedding a json value with a number beyond 64 bits is s
   CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"id":18446744073709551615}})j"));
   CHECK_FALSE(quote_unreadable_row_values(R"j([1])j"));
   CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"x":1)j"));
+}
+
+namespace {
+
+using modsync::apply::append_debezium_copy_value;
+using modsync::apply::ConnectRowSchema;
+using modsync::apply::debezium_field_of;
+using modsync::apply::DebeziumField;
+
+TargetColumn typed(uint32_t oid, char category, std::string type) {
+  TargetColumn c = column(oid, category);
+  c.type = std::move(type);
+  return c;
+}
+
+/// The COPY text of `json` in Debezium value mode for `target`, read by `field` (by default the
+/// target's own type); "error: …" when it cannot be read.
+std::string debezium_text(const std::string& json, const TargetColumn& target,
+                          std::optional<DebeziumField> field = std::nullopt) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(json).value();
+  std::string scratch, out, error;
+  if (!append_debezium_copy_value(e, target, field ? *field : debezium_field_of(target), scratch,
+                                  out, error))
+    return "error: " + error;
+  return out;
+}
+
+int32_t numeric_mod(int32_t precision, int32_t scale) {
+  return ((precision << 16) | (scale & 0x7FF)) + 4;
+}
+
+}  // namespace
+
+TEST_CASE("Debezium value mode reads back by the target column's type", "[unit][apply][debezium]") {
+  const TargetColumn date = typed(pg::kDateOid, 'D', "date");
+  CHECK(debezium_text("19724", date) == "2024-01-02");
+  CHECK(debezium_text("-2440550", date) == "4713-01-01 BC");
+  CHECK(debezium_text("\"infinity\"", date) == "infinity");
+  CHECK(debezium_text("null", date) == "\\N");
+  CHECK(debezium_text("99999999999", date).rfind("error: ", 0) == 0);
+  CHECK(debezium_text("1704164645123",
+                      typed(pg::kTimestampOid, 'D', "timestamp(3) without time zone")) ==
+        "2024-01-02 03:04:05.123");
+  CHECK(debezium_text("1704164645123456",
+                      typed(pg::kTimestampOid, 'D', "timestamp without time zone")) ==
+        "2024-01-02 03:04:05.123456");
+  CHECK(debezium_text("86400000000", typed(pg::kTimeOid, 'D', "time without time zone")) ==
+        "24:00:00");
+  CHECK(debezium_text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "12.50");
+  CHECK(debezium_text("\"NaN\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "NaN");
+  // Without a schema, an unconstrained numeric's NaN and infinities are still their text.
+  CHECK(debezium_text("\"NaN\"", typed(pg::kNumericOid, 'N', "numeric")) == "NaN");
+  CHECK(debezium_text("\"-Infinity\"", typed(pg::kNumericOid, 'N', "numeric")) == "-Infinity");
+  CHECK(debezium_text(R"({"scale":3,"value":"/w=="})", typed(pg::kNumericOid, 'N', "numeric")) ==
+        "-0.001");
+  // A Decimal's scale is in the schema; a numeric target without one cannot supply it.
+  CHECK(debezium_text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric")).find("schema_payload") !=
+        std::string::npos);
+  // Other types are read as in modsync's value mode.
+  CHECK(debezium_text("\"AP8=\"", typed(pg::kByteaOid, 'U', "bytea")) == "AP8=");
+  CHECK(debezium_text("\"a\\tb\"", typed(pg::kTextOid, 'S', "text")) == "a\\tb");
+}
+
+TEST_CASE("filters see Debezium's forms as modsync's", "[unit][apply][debezium]") {
+  const auto text = [](const std::string& json, const TargetColumn& target) {
+    simdjson::dom::parser parser;
+    std::string out, error;
+    if (!modsync::apply::append_debezium_modsync_text(parser.parse(json).value(),
+                                                      debezium_field_of(target), out, error))
+      return "not converted " + error;
+    return out;
+  };
+  CHECK(text("-2440550", typed(pg::kDateOid, 'D', "date")) == "-4712-01-01");
+  CHECK(text("19724", typed(pg::kDateOid, 'D', "date")) == "2024-01-02");
+  CHECK(text("1704164645123456", typed(pg::kTimestampOid, 'D', "timestamp without time zone")) ==
+        "2024-01-02T03:04:05.123456");
+  CHECK(text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric(10,2)")) == "12.50");
+  CHECK(text("\"infinity\"", typed(pg::kDateOid, 'D', "date")) == "not converted ");
+}
+
+TEST_CASE("an event's Connect schema decides how its fields are read", "[unit][apply][debezium]") {
+  namespace ev = modsync::event;
+  ev::TableSchema t;
+  t.module = "m";
+  t.schema = "public";
+  t.table = "t";
+  t.topic = "modsync.m.public.t";
+  t.columns = {{"id", pg::kInt4Oid, -1, true, "integer"},
+               {"d", pg::kDateOid, -1, false, "date"},
+               {"ts", pg::kTimestampOid, 3, false, "timestamp(3) without time zone"},
+               {"n", pg::kNumericOid, numeric_mod(12, 4), false, "numeric(12,4)"},
+               {"v", pg::kNumericOid, -1, false, "numeric"}};
+  const std::array<ev::ColumnValue, 5> row{
+      ev::ColumnValue{ev::ColumnValue::Kind::kText, "1"},
+      ev::ColumnValue{ev::ColumnValue::Kind::kText, "0044-03-15 BC"},
+      ev::ColumnValue{ev::ColumnValue::Kind::kText, "1999-12-31 23:59:59.999"},
+      ev::ColumnValue{ev::ColumnValue::Kind::kText, "-12345678.0001"},
+      ev::ColumnValue{ev::ColumnValue::Kind::kText, "3.14159265358979323846264338327950288"}};
+  ev::SourceInfo source;
+  source.position = modsync::Position{modsync::Lsn{16}, 0};
+  std::string json;
+  ev::EnvelopeEncoder({ev::EnvelopeForm::kSchemaPayload, ev::ValueMode::kDebezium})
+      .encode_change(t, ev::Op::kCreate, {}, row, source, 1, json);
+  simdjson::dom::parser parser;
+  const simdjson::dom::element doc = parser.parse(json).value();
+  ConnectRowSchema schema;
+  schema.load(doc["schema"]);
+  REQUIRE_FALSE(schema.empty());
+  // Text targets: only the schema says what the numbers and base64 strings are.
+  const TargetColumn text = typed(pg::kTextOid, 'S', "text");
+  const std::array<std::string_view, 5> expected{"1", "0044-03-15 BC", "1999-12-31 23:59:59.999",
+                                                 "-12345678.0001",
+                                                 "3.14159265358979323846264338327950288"};
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    INFO(t.columns[i].name);
+    const DebeziumField* f = schema.find(t.columns[i].name);
+    REQUIRE(f != nullptr);
+    std::string scratch, out, error;
+    REQUIRE(append_debezium_copy_value(doc["payload"]["after"][t.columns[i].name], text, *f,
+                                       scratch, out, error));
+    CHECK(out == expected[i]);
+  }
 }

@@ -76,7 +76,16 @@ std::vector<std::string> decode_key_list(const std::string& json) {
 
 struct CapturePipeline::Impl {
   Impl(const config::PairConfig& p, checkpoint::CheckpointStore& s, CaptureStats& st)
-      : pair(p), src(*p.source), store(s), stats(st), registry(s) {}
+      : pair(p), src(*p.source), store(s), stats(st), registry(s), encoder(encoder_options(p)) {}
+
+  static event::EncoderOptions encoder_options(const config::PairConfig& p) {
+    event::EncoderOptions o;
+    if (p.kafka.envelope == config::KafkaEnvelope::kSchemaPayload)
+      o.envelope = event::EnvelopeForm::kSchemaPayload;
+    if (p.source->value_mode == config::ValueMode::kDebezium)
+      o.values = event::ValueMode::kDebezium;
+    return o;
+  }
 
   const config::PairConfig& pair;
   const config::SourceConfig& src;

@@ -30,9 +30,9 @@ constexpr std::array<std::string_view, 5> kDaemonKeys = {"id", "state_dir", "log
                                                          "shutdown_timeout"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
-constexpr std::array<std::string_view, 4> kKafkaKeys = {"brokers", "topic_prefix", "properties",
-                                                        "stall_timeout"};
-constexpr std::array<std::string_view, 15> kSourceKeys = {"module",
+constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
+                                                        "stall_timeout", "envelope"};
+constexpr std::array<std::string_view, 16> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
                                                           "tables",
@@ -46,7 +46,8 @@ constexpr std::array<std::string_view, 15> kSourceKeys = {"module",
                                                           "message_topic",
                                                           "heartbeat_interval",
                                                           "status_interval",
-                                                          "tombstones_on_delete"};
+                                                          "tombstones_on_delete",
+                                                          "value_mode"};
 constexpr std::array<std::string_view, 6> kSinkKeys = {"module",     "dsn",        "password_file",
                                                        "batch_rows", "batch_time", "projections"};
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
@@ -60,6 +61,8 @@ constexpr std::array<std::string_view, 2> kVersionKeys = {"rename", "defaults"};
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogFormats = {"logfmt", "json"};
 constexpr std::array<std::string_view, 2> kSnapshotModes = {"initial", "never"};
+constexpr std::array<std::string_view, 2> kEnvelopes = {"plain", "schema_payload"};
+constexpr std::array<std::string_view, 2> kValueModes = {"modsync", "debezium"};
 constexpr std::array<std::string_view, 3> kOnDeleteModes = {"delete", "soft", "ignore"};
 constexpr std::array<std::string_view, 2> kUnknownVersionModes = {"pause", "dead_letter"};
 constexpr std::array<std::string_view, 5> kOpLetters = {"c", "u", "d", "r", "t"};
@@ -256,6 +259,9 @@ class PairParser {
     }
     if (auto f = map->get("stall_timeout")) {
       if (auto v = r_.duration(*f, false)) k.stall_timeout = *v;
+    }
+    if (auto f = map->get("envelope")) {
+      if (auto v = r_.choice(*f, kEnvelopes)) k.envelope = enum_at<KafkaEnvelope>(kEnvelopes, *v);
     }
     if (auto f = map->get("properties")) {
       if (auto props = r_.mapping(*f, {})) {
@@ -459,6 +465,9 @@ class PairParser {
     }
     if (auto f = map->get("tombstones_on_delete")) {
       if (auto v = r_.boolean(*f)) s.tombstones_on_delete = *v;
+    }
+    if (auto f = map->get("value_mode")) {
+      if (auto v = r_.choice(*f, kValueModes)) s.value_mode = enum_at<ValueMode>(kValueModes, *v);
     }
     return s;
   }

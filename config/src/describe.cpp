@@ -53,6 +53,11 @@ void describe_source(const PairConfig& pair, const SourceConfig& s, std::string&
                      s.heartbeat_interval.count() == 0 ? std::string("off")
                                                        : format_duration(s.heartbeat_interval),
                      format_duration(s.status_interval));
+  if (pair.kafka.envelope != KafkaEnvelope::kPlain || s.value_mode != ValueMode::kModsync) {
+    out += fmt::format("  events: {} envelope, {} values\n",
+                       pair.kafka.envelope == KafkaEnvelope::kPlain ? "plain" : "schema_payload",
+                       s.value_mode == ValueMode::kModsync ? "modsync" : "debezium");
+  }
 }
 
 std::string describe_columns(const Projection& p) {

@@ -19,6 +19,7 @@ constexpr const char* kFull = R"(daemon:
 kafka:
   brokers: "k1:9092,k2:9092"
   topic_prefix: cdc
+  envelope: schema_payload
   properties: { compression.type: lz4, linger.ms: 5, socket.keepalive.enable: true }
 source:
   module: orders
@@ -34,6 +35,7 @@ source:
   message_topic: "{module}.msgs"
   heartbeat_interval: 0
   status_interval: 250ms
+  value_mode: debezium
 sink:
   module: shipping
   dsn: "postgresql://modsync@db2/shipping"
@@ -83,6 +85,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
 
   CHECK(c.kafka.brokers == "k1:9092,k2:9092");
   CHECK(c.kafka.topic_prefix == "cdc");
+  CHECK(c.kafka.envelope == KafkaEnvelope::kSchemaPayload);
   CHECK(c.kafka.properties ==
         std::map<std::string, std::string>{
             {"compression.type", "lz4"}, {"linger.ms", "5"}, {"socket.keepalive.enable", "true"}});
@@ -105,6 +108,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(message_topic_for(s, c.kafka.topic_prefix) == "orders.msgs");
   CHECK(s.heartbeat_interval == 0ms);
   CHECK(s.status_interval == 250ms);
+  CHECK(s.value_mode == ValueMode::kDebezium);
 
   REQUIRE(c.sink);
   const SinkConfig& k = *c.sink;
@@ -133,7 +137,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(p.versions == std::map<uint32_t, VersionRule>{
                           {1, VersionRule{{{"amount_cents", "total"}}, {{"currency", "EUR"}}}}});
   CHECK(p.location.file == (dir.path() / "full.yaml").string());
-  CHECK(p.location.line == 31);
+  CHECK(p.location.line == 33);
   CHECK(p.location.column == 7);
 
   const Projection& q = k.projections[1];
@@ -154,6 +158,8 @@ TEST_CASE("a minimal file gets the documented defaults", "[config]") {
   CHECK(c.daemon.http_listen == "127.0.0.1:9187");
   CHECK(c.daemon.shutdown_timeout == 30s);
   CHECK(c.kafka.topic_prefix == "modsync");
+  CHECK(c.kafka.envelope == KafkaEnvelope::kPlain);
+  CHECK(c.source->value_mode == ValueMode::kModsync);
   CHECK(c.kafka.properties.empty());
   REQUIRE(c.source);
   const SourceConfig& s = *c.source;
@@ -283,6 +289,7 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             "  logical messages: prefixes outbox, audit -> topic orders.msgs\n"
             "  transaction metadata -> topic cdc.orders.tx\n"
             "  heartbeat off, status every 250ms\n"
+            "  events: schema_payload envelope, debezium values\n"
             "sink shipping: dsn \"host=db2 dbname=shipping user=modsync\"\n"
             "  consumer group orders-to-shipping, batches of 100 rows or 1s\n"
             "  projection 1: orders.public.orders (topic cdc.orders.public.orders) -> "

@@ -57,6 +57,17 @@ TEST_CASE("a bad enum value names file, line, column, path and fix", "[config][e
            "Fix: set snapshot to initial or never."});
 }
 
+TEST_CASE("a bad envelope or value mode names the choices", "[config][errors]") {
+  CHECK(errors_of(kHead + R"(source:
+  module: orders
+  dsn: host=db
+  tables: [orders]
+  value_mode: debezum
+)") == std::vector<std::string>{
+           "orders.yaml:9:3: source.value_mode: expected one of modsync, debezium; got "
+           "\"debezum\". Fix: set value_mode to modsync or debezium."});
+}
+
 TEST_CASE("all errors of a file are collected, in file order", "[config][errors]") {
   CHECK(errors_of(kHead + R"(source:
   module: Orders

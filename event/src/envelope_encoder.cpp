@@ -1,7 +1,9 @@
 #include <string_view>
 
+#include "connect_schema.hpp"
 #include "json_append.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/event/debezium.hpp"
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/version.hpp"
 
@@ -35,13 +37,18 @@ void check_width(const TableSchema& table, RowImage row, const SourceInfo* sourc
       table.columns.size());
 }
 
-void append_column_value(const Column& column, const ColumnValue& value, std::string& out) {
+void append_column_value(const Column& column, const ColumnValue& value, ValueMode mode,
+                         std::string& out) {
   switch (value.kind) {
     case ColumnValue::Kind::kNull:
       out.append("null");
       return;
     case ColumnValue::Kind::kText:
-      append_json_value(column.type_oid, value.data, out);
+      if (mode == ValueMode::kModsync) {
+        append_json_value(column.type_oid, value.data, out);
+      } else {
+        debezium::append_debezium_value(column, value.data, out);
+      }
       return;
     case ColumnValue::Kind::kBinary:
       // Only reachable if the slot is read with the binary option; keep the bytes exactly.
@@ -56,7 +63,7 @@ void append_column_value(const Column& column, const ColumnValue& value, std::st
 }
 
 // Writes a row image as an object; unchanged TOASTed columns are left out.
-void append_row(const TableSchema& table, RowImage row, std::string& out) {
+void append_row(const TableSchema& table, RowImage row, ValueMode mode, std::string& out) {
   if (row.empty()) {
     out.append("null");
     return;
@@ -69,14 +76,14 @@ void append_row(const TableSchema& table, RowImage row, std::string& out) {
     first = false;
     append_json_string(table.columns[i].name, out);
     out.push_back(':');
-    append_column_value(table.columns[i], row[i], out);
+    append_column_value(table.columns[i], row[i], mode, out);
   }
   out.push_back('}');
 }
 
 void append_source(std::string_view module, std::string_view database, std::string_view schema,
                    std::string_view table, const uint32_t* schema_version, const SourceInfo& source,
-                   std::string& out) {
+                   ValueMode mode, std::string& out) {
   out.append("\"source\":{\"version\":\"");
   out.append(kModsyncVersion);
   out.append("\",\"connector\":\"modsync\",\"name\":");
@@ -111,7 +118,24 @@ void append_source(std::string_view module, std::string_view database, std::stri
     out.append(",\"schema_version\":");
     detail::append_decimal(*schema_version, out);
   }
+  if (mode == ValueMode::kDebezium) {
+    out.append(",\"");
+    out.append(debezium::kValueModeField);
+    out.append("\":\"debezium\"");
+  }
   out.push_back('}');
+}
+
+// The schema_payload envelope: opens {"schema":…,"payload": before the plain JSON is
+// appended; close_payload ends it.
+void open_payload(const std::string& schema, std::string& out) {
+  out.append("{\"schema\":");
+  out.append(schema);
+  out.append(",\"payload\":");
+}
+
+void close_payload(bool wrapped, std::string& out) {
+  if (wrapped) out.push_back('}');
 }
 
 void append_tail(Op op, int64_t now_ms, std::string& out) {
@@ -123,9 +147,23 @@ void append_tail(Op op, int64_t now_ms, std::string& out) {
 
 }  // namespace
 
+const EnvelopeEncoder::ConnectSchemas& EnvelopeEncoder::connect_schemas(
+    const TableSchema& table) const {
+  ConnectSchemas& s = schemas_[table.topic];
+  if (s.version != table.version || s.columns != table.columns.size() || s.value.empty()) {
+    s.version = table.version;
+    s.columns = table.columns.size();
+    s.key = detail::connect_key_schema(table, options_.values);
+    s.value = detail::connect_envelope_schema(table, options_.values);
+  }
+  return s;
+}
+
 bool EnvelopeEncoder::encode_key(const TableSchema& table, RowImage row, std::string& out) const {
   out.clear();
   check_width(table, row, nullptr);
+  const bool wrapped = options_.envelope == EnvelopeForm::kSchemaPayload;
+  if (wrapped && table.has_key()) open_payload(connect_schemas(table).key, out);
   bool any = false;
   for (std::size_t i = 0; i < row.size(); ++i) {
     const Column& column = table.columns[i];
@@ -141,10 +179,14 @@ bool EnvelopeEncoder::encode_key(const TableSchema& table, RowImage row, std::st
     any = true;
     append_json_string(column.name, out);
     out.push_back(':');
-    append_column_value(column, row[i], out);
+    append_column_value(column, row[i], options_.values, out);
   }
-  if (!any) return false;
+  if (!any) {
+    out.clear();
+    return false;
+  }
   out.push_back('}');
+  close_payload(wrapped, out);
   return true;
 }
 
@@ -154,13 +196,15 @@ void EnvelopeEncoder::encode_change(const TableSchema& table, Op op, RowImage be
   out.clear();
   if (!before.empty()) check_width(table, before, &source);
   if (!after.empty()) check_width(table, after, &source);
+  const bool wrapped = options_.envelope == EnvelopeForm::kSchemaPayload;
+  if (wrapped) open_payload(connect_schemas(table).value, out);
   out.append("{\"before\":");
-  append_row(table, before, out);
+  append_row(table, before, options_.values, out);
   out.append(",\"after\":");
-  append_row(table, after, out);
+  append_row(table, after, options_.values, out);
   out.push_back(',');
   append_source(table.module, table.database, table.schema, table.table, &table.version, source,
-                out);
+                options_.values, out);
   append_tail(op, now_ms, out);
   bool any_unchanged = false;
   for (std::size_t i = 0; i < after.size(); ++i) {
@@ -171,16 +215,20 @@ void EnvelopeEncoder::encode_change(const TableSchema& table, Op op, RowImage be
   }
   if (any_unchanged) out.push_back(']');
   out.push_back('}');
+  close_payload(wrapped, out);
 }
 
 void EnvelopeEncoder::encode_truncate(const TableSchema& table, const SourceInfo& source,
                                       int64_t now_ms, std::string& out) const {
   out.clear();
+  const bool wrapped = options_.envelope == EnvelopeForm::kSchemaPayload;
+  if (wrapped) open_payload(connect_schemas(table).value, out);
   out.append("{\"before\":null,\"after\":null,");
   append_source(table.module, table.database, table.schema, table.table, &table.version, source,
-                out);
+                options_.values, out);
   append_tail(Op::kTruncate, now_ms, out);
   out.push_back('}');
+  close_payload(wrapped, out);
 }
 
 void EnvelopeEncoder::encode_message(std::string_view module, std::string_view database,
@@ -188,8 +236,13 @@ void EnvelopeEncoder::encode_message(std::string_view module, std::string_view d
                                      bool transactional, const SourceInfo& source, int64_t now_ms,
                                      std::string& out) const {
   out.clear();
+  const bool wrapped = options_.envelope == EnvelopeForm::kSchemaPayload;
+  if (wrapped) {
+    if (message_schema_.empty()) message_schema_ = detail::connect_message_schema();
+    open_payload(message_schema_, out);
+  }
   out.append("{\"op\":\"m\",");
-  append_source(module, database, "", "", nullptr, source, out);
+  append_source(module, database, "", "", nullptr, source, options_.values, out);
   out.append(",\"message\":{\"prefix\":");
   append_json_string(prefix, out);
   out.append(",\"content\":");
@@ -205,6 +258,7 @@ void EnvelopeEncoder::encode_message(std::string_view module, std::string_view d
   out.append("},\"ts_ms\":");
   detail::append_decimal(now_ms, out);
   out.push_back('}');
+  close_payload(wrapped, out);
 }
 
 }  // namespace modsync::event

@@ -1,5 +1,7 @@
 #include "json_append.hpp"
 
+#include <array>
+
 namespace modsync::event::detail {
 
 void append_base64(std::string_view bytes, std::string& out) {
@@ -24,6 +26,38 @@ void append_base64(std::string_view bytes, std::string& out) {
     *w++ = n == 2 ? kAlphabet[(v >> 6) & 0x3F] : '=';
     *w++ = '=';
   }
+}
+
+namespace {
+
+constexpr std::array<int8_t, 256> kBase64Value = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}();
+
+}  // namespace
+
+bool decode_base64(std::string_view text, std::string& bytes) {
+  if (text.size() % 4 != 0) return false;
+  std::size_t padding = 0;
+  if (!text.empty() && text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
+  // Only the low bits matter: each byte is taken as soon as eight are in.
+  uint32_t bits = 0;
+  int nbits = 0;
+  for (const char c : text.substr(0, text.size() - padding)) {
+    const int v = kBase64Value[static_cast<unsigned char>(c)];
+    if (v < 0) return false;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      bytes.push_back(static_cast<char>((bits >> nbits) & 0xFF));
+    }
+  }
+  return true;
 }
 
 namespace {

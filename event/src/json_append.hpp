@@ -27,8 +27,22 @@ inline void append_hex_fixed(uint64_t value, int digits, std::string& out) {
   out.append(buf, static_cast<std::size_t>(digits));
 }
 
+/// Removes PostgreSQL's " BC" era suffix of a date or timestamp; true when it was there.
+inline bool strip_bc(std::string_view& text) {
+  constexpr std::string_view kBc = " BC";
+  if (text.size() > kBc.size() && text.substr(text.size() - kBc.size()) == kBc) {
+    text.remove_suffix(kBc.size());
+    return true;
+  }
+  return false;
+}
+
 /// Appends the standard (RFC 4648, padded) base64 of `bytes`, without quotes.
 void append_base64(std::string_view bytes, std::string& out);
+
+/// Appends the bytes of standard padded base64 `text` to `bytes`; false (bytes then undefined)
+/// when `text` is not base64.
+bool decode_base64(std::string_view text, std::string& bytes);
 
 /// Appends `epoch_ms` as an RFC 3339 UTC time with milliseconds: 2024-01-02T03:04:05.123Z.
 void append_rfc3339_ms(int64_t epoch_ms, std::string& out);

@@ -207,18 +207,9 @@ bool valid_bc_year(std::string_view year, bool bc) {
   return !bc || year.find_first_not_of('0') != std::string_view::npos;
 }
 
-bool strip_bc(std::string_view& text) {
-  constexpr std::string_view kBc = " BC";
-  if (text.size() > kBc.size() && text.substr(text.size() - kBc.size()) == kBc) {
-    text.remove_suffix(kBc.size());
-    return true;
-  }
-  return false;
-}
-
 // timestamp / timestamptz in DateStyle ISO: "YYYY-MM-DD HH:MM:SS[.f][±zone][ BC]".
 bool append_timestamp(std::string_view text, bool with_zone, std::string& out) {
-  const bool bc = strip_bc(text);
+  const bool bc = detail::strip_bc(text);
   const auto space = text.find(' ');
   if (space == std::string_view::npos) return false;
   IsoDate date;
@@ -244,7 +235,7 @@ bool append_timestamp(std::string_view text, bool with_zone, std::string& out) {
 }
 
 bool append_date(std::string_view text, std::string& out) {
-  const bool bc = strip_bc(text);
+  const bool bc = detail::strip_bc(text);
   IsoDate date;
   if (!split_date(text, date) || !valid_bc_year(date.year, bc)) return false;
   out.push_back('"');

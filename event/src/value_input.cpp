@@ -15,14 +15,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-constexpr std::array<int8_t, 256> kBase64Value = [] {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-  return t;
-}();
-
 }  // namespace
 
 bool append_pg_datetime_input(std::string_view value, std::string& out) {
@@ -48,29 +40,14 @@ bool append_pg_datetime_input(std::string_view value, std::string& out) {
 
 bool append_bytea_hex_input(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  if (value.size() % 4 != 0) return false;
-  std::size_t padding = 0;
-  if (!value.empty() && value.back() == '=') padding = value[value.size() - 2] == '=' ? 2 : 1;
-  const std::string_view data = value.substr(0, value.size() - padding);
-  const std::size_t rollback = out.size();
+  thread_local std::string bytes;
+  bytes.clear();
+  if (!detail::decode_base64(value, bytes)) return false;
   out.append("\\x");
-  // Only the low bits matter: each byte is taken as soon as eight are in.
-  uint32_t bits = 0;
-  int nbits = 0;
-  for (const char c : data) {
-    const int v = kBase64Value[static_cast<unsigned char>(c)];
-    if (v < 0) {
-      out.resize(rollback);
-      return false;
-    }
-    bits = (bits << 6) | static_cast<uint32_t>(v);
-    nbits += 6;
-    if (nbits >= 8) {
-      nbits -= 8;
-      const unsigned byte = (bits >> nbits) & 0xFF;
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xF]);
-    }
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 0xF]);
   }
   return true;
 }

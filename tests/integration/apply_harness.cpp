@@ -34,7 +34,8 @@ ApplyHarness::ApplyHarness(testing::DevBrokerProcess::Options broker) : dir_("mo
 
 std::filesystem::path ApplyHarness::write_config(const std::string& id, const std::string& source,
                                                  const std::string& projections,
-                                                 const std::string& sink_extra) {
+                                                 const std::string& sink_extra,
+                                                 const std::string& kafka_extra) {
   std::string text = fmt::format(
       "daemon:\n"
       "  id: {}\n"
@@ -44,6 +45,7 @@ std::filesystem::path ApplyHarness::write_config(const std::string& id, const st
       "kafka:\n"
       "  brokers: \"{}\"\n",
       id, (dir_ / "state").string(), broker_->bootstrap());
+  text += indent(kafka_extra, 2);
   if (!source.empty()) {
     text += fmt::format("source:\n  module: shop\n  dsn: \"{}\"\n{}", pg_.dsn("shop"),
                         indent(source, 2));

@@ -34,10 +34,12 @@ class ApplyHarness {
 
   /// Writes `<id>.yaml`: `source` lines go under `source:` (module shop and its dsn are added;
   /// "" = no source), `projections` is the YAML list under `sink.projections` ("" = no sink).
-  /// `sink_extra` lines go under `sink:` (e.g. "batch_rows: 100").
+  /// `sink_extra` lines go under `sink:` (e.g. "batch_rows: 100"), `kafka_extra` lines under
+  /// `kafka:` (e.g. "envelope: schema_payload").
   std::filesystem::path write_config(const std::string& id, const std::string& source,
                                      const std::string& projections,
-                                     const std::string& sink_extra = "");
+                                     const std::string& sink_extra = "",
+                                     const std::string& kafka_extra = "");
 
   /// `modsync run --config <path>`; waits until every string in `wait_for` appeared on its
   /// output (default: nothing), throwing with the daemon's output if one does not in time.

@@ -14,14 +14,28 @@
 // "postgresql"); there is no "sequence" or "xmin" in source and no "transaction" block; source
 // carries "module", "position" and "schema_version"; "unchanged" lists unchanged TOASTed columns.
 //
-// Usage: node check_envelope.js <brokers> <topic> <messages> <timeout-ms>
-// Prints one JSON line {"messages": N, "tombstones": T, "ops": {...}, "values": [...]} and exits 0,
-// or prints the problems on stderr and exits 1.
+// With envelope "schema_payload" (kafka.envelope), each key and value must be Kafka Connect's
+// JsonConverter form with schemas.enable=true, {"schema": ..., "payload": ...}: the schema a
+// struct named <topic>.Key / <topic>.Envelope (before/after <topic>.Value, source
+// io.debezium.connector.postgresql.Source), and every payload field of the type its schema
+// says (int16/int32/int64 integers in range, float32/float64 numbers, boolean, string, bytes as
+// base64, arrays, structs, null only where optional; the semantic types Debezium uses:
+// io.debezium.time.Date an int32, Decimal base64 bytes with a scale parameter, …). The checks
+// above then apply to the payload. With values "debezium" (source.value_mode), source must say
+// value_mode "debezium".
+//
+// Usage: node check_envelope.js <brokers> <topic> <messages> <timeout-ms> [plain|schema_payload]
+//        [modsync|debezium]
+// Prints one JSON line {"messages": N, "tombstones": T, "ops": {...}, "values": [...],
+// "fields": {<after field>: {type, name, parameters}}} and exits 0, or prints the problems on
+// stderr and exits 1.
 
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
 
-const [brokers, topic, wantText, timeoutText] = process.argv.slice(2);
+const [brokers, topic, wantText, timeoutText, envelopeArg, valuesArg] = process.argv.slice(2);
+const envelope = envelopeArg || 'plain';
+const valueMode = valuesArg || 'modsync';
 const want = Number(wantText);
 const timeoutMs = Number(timeoutText || 30000);
 
@@ -47,7 +61,135 @@ const kModsyncSourceFields = {
   module: (v) => typeof v === 'string',
   position: (v) => typeof v === 'string' && /^[0-9A-F]+\/[0-9A-F]+#[0-9]+$/.test(v),
   schema_version: isInt,
+  value_mode: (v) => (valueMode === 'debezium' ? v === 'debezium' : v === undefined),
 };
+
+// Kafka Connect's JSON schema form, checked against a payload value.
+const kIntRange = {
+  int8: 2 ** 7,
+  int16: 2 ** 15,
+  int32: 2 ** 31
+};
+const isBase64 = (v) => typeof v === 'string' &&
+    /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v);
+const kSemantic = {
+  'io.debezium.time.Date': 'int32',
+  'io.debezium.time.Time': 'int32',
+  'io.debezium.time.MicroTime': 'int64',
+  'io.debezium.time.Timestamp': 'int64',
+  'io.debezium.time.MicroTimestamp': 'int64',
+  'io.debezium.time.ZonedTimestamp': 'string',
+  'io.debezium.time.ZonedTime': 'string',
+  'io.debezium.data.Json': 'string',
+  'io.debezium.data.Uuid': 'string',
+  'org.apache.kafka.connect.data.Decimal': 'bytes',
+  'io.debezium.data.VariableScaleDecimal': 'struct',
+};
+// Values a Debezium form cannot carry stay strings of their text (docs/events.md, "Value modes").
+const kKeptText = /^(-?infinity|NaN|-?Infinity|\d{6,}-\d\d-\d\dT.*)$/;
+
+function checkSchema(where, schema, value) {
+  if (!isObject(schema) || typeof schema.type !== 'string') {
+    fail(where, `schema ${JSON.stringify(schema)} has no type`);
+    return;
+  }
+  if (typeof schema.optional !== 'boolean') fail(where, 'schema without "optional"');
+  if (schema.name in kSemantic && kSemantic[schema.name] !== schema.type) {
+    fail(where, `${schema.name} must be ${kSemantic[schema.name]}, is ${schema.type}`);
+  }
+  if (schema.name === 'org.apache.kafka.connect.data.Decimal' &&
+      !(isObject(schema.parameters) && /^-?\d+$/.test(schema.parameters.scale))) {
+    fail(where, 'a Decimal schema without parameters.scale');
+  }
+  if (value === null || value === undefined) {
+    if (!schema.optional) fail(where, `null for a required ${schema.type}`);
+    return;
+  }
+  const bad = () => fail(
+      where,
+      `${JSON.stringify(value).slice(0, 80)} is not a ${schema.type}` +
+          (schema.name ? ` (${schema.name})` : ''));
+  switch (schema.type) {
+    case 'int8':
+    case 'int16':
+    case 'int32':
+      if (!isInt(value) || value < -kIntRange[schema.type] || value >= kIntRange[schema.type]) {
+        if (!(schema.name && kKeptText.test(value))) bad();
+      }
+      break;
+    case 'int64':
+      if (!isInt(value) && !(schema.name && kKeptText.test(value))) bad();
+      break;
+    case 'float32':
+    case 'float64':
+      if (typeof value !== 'number' && !['NaN', 'Infinity', '-Infinity'].includes(value)) bad();
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') bad();
+      break;
+    case 'string':
+      if (typeof value !== 'string') bad();
+      break;
+    case 'bytes':
+      if (!isBase64(value) && !kKeptText.test(value)) bad();
+      break;
+    case 'array':
+      if (!Array.isArray(value)) {
+        bad();
+        break;
+      }
+      value.forEach((e, i) => checkSchema(`${where}[${i}]`, schema.items, e));
+      break;
+    case 'struct': {
+      if (!isObject(value)) {
+        if (!(schema.name === 'io.debezium.data.VariableScaleDecimal' && kKeptText.test(value)))
+          bad();
+        break;
+      }
+      if (!Array.isArray(schema.fields)) {
+        fail(where, 'a struct schema without fields');
+        break;
+      }
+      const names = new Set();
+      for (const f of schema.fields) {
+        names.add(f.field);
+        checkSchema(`${where}.${f.field}`, f, value[f.field]);
+      }
+      for (const k of Object.keys(value))
+        if (!names.has(k)) fail(where, `field "${k}" has no schema`);
+      break;
+    }
+    default:
+      fail(where, `unknown Connect type ${schema.type}`);
+  }
+}
+
+// Checks the {"schema", "payload"} wrapping and returns the payload.
+function unwrap(where, wrapped, name) {
+  if (!isObject(wrapped) || !('schema' in wrapped) || !('payload' in wrapped) ||
+      Object.keys(wrapped).length !== 2) {
+    fail(where, 'not {"schema": …, "payload": …}');
+    return wrapped;
+  }
+  const {schema, payload} = wrapped;
+  if (schema.type !== 'struct' || schema.name !== name) {
+    fail(where, `schema is ${schema.type} ${schema.name}, expected struct ${name}`);
+  }
+  if (name.endsWith('.Envelope')) {
+    const byField = Object.fromEntries((schema.fields || []).map((f) => [f.field, f]));
+    for (const f of ['before', 'after']) {
+      if (!byField[f] || byField[f].name !== `${topic}.Value`)
+        fail(where, `${f} is not ${topic}.Value`);
+    }
+    if (!byField.source || byField.source.name !== 'io.debezium.connector.postgresql.Source') {
+      fail(where, 'source is not io.debezium.connector.postgresql.Source');
+    }
+    if (byField.after) lastFields = byField.after.fields;
+  }
+  checkSchema(where, schema, payload);
+  return payload;
+}
+let lastFields = [];
 
 function checkChange(where, key, value) {
   for (const field of Object.keys(value)) {
@@ -144,6 +286,7 @@ async function main() {
     let key = null;
     if (m.key !== null) {
       try { key = JSON.parse(m.key.toString('utf8')); } catch (e) { fail(where, `key is not JSON: ${e}`); }
+      if (envelope === 'schema_payload') key = unwrap(`${where} key`, key, `${topic}.Key`);
     }
     if (m.value === null) {
       ++tombstones;
@@ -160,6 +303,7 @@ async function main() {
       fail(where, `value is not JSON: ${e}`);
       continue;
     }
+    if (envelope === 'schema_payload') value = unwrap(where, value, `${topic}.Envelope`);
     if (!isObject(value)) {
       fail(where, 'value is not an object');
       continue;
@@ -178,7 +322,10 @@ async function main() {
     process.stderr.write(problems.join('\n') + '\n');
     process.exit(1);
   }
-  process.stdout.write(JSON.stringify({ messages: messages.length, tombstones, ops, values }) + '\n');
+  const fields = Object.fromEntries(lastFields.map(
+      (f) => [f.field, {type: f.type, name: f.name || '', parameters: f.parameters || {}}]));
+  process.stdout.write(
+      JSON.stringify({messages: messages.length, tombstones, ops, values, fields}) + '\n');
 }
 
 main().catch((e) => {

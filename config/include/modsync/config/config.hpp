@@ -44,6 +44,10 @@ struct TableName {
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 enum class LogFormat { kLogfmt, kJson };
 enum class SnapshotMode { kInitial, kNever };
+/// How change events sit in a Kafka record (docs/events.md, "Envelope forms").
+enum class KafkaEnvelope { kPlain, kSchemaPayload };
+/// How column values are written (docs/events.md, "Value modes").
+enum class ValueMode { kModsync, kDebezium };
 enum class OnDelete { kDelete, kSoft, kIgnore };
 enum class UnknownVersion { kPause, kDeadLetter };
 
@@ -84,6 +88,9 @@ struct KafkaConfig {
   /// A producer whose events wait this long without a delivery report, or a projection whose
   /// broker does not answer for this long, is reported stalled (state, /readyz, log, metrics).
   Duration stall_timeout = 10s;
+  /// plain: key and value are today's JSON; schema_payload: each is wrapped as
+  /// {"schema": <Kafka Connect schema>, "payload": ...} for JsonConverter schemas.enable=true.
+  KafkaEnvelope envelope = KafkaEnvelope::kPlain;
   /// librdkafka passthrough; never contains keys modsync sets itself (see owned_kafka_property).
   std::map<std::string, std::string> properties;
 };
@@ -111,6 +118,9 @@ struct SourceConfig {
   /// After each delete event, a tombstone: the same key with a null value, so a compacted
   /// topic drops the deleted key (Debezium's tombstones.on.delete). Keyless tables get none.
   bool tombstones_on_delete = true;
+  /// modsync: today's value encodings; debezium: Debezium's defaults (time.precision.mode=
+  /// adaptive, decimal.handling.mode=precise).
+  ValueMode value_mode = ValueMode::kModsync;
 };
 
 /// Per-event-version adjustments applied before projecting an event of that version.

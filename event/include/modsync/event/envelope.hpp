@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "modsync/common/lsn.hpp"
 #include "modsync/event/row.hpp"
@@ -26,10 +27,34 @@ struct SourceInfo {
   uint64_t snapshot_row = 0;
 };
 
+/// How events sit in a Kafka record (docs/events.md, "Envelope forms").
+enum class EnvelopeForm {
+  kPlain,          ///< the key and value JSON as they are
+  kSchemaPayload,  ///< {"schema": <Kafka Connect schema>, "payload": <the plain JSON>}
+};
+
+/// How column values are written (docs/events.md, "Value modes").
+enum class ValueMode {
+  kModsync,   ///< modsync's forms: ISO-8601 strings, numeric as a string of its text
+  kDebezium,  ///< Debezium's defaults: adaptive time precision, precise decimals
+};
+
+struct EncoderOptions {
+  EnvelopeForm envelope = EnvelopeForm::kPlain;
+  ValueMode values = ValueMode::kModsync;
+};
+
 /// Encodes keys and envelopes into caller-owned buffers (cleared first, capacity reused, so the
-/// hot path does not allocate per row). Stateless apart from its options; thread-compatible.
+/// hot path does not allocate per row). Keeps the Connect schemas of the schema_payload
+/// envelope per table topic, rebuilt when the table's schema version changes; not
+/// thread-safe: one instance per producing thread.
 class EnvelopeEncoder {
  public:
+  EnvelopeEncoder() = default;
+  explicit EnvelopeEncoder(EncoderOptions options) : options_(options) {}
+
+  const EncoderOptions& options() const { return options_; }
+
   /// Writes the Kafka key: a JSON object of the key columns, e.g. {"id":42}. Returns false
   /// (and leaves `out` empty) when the table has no key columns: such events get a null key.
   /// `row` may be a key-only image (Delete with old_kind 'K'): non-key columns are ignored.
@@ -54,6 +79,18 @@ class EnvelopeEncoder {
   void encode_message(std::string_view module, std::string_view database, std::string_view prefix,
                       std::string_view content, bool transactional, const SourceInfo& source,
                       int64_t now_ms, std::string& out) const;
+
+ private:
+  struct ConnectSchemas {
+    uint32_t version = 0;
+    std::size_t columns = 0;
+    std::string key, value;
+  };
+  const ConnectSchemas& connect_schemas(const TableSchema& table) const;
+
+  EncoderOptions options_;
+  mutable std::unordered_map<std::string, ConnectSchemas> schemas_;  ///< by topic
+  mutable std::string message_schema_;
 };
 
 /// The deterministic, k-sortable event id of the event at `position`: 24 hex digits, the
