@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -254,6 +255,30 @@ struct CapturePipeline::Impl {
          context, t.schema, t.table, key, size, max_message_bytes, received, size);
   }
 
+  /// Waits until transaction `xid` is visible to new snapshots. PostgreSQL flushes a commit
+  /// record (so the walsender may already send it) before it takes the transaction out of the
+  /// running set; a synchronous-replication wait widens that gap arbitrarily. Until then a
+  /// query by key cannot see the rows the transaction wrote. Returns true when it had to wait.
+  bool await_visible(uint32_t xid) {
+    bool waited = false;
+    for (int i = 0; i < 6000; ++i) {
+      // pg_xact_status needs the 64-bit id: the 32-bit one in the current epoch, or the one
+      // before when it is above the current xmax's low bits.
+      const pg::PgResult r = sql->exec_params(
+          "SELECT pg_xact_status((CASE WHEN x > c THEN x - 4294967296 ELSE x END)::text::xid8) "
+          "FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS c) s, "
+          "LATERAL (SELECT (c >> 32 << 32) | $1::bigint AS x) l",
+          {std::to_string(xid)});
+      if (r.rows() != 1 || r.is_null(0, 0) || r.value(0, 0) != "in progress") return waited;
+      waited = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(i, 4), 10)));
+    }
+    spdlog::warn("{}: transaction {} is still not visible after 60 s (a synchronous "
+                 "replication wait?); an unchanged TOASTed value of it stays unfilled",
+                 context, xid);
+    return waited;
+  }
+
   /// Fills the unchanged TOASTed values of `after` (an update of a table without REPLICA
   /// IDENTITY FULL, where pgoutput leaves them out) from the source's current row, found by
   /// its key. The value read may be newer than the event; any later change of it has its own
@@ -278,11 +303,12 @@ struct CapturePipeline::Impl {
       params.emplace_back(std::string(after[i].data));
       where += fmt::format("{} = ${}", sql->quote_ident(t.columns[i].name), params.size());
     }
-    fetched = sql->exec_params(fmt::format("SELECT {} FROM {}.{} WHERE {}", select,
-                                           sql->quote_ident(t.schema), sql->quote_ident(t.table),
-                                           where),
-                               params);
+    const std::string query =
+        fmt::format("SELECT {} FROM {}.{} WHERE {}", select, sql->quote_ident(t.schema),
+                    sql->quote_ident(t.table), where);
+    fetched = sql->exec_params(query, params);
     stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
+    if (fetched.rows() != 1 && await_visible(tx.xid)) fetched = sql->exec_params(query, params);
     if (fetched.rows() != 1) return after;
     fetched_row.assign(after.begin(), after.end());
     int c = 0;
