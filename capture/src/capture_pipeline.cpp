@@ -299,14 +299,15 @@ struct CapturePipeline::Impl {
         "pg_current_snapshot()), t.ctid IS NOT NULL{} FROM (SELECT 1) one LEFT JOIN {}.{} t "
         "ON {}",
         select, sql->quote_ident(t.schema), sql->quote_ident(t.table), on);
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    // A synchronous-replication wait holds a decoded commit invisible for as long as it lasts.
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
     for (;;) {
       fetched = sql->exec_params(query, params);
       stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
       if (fetched.rows() == 1 && fetched.value(0, 0) == "t") break;
       if (Clock::now() > deadline) {
         fail_retriable("{}: transaction {} (commit {}) is decoded but still not visible to "
-                       "other sessions after 5 s; the capture starts again from its checkpoint",
+                       "other sessions after 60 s (a synchronous replication wait?); the capture starts again from its checkpoint",
                        context, tx.xid, tx.final_lsn);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
