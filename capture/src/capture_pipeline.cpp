@@ -307,7 +307,8 @@ struct CapturePipeline::Impl {
       if (fetched.rows() == 1 && fetched.value(0, 0) == "t") break;
       if (Clock::now() > deadline) {
         fail_retriable("{}: transaction {} (commit {}) is decoded but still not visible to "
-                       "other sessions after 60 s (a synchronous replication wait?); the capture starts again from its checkpoint",
+                       "other sessions after 60 s (a synchronous replication wait?); the "
+                       "capture starts again from its checkpoint",
                        context, tx.xid, tx.final_lsn);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
