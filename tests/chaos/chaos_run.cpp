@@ -251,6 +251,15 @@ RunResult run_chaos(const RunOptions& o) {
   const Scenario sc = Scenario::generate(o.seed, o.features);
   Rng fault_rng(o.seed ^ 0x5eedfa17ULL);
   const std::vector<Fault> faults = schedule(o, fault_rng);
+  // The dev broker does not check idempotent producers' sequence numbers: with two Produce
+  // requests in flight, a failed first one and a successful second make librdkafka report the
+  // first one's messages delivered, though the mock never stored them (docs/dev-broker.md,
+  // "Produce errors"; chaos finding F6). A real broker rejects the second request instead. So
+  // a run that injects Produce errors keeps one request in flight, and the others run with
+  // the default pipelining.
+  const bool produce_errors = std::any_of(faults.begin(), faults.end(), [](const Fault& f) {
+    return f.extra.rfind("request-errors Produce", 0) == 0;
+  });
   const auto t_start = Clock::now();
   auto log = [&](const std::string& line) {
     const double t = std::chrono::duration<double>(Clock::now() - t_start).count();
@@ -308,13 +317,14 @@ RunResult run_chaos(const RunOptions& o) {
     const std::string id = pair == 0 ? "chaos" : "chaosa";
     std::ofstream(config_dir / (id + ".yaml")) << fmt::format(
         "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"\" }}\n  shutdown_timeout: 10s\n"
-        "kafka:\n  brokers: {}\n  topic_prefix: {}\n"
+        "kafka:\n  brokers: {}\n  topic_prefix: {}\n{}"
         "source:\n  module: shop\n  dsn: {}\n  tables: [{}]\n  snapshot: {}\n  "
         "snapshot_chunk_rows: {}\n"
         "  heartbeat_interval: 1s\n"
         "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
         "projections:\n{}",
         id, yaml_quote((dir / "state").string()), yaml_quote(broker.bootstrap()), id,
+        produce_errors ? "  properties: { max.in.flight.requests.per.connection: 1 }\n" : "",
         yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
         sc.snapshot_chunk_rows, yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms,
         projections);
