@@ -502,8 +502,13 @@ Scenario Scenario::generate(uint64_t seed, const Features& features) {
         p.columns.emplace_back(c.name, to);
       }
       if (p.columns.size() <= t.keys().size()) {
+        // One more column, not mapped yet (an append-only one may have taken it without a key).
         for (const auto& c : t.columns) {
           if (c.key || (no_big && c.type == ColType::kBigText)) continue;
+          if (std::any_of(p.columns.begin(), p.columns.end(),
+                          [&](const auto& m) { return m.first == c.name; })) {
+            continue;
+          }
           p.columns.emplace_back(c.name, c.name);
           break;
         }
