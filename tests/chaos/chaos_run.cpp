@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -297,8 +298,13 @@ RunResult run_chaos(const RunOptions& o) {
   for (const auto& t : sc.tables) ddl += create_table_sql(t);
   src.exec("shop", ddl);
   src.exec("shop", audit_setup_sql(sc));
-  Workload workload(sc, src.dsn("shop"), o.seed ^ 0x3017c0adULL);
-  workload.seed();
+  std::vector<std::unique_ptr<Workload>> writers;
+  for (int w = 0; w < (o.features.has("concurrent") ? 3 : 1); ++w) {
+    writers.push_back(std::make_unique<Workload>(
+        sc, src.dsn("shop"), (o.seed ^ 0x3017c0adULL) + static_cast<uint64_t>(w),
+        1 + w * int64_t{1000000}));
+  }
+  writers[0]->seed();
   // The seed rows reach Kafka as snapshot rows, not as changes: the change audit starts now
   // (chaos.ins_* keeps them, for the append-only oracle).
   src.exec("shop", "TRUNCATE chaos.audit");
@@ -353,7 +359,8 @@ RunResult run_chaos(const RunOptions& o) {
   }
 
   std::atomic<bool> stop{false};
-  std::thread worker([&] { workload.run(stop); });
+  std::vector<std::thread> workers;
+  for (auto& w : writers) workers.emplace_back([&stop, &w] { w->run(stop); });
   const auto t0 = Clock::now();
   std::vector<std::string> executed;
   auto note = [&](const std::string& what) {
@@ -445,14 +452,25 @@ RunResult run_chaos(const RunOptions& o) {
   }
   sleep_watching(t0 + std::chrono::seconds(o.duration_s));
   stop = true;
-  worker.join();
+  for (auto& w : workers) w.join();
   if (broker_stopped) broker.process().signal(SIGCONT);
-  const auto& ws = workload.stats();
+  WorkloadStats ws;
+  for (const auto& w : writers) {
+    const auto& s = w->stats();
+    ws.transactions += s.transactions;
+    ws.failed += s.failed;
+    ws.large_transactions += s.large_transactions;
+    ws.statements += s.statements;
+    ws.truncates += s.truncates;
+    ws.pk_changes += s.pk_changes;
+    ws.big_writes += s.big_writes;
+    ws.reconnects += s.reconnects;
+  }
   log(
       fmt::format("workload done: {} transactions ({} failed, {} large), {} statements, {} "
-                  "truncates, {} key changes, {} TOAST-sized values, {} connections",
+                  "truncates, {} key changes, {} TOAST-sized values, {} connections, {} writer(s)",
                   ws.transactions, ws.failed, ws.large_transactions, ws.statements, ws.truncates,
-                  ws.pk_changes, ws.big_writes, ws.reconnects));
+                  ws.pk_changes, ws.big_writes, ws.reconnects, writers.size()));
 
   // Catch up, then the oracle.
   testing::PgConn src_conn(src.dsn("shop"));
