@@ -306,7 +306,20 @@ struct CapturePipeline::Impl {
     // A synchronous-replication wait holds a decoded commit invisible for as long as it lasts.
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     for (;;) {
-      fetched = sql->exec_params(query, params);
+      try {
+        fetched = sql->exec_params(query, params);
+      } catch (const pg::SqlError& e) {
+        // Dropped or renamed since (42703 undefined column, 42P01 undefined table): there is
+        // no current value to read. The event keeps the columns unchanged, as pgoutput sent
+        // it; later events carry the new shape, which projections check (docs/projections.md,
+        // "Schema versions").
+        if (e.sqlstate() != "42703" && e.sqlstate() != "42P01") throw;
+        spdlog::warn(
+            "{}: the unchanged TOASTed values of an update of {}.{} (transaction {}) "
+            "cannot be read again: {}. The event marks them unchanged",
+            context, t.schema, t.table, tx.xid, e.what());
+        return after;
+      }
       stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
       if (fetched.rows() == 1 && fetched.value(0, 0) == "t") break;
       if (Clock::now() > deadline) {
