@@ -28,6 +28,12 @@
 #                                              # appends to pids. With BENCH_PERF=1 and PERF_NAME, runs
 #                                              # under perf record into BUILD_DIR/bench/PERF_NAME.perf.data
 #   bench_stop_daemon                          # SIGTERM to modsync_pid; waits for it (and for perf)
+#   bench_perf_attach NAME PORT DB WHERE [LOG PATTERN]
+#                                              # with BENCH_PERF=1: in the background, once LOG shows
+#                                              # PATTERN (if given) and DB has backends matching the
+#                                              # pg_stat_activity condition WHERE, perf record of them
+#                                              # into BUILD_DIR/bench/NAME.perf.data until they exit
+#                                              # (bench_perf_attach_wait waits for that)
 #   bench_wait_log LOG COUNT TIMEOUT_S PATTERN...  # until LOG holds each PATTERN at least COUNT times
 #   bench_run_until_consumed PORT DB CONFIG LOG EVENTS TIMEOUT_S [PERF_NAME]
 #                                              # bench_start_daemon, then polls DB until modsync.offsets
@@ -39,6 +45,8 @@
 #                                              # a pair of module `bench`; the caller appends the
 #                                              # `projections:` list items (sink.projections)
 #                                              # BENCH_SINK_BATCH="batch_time: 20ms" adds sink keys
+
+bench_perf_attach_pids=()
 
 bench_topic_low_total() {
   local brokers=$1 topic=$2
@@ -170,6 +178,32 @@ bench_stop_daemon() {
     echo "  perf profile: $bench_perf_file (perf report -i … --no-children --comm modsync)"
     bench_perf_pid=
   fi
+}
+
+bench_perf_attach() {
+  [ "${BENCH_PERF:-0}" = 1 ] || return 0
+  local name=$1 port=$2 db=$3 where=$4 log=${5:-} pattern=${6:-}
+  mkdir -p "$bench_build/bench"
+  (
+    if [ -n "$log" ]; then bench_wait_log "$log" 1 120 "$pattern" >/dev/null 2>&1 || exit 0; fi
+    for _ in $(seq 600); do
+      p=$(bench_psql "$port" "$db" -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+        WHERE datname = '$db' AND pid <> pg_backend_pid() AND ($where)")
+      if [ -n "$p" ]; then
+        exec perf record -q -F "${BENCH_PERF_FREQ:-499}" --call-graph dwarf,16384 -e cpu-clock -p "$p" \
+          -o "$bench_build/bench/$name.perf.data" >"$bench_build/bench/$name.perf.log" 2>&1
+      fi
+      sleep 0.05
+    done
+  ) &
+  bench_perf_attach_pids+=($!)
+  pids+=($!)
+}
+
+bench_perf_attach_wait() {
+  local pid
+  for pid in "${bench_perf_attach_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bench_perf_attach_pids=()
 }
 
 bench_wait_log() {

@@ -12,17 +12,18 @@
 # The workload (one psql, each statement its own transaction) runs on the source; then:
 #   (a) native: ALTER SUBSCRIPTION … ENABLE; time until min(id) on the subscriber is the source's
 #       (only the last delete makes it so, and the worker applies in commit order). CPU of the
-#       apply worker and of its walsender on the source.
+#       apply worker and of its walsender on the source; WAL the subscriber wrote meanwhile.
 #   (b) modsync capture (capture-only config) into the dev broker until the slot confirms END;
 #       its rate and CPU are printed for information (the daemon and its walsender).
 #   (c) modsync apply (apply-only config): time from the daemon's start until modsync.offsets
 #       sums to the number of messages on Kafka (events and tombstones). CPU of the daemon and
-#       of its sink backends.
+#       of its sink backends; WAL the subscriber wrote meanwhile.
 # Both subscribers are then compared with the source (count and an order-free hash of the rows).
 #
 # Usage: wide_apply.sh BUILD_DIR   (env: BENCH_WIDE_ROWS=40000 (a multiple of 200; row changes
 #        2.5x that), BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
-#        BENCH_PERF=1 (BUILD_DIR/bench/wide_apply.perf.data), BENCH_KEEP=1)
+#        BENCH_PERF=1 (BUILD_DIR/bench/: wide_apply.perf.data the apply daemon, wide_apply_sink.perf.data
+#        its sink backend, wide_native_worker.perf.data the native apply worker), BENCH_KEEP=1)
 set -euo pipefail
 build=${1:-build}
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +74,9 @@ wal_mib=$(bench_psql "$src" "$db" -c "SELECT pg_wal_lsn_diff('$end_lsn', confirm
 echo "  workload: $rows row changes in $(bench_calc "round($t1 - $t0, 1)")s, ${wal_mib%.*} MiB of WAL, end $end_lsn"
 
 # (a) native subscription.
+wal_sql="SELECT pg_current_wal_insert_lsn()"
+wal0=$(bench_psql "$sub" postgres -c "$wal_sql")
+bench_perf_attach wide_native_worker "$sub" native "backend_type = 'logical replication worker'"
 bench_poll_open "$sub" native
 t0=$(bench_now)
 bench_poll "ALTER SUBSCRIPTION bench_sub ENABLE"
@@ -82,15 +86,18 @@ if ! bench_wait_query "SELECT min(id) FROM wide" "$final_min" 300; then
 fi
 t1=$(bench_now)
 bench_poll_close
+native_wal=$(bench_psql "$sub" postgres -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$wal0')")
 native_worker_cpu=$(bench_backend_cpu_s "$sub" native 'logical replication worker')
 native_ws_cpu=$(bench_slot_sender_cpu_s "$src" "$db" bench_native)
 bench_psql "$sub" native -c "ALTER SUBSCRIPTION bench_sub DISABLE"
+bench_perf_attach_wait
 native_s=$(bench_calc "round($t1 - $t0, 3)")
 native_rate=$(bench_calc "round($rows / $native_s)")
 native_us=$(bench_us_per_row "$native_worker_cpu" "$rows")
 native_ws_us=$(bench_us_per_row "$native_ws_cpu" "$rows")
+native_wal_per_row=$(bench_calc "round($native_wal / $rows)")
 echo "  native subscription: ${native_s}s, $native_rate rows/s; CPU per row: apply worker $native_us µs," \
-  "walsender $native_ws_us µs"
+  "walsender $native_ws_us µs; subscriber WAL $native_wal_per_row bytes per row"
 
 # (b) modsync capture into the dev broker (not the figure; it fills Kafka).
 bench_start_dev_broker "$work" bench.public.wide:32 modsync.schemas:1
@@ -121,9 +128,13 @@ fi
 bench_write_apply_config "$work/apply.yaml" bench-apply "host=127.0.0.1 port=$sub dbname=proj user=postgres" \
   "$BENCH_BROKERS" "$work/state-apply"
 echo "    - { from: bench.public.wide, to: public.wide }" >>"$work/apply.yaml"
+wal0=$(bench_psql "$sub" postgres -c "$wal_sql")
+bench_perf_attach wide_apply_sink "$sub" proj "application_name LIKE 'modsync%'" "$work/apply.log" "applying into"
 bench_run_until_consumed "$sub" proj "$work/apply.yaml" "$work/apply.log" "$events" 300 wide_apply || exit 1
 sink_cpu=$(bench_backend_cpu_s "$sub" proj)
+apply_wal=$(bench_psql "$sub" postgres -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$wal0')")
 bench_stop_daemon
+bench_perf_attach_wait
 apply_s=$bench_elapsed_s
 apply_cpu=$bench_daemon_cpu_s
 apply_hwm_kb=$bench_daemon_hwm_kb
@@ -131,8 +142,10 @@ apply_rate=$(bench_calc "round($rows / $apply_s)")
 ratio=$(bench_ratio "$apply_rate" "$native_rate")
 daemon_us=$(bench_us_per_row "$apply_cpu" "$rows")
 sink_us=$(bench_us_per_row "$sink_cpu" "$rows")
+apply_wal_per_row=$(bench_calc "round($apply_wal / $rows)")
 echo "  modsync apply: ${apply_s}s, $apply_rate rows/s, ratio $ratio (target >= 2); peak RSS $((apply_hwm_kb / 1024)) MiB"
-echo "  CPU per row: daemon $daemon_us µs, sink backend $sink_us µs (native apply worker $native_us µs)"
+echo "  CPU per row: daemon $daemon_us µs, sink backend $sink_us µs (native apply worker $native_us µs);" \
+  "subscriber WAL $apply_wal_per_row bytes per row (native $native_wal_per_row)"
 
 want=$(bench_checksum "$src" "$db" "SELECT $wide_columns FROM wide")
 got_native=$(bench_checksum "$sub" native "SELECT $wide_columns FROM wide")
@@ -145,6 +158,8 @@ bench_result wide_apply_rows_per_s "$apply_rate" rows/s "$native_rate" "$ratio"
 bench_result wide_apply_daemon_us_per_row "$daemon_us" us/row
 bench_result wide_apply_sink_backend_us_per_row "$sink_us" us/row "$native_us" "$(bench_ratio "$sink_us" "$native_us")"
 bench_result wide_native_walsender_us_per_row "$native_ws_us" us/row
+bench_result wide_apply_wal_bytes_per_row "$apply_wal_per_row" bytes/row "$native_wal_per_row" \
+  "$(bench_ratio "$apply_wal_per_row" "$native_wal_per_row")"
 bench_result wide_apply_peak_rss "$((apply_hwm_kb / 1024))" MiB
 if [ "$got" != "$want" ] || [ "$got_native" != "$want" ]; then
   echo "bench: a subscriber differs from the source" >&2

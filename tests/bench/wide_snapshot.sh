@@ -18,7 +18,8 @@
 #
 # Usage: wide_snapshot.sh BUILD_DIR   (env: BENCH_WIDE_SNAPSHOT_ROWS=200000,
 #        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
-#        BENCH_PERF=1 (BUILD_DIR/bench/wide_snapshot.perf.data), BENCH_KEEP=1)
+#        BENCH_PERF=1 (BUILD_DIR/bench/wide_snapshot.perf.data the daemon, wide_snapshot_sink.perf.data its
+#        sink backend), BENCH_KEEP=1)
 set -euo pipefail
 build=${1:-build}
 . "$(dirname "$0")/lib.sh"
@@ -70,11 +71,13 @@ bench_write_apply_config "$work/modsync.yaml" bench-wide-snapshot "host=127.0.0.
   "$BENCH_BROKERS" "$work/state" "host=127.0.0.1 port=$src dbname=src user=postgres" bench_wide bench_wide initial
 echo "    - { from: bench.public.wide, to: public.wide }" >>"$work/modsync.yaml"
 src_cpu0=$(bench_exited_backends_cpu_s "$work/src")
+bench_perf_attach wide_snapshot_sink "$dst" dst "application_name LIKE 'modsync%'" "$work/modsync.log" "applying into"
 bench_run_until_consumed "$dst" dst "$work/modsync.yaml" "$work/modsync.log" "$n" 600 wide_snapshot || exit 1
 sink_cpu=$(bench_backend_cpu_s "$dst" dst)
 source_cpu=$(bench_backend_cpu_s "$src" src 'client backend' walsender)
 source_cpu=$(bench_calc "$source_cpu + $(bench_exited_backends_cpu_s "$work/src") - $src_cpu0")
 bench_stop_daemon
+bench_perf_attach_wait
 snap_s=$bench_elapsed_s
 daemon_cpu=$bench_daemon_cpu_s
 hwm_kb=$bench_daemon_hwm_kb
