@@ -83,7 +83,12 @@ read -r lag_avg lag_max < <(awk '/^rate limit schedule lag: avg/ { gsub(/\)/, ""
   "$work/pgbench.log") || true
 bench_poll_open "$port" dst
 if ! bench_wait_query "SELECT count(*) FROM lat" "$total" 120; then
-  tail -n 20 "$work/modsync.log" >&2
+  if grep -q "the position is not available on the broker" "$work/modsync.log"; then
+    echo "bench: the projection fell more than the dev broker's ~5 MiB per partition behind (it dropped" \
+      "events not yet applied): the pipeline did not keep up with $rate rows/s on this host; more" \
+      "partitions (BENCH_LAT_PARTITIONS) or compression (BENCH_KAFKA_PROPERTIES) give it more room" >&2
+  fi
+  tail -n 5 "$work/modsync.log" >&2
   exit 1
 fi
 bench_poll_close

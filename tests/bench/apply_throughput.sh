@@ -84,17 +84,10 @@ history_rows=$(bench_psql "$src" "$db" -c "SELECT count(*) FROM pgbench_history"
 echo "  pgbench: $transactions transactions (${tps%.*} tps), $rows row changes, end $end_lsn"
 
 # (a) native subscription.
-t0=$(bench_now)
-bench_poll_open "$sub" native
-bench_poll "ALTER SUBSCRIPTION bench_sub ENABLE"
-if ! bench_wait_query "SELECT count(*) FROM pgbench_history" "$history_rows" 300; then
-  tail -n 20 "$work/sub/server.log" >&2
-  exit 1
-fi
-t1=$(bench_now)
-bench_poll_close
+bench_run_native_until "$sub" native bench_sub "SELECT count(*) FROM pgbench_history" "$history_rows" \
+  "$work/sub/server.log" || exit 1
 bench_psql "$sub" native -c "ALTER SUBSCRIPTION bench_sub DISABLE"
-native_s=$(bench_calc "round($t1 - $t0, 3)")
+native_s=$bench_elapsed_s
 native_rate=$(bench_calc "round($rows / $native_s)")
 echo "  native subscription: ${native_s}s, $native_rate rows/s"
 

@@ -35,6 +35,10 @@
 #                                              # into BUILD_DIR/bench/NAME.perf.data until they exit
 #                                              # (bench_perf_attach_wait waits for that)
 #   bench_wait_log LOG COUNT TIMEOUT_S PATTERN...  # until LOG holds each PATTERN at least COUNT times
+#   bench_run_native_until PORT DB SUBSCRIPTION SQL VALUE SERVER_LOG
+#                                              # ALTER SUBSCRIPTION … ENABLE, then polls DB until SQL
+#                                              # returns VALUE (300 s at most); sets bench_elapsed_s
+#                                              # (from just before the ENABLE)
 #   bench_run_until_consumed PORT DB CONFIG LOG EVENTS TIMEOUT_S [PERF_NAME]
 #                                              # bench_start_daemon, then polls DB until modsync.offsets
 #                                              # sums to EVENTS; sets bench_elapsed_s (from just before
@@ -276,4 +280,18 @@ bench_run_until_consumed() {
   bench_elapsed_s=$(bench_calc "round($t1 - $t0, 3)")
   bench_daemon_cpu_s=$(bench_cpu_s "$modsync_pid")
   bench_daemon_hwm_kb=$(bench_vm VmHWM "$modsync_pid")
+}
+
+bench_run_native_until() {
+  local port=$1 db=$2 subscription=$3 sql=$4 want=$5 server_log=$6 t0 t1
+  bench_poll_open "$port" "$db"
+  t0=$(bench_now)
+  bench_poll "ALTER SUBSCRIPTION $subscription ENABLE"
+  if ! bench_wait_query "$sql" "$want" 300; then
+    tail -n 20 "$server_log" >&2
+    return 1
+  fi
+  t1=$(bench_now)
+  bench_poll_close
+  bench_elapsed_s=$(bench_calc "round($t1 - $t0, 3)")
 }

@@ -77,21 +77,13 @@ echo "  workload: $rows row changes in $(bench_calc "round($t1 - $t0, 1)")s, ${w
 wal_sql="SELECT pg_current_wal_insert_lsn()"
 wal0=$(bench_psql "$sub" postgres -c "$wal_sql")
 bench_perf_attach wide_native_worker "$sub" native "backend_type = 'logical replication worker'"
-bench_poll_open "$sub" native
-t0=$(bench_now)
-bench_poll "ALTER SUBSCRIPTION bench_sub ENABLE"
-if ! bench_wait_query "SELECT min(id) FROM wide" "$final_min" 300; then
-  tail -n 20 "$work/sub/server.log" >&2
-  exit 1
-fi
-t1=$(bench_now)
-bench_poll_close
+bench_run_native_until "$sub" native bench_sub "SELECT min(id) FROM wide" "$final_min" "$work/sub/server.log" || exit 1
 native_wal=$(bench_psql "$sub" postgres -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$wal0')")
 native_worker_cpu=$(bench_backend_cpu_s "$sub" native 'logical replication worker')
 native_ws_cpu=$(bench_slot_sender_cpu_s "$src" "$db" bench_native)
 bench_psql "$sub" native -c "ALTER SUBSCRIPTION bench_sub DISABLE"
 bench_perf_attach_wait
-native_s=$(bench_calc "round($t1 - $t0, 3)")
+native_s=$bench_elapsed_s
 native_rate=$(bench_calc "round($rows / $native_s)")
 native_us=$(bench_us_per_row "$native_worker_cpu" "$rows")
 native_ws_us=$(bench_us_per_row "$native_ws_cpu" "$rows")
