@@ -355,7 +355,7 @@ struct CapturePipeline::Impl {
     value_buf = SchemaRegistry::schema_event_json(t, since);
     headers.clear();
     version_buf = std::to_string(t.version);
-    headers.add("modsync.schema_version", version_buf);
+    headers.add(event::kSchemaVersionHeader, version_buf);
     headers.add("content-type", "application/json");
     produce(schema_topic, true, std::nullopt);
     spdlog::info("{}: table {}.{} is at schema version {} (topic {})", context, t.schema, t.table,
