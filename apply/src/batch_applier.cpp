@@ -26,7 +26,11 @@ int64_t now_unix_ms() {
 BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettings& settings,
                            pgsink::ProjectionWriter& writer, checkpoint::CheckpointStore& store,
                            ApplyStats& stats)
-    : options_(std::move(options)), writer_(writer), store_(store), stats_(stats) {
+    : options_(std::move(options)),
+      writer_(writer),
+      store_(store),
+      stats_(stats),
+      segment_(options_.soft_deletes) {
   dlq_ = std::make_unique<kafka::Producer>(
       settings, options_.dlq_client_id, [this](uint64_t, const kafka::DeliveryResult& r) {
         if (!r.ok() && !dlq_error_) {
@@ -35,6 +39,22 @@ BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettin
                                          options_.context, r.topic, r.error_text));
         }
       });
+}
+
+bool MergeSegment::must_follow(const ProjectedEvent& line) const {
+  const bool needs_row = line.line.op == pgsink::StageOp::kPartial ||
+                         (line.line.op == pgsink::StageOp::kDelete && soft_deletes_);
+  return needs_row && keys_.count(line.key_hash);
+}
+
+void MergeSegment::add(const ProjectedEvent& line, const pgsink::StageLines& lines) {
+  text_.append(lines.slice(line.line));
+  keys_.insert(line.key_hash);
+}
+
+void MergeSegment::clear() {
+  text_.clear();
+  keys_.clear();
 }
 
 void BatchApplier::apply(const std::vector<kafka::Message>& batch,
@@ -69,34 +89,25 @@ void BatchApplier::apply_range(size_t from, size_t to) {
   auto& entries = *entries_;
   try {
     writer_.begin();
+    const auto merge = [&] {
+      writer_.apply(segment_.text());
+      segment_.clear();
+    };
     segment_.clear();
     bool has_dead_letters = false;
-    segment_keys_.clear();
     for (size_t i = from; i < to; ++i) {
       const ProjectedEvent& e = entries[i];
       if (e.kind == Kind::kLine) {
-        // A merge applies only the newest line per key. A partial update (unchanged TOAST
-        // columns) or a soft delete needs the row the earlier lines of its key build, so those
-        // lines are merged first.
-        const bool needs_row = e.line.op == pgsink::StageOp::kPartial ||
-                               (e.line.op == pgsink::StageOp::kDelete && options_.soft_deletes);
-        if (needs_row && segment_keys_.count(e.key_hash)) {
-          writer_.apply(segment_);
-          segment_.clear();
-          segment_keys_.clear();
-        }
-        segment_.append(lines_->slice(e.line));
-        segment_keys_.insert(e.key_hash);
+        if (segment_.must_follow(e)) merge();
+        segment_.add(e, *lines_);
       } else if (e.kind == Kind::kTruncate) {
-        writer_.apply(segment_);
-        segment_.clear();
-        segment_keys_.clear();
+        merge();
         writer_.truncate(e.position);
       } else if (e.kind == Kind::kDeadLetter) {
         has_dead_letters = true;
       }
     }
-    writer_.apply(segment_);
+    merge();
     // Sent only once the rows applied: a data error splits this range and retries its halves,
     // and a dead letter sent before that would be sent again with its half.
     if (has_dead_letters) {

@@ -19,6 +19,28 @@
 
 namespace modsync::apply {
 
+/// The stage lines of a batch that one merge statement can apply. The merge keeps only the
+/// newest line per key, so a line that needs the row its key's earlier lines build (a partial
+/// update of unchanged TOAST columns, or a delete under on_delete: soft) cannot join a segment
+/// that already holds its key: that segment is merged first. Keys are compared by hash; a
+/// collision only merges a segment early, which is always correct.
+class MergeSegment {
+ public:
+  explicit MergeSegment(bool soft_deletes) : soft_deletes_(soft_deletes) {}
+
+  /// Whether `line` (a kLine event) must wait until the current segment is merged.
+  bool must_follow(const ProjectedEvent& line) const;
+  /// Adds `line`, whose text is in `lines`.
+  void add(const ProjectedEvent& line, const pgsink::StageLines& lines);
+  std::string_view text() const { return text_; }
+  void clear();
+
+ private:
+  bool soft_deletes_;
+  std::string text_;
+  std::unordered_set<uint64_t> keys_;
+};
+
 /// Where a batch applier reports and what it writes under.
 struct BatchApplierOptions {
   std::string context;        ///< log and error prefix: sink, projection, topic
@@ -65,10 +87,7 @@ class BatchApplier {
   const std::vector<kafka::Message>* batch_ = nullptr;
   std::vector<ProjectedEvent>* entries_ = nullptr;
   const pgsink::StageLines* lines_ = nullptr;
-  std::string segment_;
-  /// Key hashes of the lines in `segment_`. A collision only merges a segment early, which is
-  /// always correct.
-  std::unordered_set<uint64_t> segment_keys_;
+  MergeSegment segment_;
 };
 
 }  // namespace modsync::apply
