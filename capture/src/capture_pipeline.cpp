@@ -301,7 +301,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
     auto info = temp.create_slot(src.slot.substr(0, 58) + "_snap", true, true);
     spdlog::info("{}: resuming the snapshot with a fresh exported snapshot at {}", context,
                  info.consistent_point);
-    return snapshotter.run(info.snapshot_name, info.consistent_point, true, *this, *this, stop);
+    return snapshotter.run(info.snapshot_name, info.consistent_point, false, *this, *this, stop);
   }
 
   void run(const std::atomic<bool>& stop) {

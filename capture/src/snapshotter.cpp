@@ -179,7 +179,7 @@ void Snapshotter::emit_restart(const event::TableSchema& schema, uint32_t ordina
       context_, schema.schema, schema.table, point, source.position.to_string());
 }
 
-bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bool restart,
+bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bool all_sent_before,
                       ChangeMapper::Host& events, Host& host, const std::atomic<bool>& stop) {
   stats_.state = CaptureStats::State::kSnapshotting;
   pg::PgConnection conn =
@@ -200,6 +200,8 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
         store_.load_snapshot_progress(table.name.schema, table.name.table)
             .value_or(checkpoint::SnapshotProgress{table.name.schema, table.name.table});
     if (progress.done) continue;
+    // An earlier attempt began this table (its start is recorded before its first row is sent).
+    const bool attempted = !progress.consistent_point.is_zero();
     if (table.key_columns.empty() || progress.consistent_point.is_zero()) {
       // Keyless tables cannot resume mid-table: they start over.
       progress.rows = 0;
@@ -214,10 +216,13 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
     // Read whole at this point after earlier attempts (whose rows Kafka may hold, progress
     // unrecorded): streaming skips the changes this point holds, deletes among them, so the
     // rows of the earlier attempts must go first, keyed tables too.
-    if ((restart && progress.rows == 0) || progress.truncate_first) {
+    if ((progress.rows == 0 && (attempted || all_sent_before)) || progress.truncate_first) {
       emit_restart(schema, ordinal, consistent_point, events);
       progress.truncate_first = false;
     }
+    // The table's start, before any of its rows can reach Kafka: a later attempt knows that
+    // rows of this one may be there (a table never begun needs no truncate).
+    if (progress.rows == 0) store_.save_snapshot_progress(progress);
     std::vector<std::string> last_key = decode_key_list(progress.last_key_json);
     std::vector<int> key_index;
     for (const auto& k : table.key_columns) {

@@ -72,11 +72,12 @@ class Snapshotter {
 
   /// Emits every row of the tables whose snapshot is not done, reading `snapshot_name` (over
   /// a connection of its own) at `consistent_point`, through the mapper to `events`.
-  /// `restart`: earlier attempts may have sent rows of these tables (keyless ones start over
-  /// behind a truncate). Returns false when `stop` interrupted it (progress so far saved);
-  /// throws on errors (delivery errors through host.poll()). Leaves the tracker with nothing
-  /// in flight.
-  bool run(const std::string& snapshot_name, Lsn consistent_point, bool restart,
+  /// A table's snapshot that starts from its first row after an earlier attempt began it (or,
+  /// `all_sent_before`, on a new slot replacing a lost one, whose projections hold rows of
+  /// every table) is sent behind a snapshot truncate. Returns false when `stop` interrupted it
+  /// (progress so far saved); throws on errors (delivery errors through host.poll()). Leaves the
+  /// tracker with nothing in flight.
+  bool run(const std::string& snapshot_name, Lsn consistent_point, bool all_sent_before,
            ChangeMapper::Host& events, Host& host, const std::atomic<bool>& stop);
 
  private:

@@ -34,6 +34,7 @@ struct RunResult {
   int64_t rows_compared = 0, missing = 0, extra = 0, different = 0, duplicated = 0;
   int64_t kafka_changes = 0, kafka_missing = 0, kafka_extra = 0, kafka_resent = 0;
   int64_t kafka_unverifiable = 0;     ///< changes retention may have dropped (not failed)
+  int64_t kafka_covered = 0;          ///< changes a snapshot taken again holds instead (not failed)
   std::vector<std::string> problems;  ///< daemon crashes, unclean stops, …
   bool ok = false;
   std::string summary() const;

@@ -38,6 +38,23 @@ std::string output(const modsync::testing::ChildProcess& p) {
   return p.stdout_text() + p.stderr_text();
 }
 
+/// SIGKILLs `daemon` as soon as `topic` holds an event; false if none came. Frozen (SIGSTOP)
+/// while kcat looks, the daemon cannot finish what it is doing (a snapshot) meanwhile.
+bool kill_once_on_kafka(ApplyHarness& h, modsync::testing::ChildProcess& daemon,
+                        const std::string& topic) {
+  bool some = false;
+  for (int step = 0; step < 200 && !some; ++step) {
+    daemon.signal(SIGSTOP);
+    some = !modsync::testing::kcat_consume(h.broker().bootstrap(), topic, 1, 2s).empty();
+    if (!some) {
+      daemon.signal(SIGCONT);
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  daemon.kill();
+  return some;
+}
+
 /// An incompressible text of `n` characters: stored out of line (TOAST) with STORAGE EXTERNAL.
 std::string big_text_sql(int n) {
   return fmt::format("(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, {}))",
@@ -101,19 +118,8 @@ TEST_CASE("a snapshot of a keyless table resumed after SIGKILL holds each row on
   for (int kill = 0; kill < 2; ++kill) {
     auto daemon = h.start(config, {"snapshot of public.hist from row"});
     // Crash mid-snapshot once some of its rows are on Kafka (the projection reads them sooner
-    // or later): frozen, the daemon cannot finish the snapshot while kcat looks.
-    bool some = false;
-    for (int step = 0; step < 200 && !some; ++step) {
-      daemon.signal(SIGSTOP);
-      some = !modsync::testing::kcat_consume(h.broker().bootstrap(), "shop.public.hist", 1, 2s)
-                  .empty();
-      if (!some) {
-        daemon.signal(SIGCONT);
-        std::this_thread::sleep_for(10ms);
-      }
-    }
-    daemon.kill();
-    REQUIRE(some);
+    // or later).
+    REQUIRE(kill_once_on_kafka(h, daemon, "shop.public.hist"));
     INFO(daemon.describe());
     REQUIRE(output(daemon).find("snapshot of public.hist read") == std::string::npos);
     // Rows committed while the daemon is down: between the first consistent point and the
@@ -142,18 +148,7 @@ TEST_CASE("a keyed snapshot started over after SIGKILL drops the rows deleted me
   const auto config = h.write_config("itest", "tables: [acct]\nsnapshot_chunk_rows: 1000000",
                                      "- from: shop.public.acct\n  to: acct");
   auto daemon = h.start(config, {"snapshot of public.acct from row 0"});
-  bool some = false;
-  for (int step = 0; step < 200 && !some; ++step) {
-    daemon.signal(SIGSTOP);
-    some =
-        !modsync::testing::kcat_consume(h.broker().bootstrap(), "shop.public.acct", 1, 2s).empty();
-    if (!some) {
-      daemon.signal(SIGCONT);
-      std::this_thread::sleep_for(5ms);
-    }
-  }
-  daemon.kill();
-  REQUIRE(some);
+  REQUIRE(kill_once_on_kafka(h, daemon, "shop.public.acct"));
   INFO(daemon.describe());
   REQUIRE(output(daemon).find("snapshot of public.acct read") == std::string::npos);
   // Deleted while the daemon is down: after the first consistent point, before the next.
