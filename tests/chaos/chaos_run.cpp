@@ -30,7 +30,7 @@ using testing::ChildProcess;
 
 const std::vector<std::string> kFaults = {"kill",         "term",          "hup",
                                           "broker-pause", "broker-errors", "broker-down",
-                                          "sub-restart",  "src-restart"};
+                                          "sub-restart",  "src-restart",   "conn-cut"};
 
 int uniform(Rng& rng, int lo, int hi) {
   return std::uniform_int_distribution<int>(lo, hi)(rng);
@@ -454,6 +454,18 @@ RunResult run_chaos(const RunOptions& o) {
       src.restart(f.param ? testing::PgCluster::StopMode::kImmediate
                           : testing::PgCluster::StopMode::kFast);
       outage(f, began, {": capture "});
+    } else if (f.kind == "conn-cut") {
+      // Every connection of the daemon, on both servers (its walsender too), ends at once; the
+      // servers stay up.
+      const std::string cut =
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name "
+          "LIKE 'modsync%' AND pid <> pg_backend_pid()";
+      try {
+        const std::string n = src.query_value("shop", cut) + "+" + sub.query_value("ship", cut);
+        note(fmt::format("  cut {} connections", n));
+      } catch (const std::exception& e) {
+        note(std::string("  conn-cut failed: ") + e.what());
+      }
     }
   }
   sleep_watching(t0 + std::chrono::seconds(o.duration_s));
