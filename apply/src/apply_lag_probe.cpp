@@ -8,17 +8,12 @@
 
 #include "modsync/common/error.hpp"
 #include "modsync/common/progress_watch.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/kafka/consumer.hpp"
 
 namespace modsync::apply {
 
 namespace {
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr auto kQueryTimeout = std::chrono::milliseconds(2000);
 

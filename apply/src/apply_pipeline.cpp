@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/lsn.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/event/debezium.hpp"
 #include "modsync/event/pg_types.hpp"
 #include "modsync/kafka/consumer.hpp"
@@ -30,12 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using pgsink::ProjectionWriter;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void append_escaped(std::string_view v, std::string& out) {
   ProjectionWriter::append_copy_escaped(v, out);

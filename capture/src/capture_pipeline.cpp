@@ -14,6 +14,7 @@
 
 #include "modsync/capture/ack_tracker.hpp"
 #include "modsync/capture/schema_registry.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/producer.hpp"
@@ -34,12 +35,6 @@ using event::Op;
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 constexpr auto kSlotCheckInterval = std::chrono::seconds(5);
 constexpr int kPollEveryFrames = 256;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool key_changed(const event::TableSchema& t, event::RowImage old_row, event::RowImage new_row) {
   if (old_row.size() != new_row.size()) return true;

@@ -6,12 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/common/time.hpp"
 #include "value_codec.hpp"
 
 namespace modsync::checkpoint {
@@ -150,15 +150,6 @@ SinkOffset decode_sink(std::string_view key, std::string_view prefix, std::strin
   o.offset = r.i64("offset");
   r.finish();
   return o;
-}
-
-std::string format_unix_ms(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  if (gmtime_r(&secs, &tm) == nullptr) return fmt::format("{} ms", ms);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000 < 0 ? -(ms % 1000) : ms % 1000);
 }
 
 }  // namespace
@@ -453,7 +444,7 @@ std::string CheckpointStore::describe() const {
       if (key == kSourceKey) {
         const auto s = decode_source(value, key);
         source += fmt::format("source: acked {} confirmed {} updated {}\n", s.acked, s.confirmed,
-                              format_unix_ms(s.updated_unix_ms));
+                              format_rfc3339_ms(s.updated_unix_ms));
       } else if (key.starts_with(kSchemaPrefix)) {
         const auto v = decode_schema(value, key);
         schemas += fmt::format("schema: {}.{} v{} since {} columns {}\n", v.schema, v.table,

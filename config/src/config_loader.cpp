@@ -11,6 +11,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "modsync/common/json_string.hpp"
+#include "modsync/common/listen_address.hpp"
 #include "modsync/config/config.hpp"
 #include "modsync/config/dsn.hpp"
 #include "topic_template.hpp"
@@ -22,7 +24,6 @@ namespace {
 
 using detail::Field;
 using detail::MapView;
-using detail::quote;
 using detail::YamlReader;
 
 constexpr std::array<std::string_view, 4> kTopKeys = {"daemon", "kafka", "source", "sink"};
@@ -57,15 +58,6 @@ constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "t
                                                               "create_table", "unknown_version",
                                                               "versions"};
 constexpr std::array<std::string_view, 2> kVersionKeys = {"rename", "defaults"};
-
-constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
-constexpr std::array<std::string_view, 2> kLogFormats = {"logfmt", "json"};
-constexpr std::array<std::string_view, 2> kSnapshotModes = {"initial", "never"};
-constexpr std::array<std::string_view, 2> kEnvelopes = {"plain", "schema_payload"};
-constexpr std::array<std::string_view, 2> kValueModes = {"modsync", "debezium"};
-constexpr std::array<std::string_view, 3> kOnDeleteModes = {"delete", "soft", "ignore"};
-constexpr std::array<std::string_view, 2> kUnknownVersionModes = {"pause", "dead_letter"};
-constexpr std::array<std::string_view, 5> kOpLetters = {"c", "u", "d", "r", "t"};
 
 constexpr std::array<std::string_view, 4> kTableTopicPlaceholders = {"module", "schema", "table",
                                                                      "prefix"};
@@ -133,23 +125,25 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   }
 }
 
-/// "host:port" with a numeric port, or "" (disabled).
-bool is_listen_address(std::string_view s) {
-  if (s.empty()) return true;
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  const std::string_view port = s.substr(colon + 1);
-  if (port.empty() || port.size() > 5) return false;
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  const int n = std::stoi(std::string(port));
-  return n >= 1 && n <= 65535;
+/// The names of a table of enum names, for YamlReader::choice.
+template <typename Enum, size_t N>
+constexpr std::array<std::string_view, N> names_of(const std::array<EnumName<Enum>, N>& names) {
+  std::array<std::string_view, N> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = names[i].name;
+  return out;
 }
 
+/// Reads `f` as one of the names in `names`; records an error and returns nullopt otherwise.
 template <typename Enum, size_t N>
-Enum enum_at(const std::array<std::string_view, N>& names, std::string_view value) {
-  return static_cast<Enum>(std::find(names.begin(), names.end(), value) - names.begin());
+std::optional<Enum> enum_choice(YamlReader& reader, const Field& f,
+                                const std::array<EnumName<Enum>, N>& names) {
+  const auto choices = names_of(names);
+  const auto v = reader.choice(f, choices);
+  if (!v) return std::nullopt;
+  for (const auto& n : names) {
+    if (n.name == *v) return n.value;
+  }
+  return std::nullopt;
 }
 
 Location location_of(const YamlReader& reader, const Field& f) {
@@ -199,7 +193,7 @@ class PairParser {
     if (auto f = map->require("id", "a daemon id matching [a-z0-9_-]+", "orders-to-shipping")) {
       id_location_ = location_of(r_, *f);
       if (auto v = r_.string(*f)) {
-        check(is_daemon_id(*v), *f, "a daemon id matching [a-z0-9_-]+", quote(*v),
+        check(is_daemon_id(*v), *f, "a daemon id matching [a-z0-9_-]+", json_quoted(*v),
               "use only lowercase letters, digits, '_' and '-'");
         d.id = *v;
       }
@@ -214,12 +208,10 @@ class PairParser {
     if (auto f = map->get("log")) {
       if (auto log = detail::open_map(r_, *f, kLogKeys)) {
         if (auto g = log->get("level")) {
-          if (auto v = r_.choice(*g, kLogLevels)) d.log.level = enum_at<LogLevel>(kLogLevels, *v);
+          if (auto v = enum_choice(r_, *g, kLogLevelNames)) d.log.level = *v;
         }
         if (auto g = log->get("format")) {
-          if (auto v = r_.choice(*g, kLogFormats)) {
-            d.log.format = enum_at<LogFormat>(kLogFormats, *v);
-          }
+          if (auto v = enum_choice(r_, *g, kLogFormatNames)) d.log.format = *v;
         }
       }
     }
@@ -227,8 +219,18 @@ class PairParser {
       if (auto http = detail::open_map(r_, *f, kHttpKeys)) {
         if (auto g = http->get("listen")) {
           if (auto v = r_.string(*g)) {
-            check(is_listen_address(*v), *g, "host:port (or \"\" to disable)", quote(*v),
-                  "write an address such as \"127.0.0.1:9187\"");
+            std::string why;
+            const auto address = v->empty() ? std::nullopt : parse_listen_address(*v, &why);
+            if (!v->empty() && !address) {
+              r_.expected(g->mark, g->path, "host:port or [ipv6]:port (or \"\" to disable)",
+                          fmt::format("{} ({})", json_quoted(*v), why),
+                          "write an address such as \"127.0.0.1:9187\"");
+            } else if (address && address->port == 0) {
+              // The HTTP server could take any free port, but `modsync status`, probes and
+              // scrapers find the daemon by the configured one.
+              r_.expected(g->mark, g->path, "a fixed port from 1 to 65535", json_quoted(*v),
+                          "choose a port, e.g. \"127.0.0.1:9187\"");
+            }
             d.http_listen = *v;
           }
         }
@@ -252,7 +254,7 @@ class PairParser {
     }
     if (auto f = map->get("topic_prefix")) {
       if (auto v = r_.string(*f)) {
-        check(is_topic_name(*v), *f, "a topic prefix of [A-Za-z0-9._-]", quote(*v),
+        check(is_topic_name(*v), *f, "a topic prefix of [A-Za-z0-9._-]", json_quoted(*v),
               "use only letters, digits, '.', '_' and '-'");
         k.topic_prefix = *v;
       }
@@ -261,14 +263,14 @@ class PairParser {
       if (auto v = r_.duration(*f, false)) k.stall_timeout = *v;
     }
     if (auto f = map->get("envelope")) {
-      if (auto v = r_.choice(*f, kEnvelopes)) k.envelope = enum_at<KafkaEnvelope>(kEnvelopes, *v);
+      if (auto v = enum_choice(r_, *f, kKafkaEnvelopeNames)) k.envelope = *v;
     }
     if (auto f = map->get("properties")) {
       if (auto props = r_.mapping(*f, {})) {
         for (const auto& [key, g] : *props) {
           if (auto why = owned_kafka_property(key); !why.empty()) {
             r_.expected(g.mark, g.path, "a librdkafka property modsync does not set itself",
-                        quote(key), fmt::format("remove it: {}", why));
+                        json_quoted(key), fmt::format("remove it: {}", why));
             continue;
           }
           if (g.value.IsNull()) {
@@ -315,7 +317,7 @@ class PairParser {
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      r_.expected(f->mark, f->path, "a readable file", quote(path.string()),
+      r_.expected(f->mark, f->path, "a readable file", json_quoted(path.string()),
                   "create the file or fix the path (relative paths start at the config file's "
                   "folder)");
       return;
@@ -340,7 +342,7 @@ class PairParser {
     if (!f) return std::nullopt;
     auto v = r_.string(*f);
     if (!v) return std::nullopt;
-    check(is_module_name(*v), *f, "a module name matching [a-z0-9_]+", quote(*v),
+    check(is_module_name(*v), *f, "a module name matching [a-z0-9_]+", json_quoted(*v),
           "use only lowercase letters, digits and '_'");
     return v;
   }
@@ -356,7 +358,7 @@ class PairParser {
     const auto parts = split(text, '.');
     const bool ok = parts.size() <= 2 && std::all_of(parts.begin(), parts.end(), is_identifier);
     if (!ok) {
-      r_.expected(f.mark, f.path, "a table as schema.table or table", quote(text),
+      r_.expected(f.mark, f.path, "a table as schema.table or table", json_quoted(text),
                   "write e.g. public.orders (names of letters, digits and '_', at most 63 "
                   "characters)");
       return std::nullopt;
@@ -400,28 +402,26 @@ class PairParser {
     s.slot = default_slot;
     if (auto f = map->get("slot")) {
       if (auto v = r_.string(*f)) {
-        check(is_slot_name(*v), *f, "a slot name matching [a-z0-9_]{1,63}", quote(*v),
+        check(is_slot_name(*v), *f, "a slot name matching [a-z0-9_]{1,63}", json_quoted(*v),
               "use only lowercase letters, digits and '_', at most 63 characters");
         s.slot = *v;
       }
     } else if (is_daemon_id(daemon.id) && !is_slot_name(default_slot)) {
       // An invalid id is reported once, under daemon.id, not again through its derived slot.
       r_.expected(field.mark, map->child_path("slot"), "a slot name matching [a-z0-9_]{1,63}",
-                  fmt::format("the default {} derived from daemon.id", quote(default_slot)),
+                  fmt::format("the default {} derived from daemon.id", json_quoted(default_slot)),
                   "set source.slot explicitly");
     }
     s.publication = s.slot;
     if (auto f = map->get("publication")) {
       if (auto v = r_.string(*f)) {
-        check(is_slot_name(*v), *f, "a publication name matching [a-z0-9_]{1,63}", quote(*v),
+        check(is_slot_name(*v), *f, "a publication name matching [a-z0-9_]{1,63}", json_quoted(*v),
               "use only lowercase letters, digits and '_', at most 63 characters");
         s.publication = *v;
       }
     }
     if (auto f = map->get("snapshot")) {
-      if (auto v = r_.choice(*f, kSnapshotModes)) {
-        s.snapshot = enum_at<SnapshotMode>(kSnapshotModes, *v);
-      }
+      if (auto v = enum_choice(r_, *f, kSnapshotModeNames)) s.snapshot = *v;
     }
     if (auto f = map->get("snapshot_chunk_rows")) {
       if (auto v = r_.positive_integer(*f, kMaxSnapshotChunkRows)) s.snapshot_chunk_rows = *v;
@@ -467,7 +467,7 @@ class PairParser {
       if (auto v = r_.boolean(*f)) s.tombstones_on_delete = *v;
     }
     if (auto f = map->get("value_mode")) {
-      if (auto v = r_.choice(*f, kValueModes)) s.value_mode = enum_at<ValueMode>(kValueModes, *v);
+      if (auto v = enum_choice(r_, *f, kValueModeNames)) s.value_mode = *v;
     }
     return s;
   }
@@ -521,7 +521,7 @@ class PairParser {
     auto v = r_.string(f);
     if (!v) return std::nullopt;
     if (!is_column_name(*v)) {
-      r_.expected(f.mark, f.path, "a column name", quote(*v),
+      r_.expected(f.mark, f.path, "a column name", json_quoted(*v),
                   "write the name as the catalog spells it (case and spaces included, no "
                   "quotes), 1 to 63 bytes, without ','");
       return std::nullopt;
@@ -534,11 +534,11 @@ class PairParser {
     std::set<std::string> sources, targets;
     auto add = [&](const Field& at, const std::string& source, const std::string& target) {
       if (!sources.insert(source).second) {
-        r_.expected(at.mark, at.path, "each source column once", quote(source),
+        r_.expected(at.mark, at.path, "each source column once", json_quoted(source),
                     "remove the duplicate");
       } else if (!targets.insert(target).second) {
         r_.expected(at.mark, at.path, "each target column once",
-                    fmt::format("{} as a target again", quote(target)),
+                    fmt::format("{} as a target again", json_quoted(target)),
                     "map each target column from one source column only");
       } else {
         columns.push_back({source, target});
@@ -553,7 +553,7 @@ class PairParser {
       auto entries = r_.mapping(f, {});
       for (const auto& [source, target] : *entries) {
         if (!is_column_name(source)) {
-          r_.expected(target.mark, target.path, "a source column name", quote(source),
+          r_.expected(target.mark, target.path, "a source column name", json_quoted(source),
                       "write the name as the catalog spells it (case and spaces included, no "
                       "quotes), 1 to 63 bytes, without ','");
           continue;
@@ -585,7 +585,7 @@ class PairParser {
       uint32_t version = 0;
       const auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), version);
       if (ec != std::errc{} || ptr != key.data() + key.size() || version == 0) {
-        r_.expected(g.mark, g.path, "a schema version number (1, 2, …) as key", quote(key),
+        r_.expected(g.mark, g.path, "a schema version number (1, 2, …) as key", json_quoted(key),
                     "key each entry by the event schema version it applies to");
         continue;
       }
@@ -620,7 +620,7 @@ class PairParser {
     if (topic) {
       if (auto v = r_.string(*topic)) {
         if (!v->empty()) {
-          check(is_topic_name(*v), *topic, "a Kafka topic name of [A-Za-z0-9._-]", quote(*v),
+          check(is_topic_name(*v), *topic, "a Kafka topic name of [A-Za-z0-9._-]", json_quoted(*v),
                 "use only letters, digits, '.', '_' and '-'");
         }
         p.topic = *v;
@@ -634,7 +634,7 @@ class PairParser {
           p.from = SourceTable{std::string(parts[0]),
                                TableName{std::string(parts[1]), std::string(parts[2])}};
         } else {
-          r_.expected(from->mark, from->path, "module.schema.table", quote(*v),
+          r_.expected(from->mark, from->path, "module.schema.table", json_quoted(*v),
                       "write e.g. orders.public.orders");
         }
       }
@@ -663,15 +663,14 @@ class PairParser {
       if (auto items = r_.sequence(*f)) {
         std::vector<Op> ops;
         for (const Field& item : *items) {
-          auto v = r_.choice(item, kOpLetters);
-          if (!v) continue;
-          const Op op = static_cast<Op>((*v)[0]);
-          if (std::find(ops.begin(), ops.end(), op) != ops.end()) {
-            r_.expected(item.mark, item.path, "each operation once", quote(*v),
+          const auto op = enum_choice(r_, item, kOpNames);
+          if (!op) continue;
+          if (std::find(ops.begin(), ops.end(), *op) != ops.end()) {
+            r_.expected(item.mark, item.path, "each operation once", json_quoted(to_string(*op)),
                         "remove the duplicate");
             continue;
           }
-          ops.push_back(op);
+          ops.push_back(*op);
         }
         if (items->empty()) {
           r_.expected(f->mark, f->path, "at least one of c, u, d, r, t", "[]",
@@ -682,9 +681,7 @@ class PairParser {
     }
     std::optional<Field> on_delete = map->get("on_delete");
     if (on_delete) {
-      if (auto v = r_.choice(*on_delete, kOnDeleteModes)) {
-        p.on_delete = enum_at<OnDelete>(kOnDeleteModes, *v);
-      }
+      if (auto v = enum_choice(r_, *on_delete, kOnDeleteNames)) p.on_delete = *v;
     }
     if (auto f = map->get("soft_delete_column")) {
       if (auto name = column_name(*f)) {
@@ -702,9 +699,7 @@ class PairParser {
       if (auto v = r_.boolean(*f)) p.create_table = *v;
     }
     if (auto f = map->get("unknown_version")) {
-      if (auto v = r_.choice(*f, kUnknownVersionModes)) {
-        p.unknown_version = enum_at<UnknownVersion>(kUnknownVersionModes, *v);
-      }
+      if (auto v = enum_choice(r_, *f, kUnknownVersionNames)) p.unknown_version = *v;
     }
     if (auto f = map->get("versions")) parse_versions(*f, p);
     return p;
@@ -887,7 +882,7 @@ std::vector<PairConfig> load_path(const std::filesystem::path& path, const EnvLo
             "daemon.id",
             fmt::format("expected an id unique across {}; got {}, already used by {}:{}:{}. Fix: "
                         "give each file its own daemon.id.",
-                        path.string(), quote(id), first.file, first.line, first.column)});
+                        path.string(), json_quoted(id), first.file, first.line, first.column)});
       }
     }
     pairs.push_back(std::move(parsed.pair));
