@@ -17,6 +17,7 @@
 #include "modsync/event/pg_types.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/target_table.hpp"
 #include "modsync/postgres/pg_connection.hpp"
@@ -222,8 +223,7 @@ struct ApplyPipeline::Impl {
                    context, proj.to.qualified(), proj.to.qualified());
     }
 
-    kafka::KafkaSettings settings{pair.kafka.brokers, {}};
-    for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     dlq = std::make_unique<kafka::Producer>(
         settings, "modsync-" + pair.daemon.id + "-dlq",
         [this](uint64_t, const kafka::DeliveryResult& r) {
@@ -253,14 +253,14 @@ struct ApplyPipeline::Impl {
       if (!offset) {
         // A projection starts from the table's whole history: the snapshot rows come first.
         // Once retention deleted the start of it, starting at what is left would miss rows.
-        const auto marks = dlq->watermarks(topic, p, std::chrono::seconds(10));
-        if (marks.low > 0) {
+        const auto marks = dlq->watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
+        if (marks.low.value > 0) {
           fail("{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
                "events, so this new projection would miss rows. It is not started. Fix: fill it "
                "from a new snapshot with `modsync resnapshot --config <file> {} {}`",
                context, p, topic, marks.low, pair.daemon.id, proj.from ? proj.from->table.qualified() : proj.to.qualified());
         }
-        offset = marks.low;
+        offset = marks.low.value;
       }
       positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
     }
@@ -604,7 +604,7 @@ struct ApplyPipeline::Impl {
       writer->save_offsets(offsets);
       writer->commit();
       std::vector<checkpoint::SinkOffset> saved;
-      for (const auto& o : offsets) saved.push_back({o.topic, o.partition, o.next_offset});
+      for (const auto& o : offsets) saved.push_back({o.topic, kafka::Partition{o.partition}, kafka::Offset{o.next_offset}});
       store.save_sink_offsets(id, saved);
       publish_positions(stats, saved);
       count(from, to);
@@ -647,10 +647,9 @@ struct ApplyPipeline::Impl {
   void poll(size_t max, int timeout_ms) {
     try {
       consumer->poll_batch(max, timeout_ms, batch);
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      if (what.find("out of range") != std::string::npos ||
-          what.find("AUTO_OFFSET_RESET") != std::string::npos) {
+    } catch (const kafka::KafkaError& e) {
+      if (e.position_lost()) {
+        const std::string what = e.what();
         fail("{}: {}. The recorded position is no longer on Kafka (retention, or the topic was "
              "recreated), so events are missing; the projection is stopped rather than skip "
              "them. Fix: rebuild it with `modsync resnapshot {} {}`",

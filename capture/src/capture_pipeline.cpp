@@ -18,6 +18,7 @@
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 #include "modsync/postgres/pgoutput_decoder.hpp"
 #include "modsync/postgres/replication_stream.hpp"
@@ -170,8 +171,7 @@ struct CapturePipeline::Impl {
     message_topic = config::message_topic_for(src, prefix);
     transaction_topic = config::transaction_topic_for(src, prefix);
 
-    kafka::KafkaSettings settings{pair.kafka.brokers, {}};
-    for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     if (auto it = pair.kafka.properties.find("message.max.bytes");
         it != pair.kafka.properties.end()) {
       if (auto v = std::strtoull(it->second.c_str(), nullptr, 10); v > 0) max_message_bytes = v;
@@ -193,7 +193,7 @@ struct CapturePipeline::Impl {
     }
     if (!delivery_error) {
       delivery_error.emplace(
-          kafka::classify_delivery_error(r.error),
+          kafka::error_kind(r.error),
           fmt::format("{}: Kafka did not acknowledge an event for topic {} partition {}: {}. "
                       "Nothing is confirmed past it; the pipeline resumes from its last checkpoint.",
                       context, r.topic, r.partition, r.error_text));

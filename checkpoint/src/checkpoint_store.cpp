@@ -146,8 +146,8 @@ SinkOffset decode_sink(std::string_view key, std::string_view prefix, std::strin
   ValueReader r(value, 'O', printable_key(key));
   SinkOffset o;
   o.topic = std::string(rest.substr(0, nul));
-  o.partition = static_cast<int32_t>(read_be32(rest.substr(nul + 1)));
-  o.offset = r.i64("offset");
+  o.partition = kafka::Partition{static_cast<int32_t>(read_be32(rest.substr(nul + 1)))};
+  o.offset = kafka::Offset{r.i64("offset")};
   r.finish();
   return o;
 }
@@ -236,8 +236,8 @@ void Batch::put_sink_offsets(std::string_view group, const std::vector<SinkOffse
   for (const auto& o : offsets) {
     std::string key = prefix + o.topic;
     key.push_back('\0');
-    append_be32(key, static_cast<uint32_t>(o.partition));
-    batch_->Put(key, encode_offset(o.offset));
+    append_be32(key, static_cast<uint32_t>(o.partition.value));
+    batch_->Put(key, encode_offset(o.offset.value));
     ++count_;
   }
 }

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 
 #include "commands.hpp"
 #include "modsync/apply/apply_pipeline.hpp"
@@ -14,6 +13,7 @@
 #include "modsync/config/config.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/postgres/pg_connection.hpp"
 
@@ -31,7 +31,7 @@ std::vector<pgsink::StoredOffset> end_offsets(kafka::Producer& producer, const s
   const int partitions = producer.partition_count(topic, std::chrono::seconds(10));
   std::vector<pgsink::StoredOffset> out;
   for (int p = 0; p < partitions; ++p) {
-    out.push_back({topic, p, producer.watermarks(topic, p, std::chrono::seconds(10)).high});
+    out.push_back({topic, p, producer.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10)).high.value});
   }
   return out;
 }
@@ -81,8 +81,7 @@ int resnapshot_command(const std::string& config_path, const std::string& pair_i
     // pair's), replay the topic from its beginning instead.
     size_t rebuilt = 0;
     if (pair->sink) {
-      kafka::KafkaSettings settings{pair->kafka.brokers, {}};
-      for (const auto& [k, v] : pair->kafka.properties) settings.properties.emplace_back(k, v);
+      const kafka::KafkaSettings settings = kafka::settings_from(pair->kafka);
       kafka::Producer producer(settings, "modsync-resnapshot", [](uint64_t, const auto&) {});
       auto conn = pg::PgConnection::connect(pair->sink->effective_dsn,
                                             pg::PgConnection::Mode::kRegular,

@@ -200,8 +200,8 @@ bool print_checkpoints(const config::PairConfig& pair, const std::string& config
         }
         for (const auto& o : offsets) {
           std::printf("    projection %s: %s[%d] next offset %lld\n",
-                      projection.to.qualified().c_str(), o.topic.c_str(), o.partition,
-                      static_cast<long long>(o.offset));
+                      projection.to.qualified().c_str(), o.topic.c_str(), o.partition.value,
+                      static_cast<long long>(o.offset.value));
         }
       }
     }

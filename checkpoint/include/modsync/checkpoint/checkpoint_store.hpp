@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/kafka_position.hpp"
 #include "modsync/common/lsn.hpp"
 
 namespace rocksdb {
@@ -98,8 +99,8 @@ struct SnapshotProgress {
 /// The next Kafka offset a sink group has to apply for one topic partition.
 struct SinkOffset {
   std::string topic;
-  int32_t partition = 0;
-  int64_t offset = 0;
+  kafka::Partition partition{0};
+  kafka::Offset offset{0};
 
   friend bool operator==(const SinkOffset&, const SinkOffset&) = default;
 };
