@@ -357,19 +357,6 @@ std::vector<SchemaVersion> CheckpointStore::load_schema_versions() const {
   return out;
 }
 
-std::optional<SchemaVersion> CheckpointStore::latest_schema_version(std::string_view schema,
-                                                                    std::string_view table) const {
-  // Tables have a handful of versions; the last key in the table's range is the highest.
-  std::string last_key;
-  std::string last_value;
-  scan(schema_table_prefix(schema, table), [&](std::string_view key, std::string_view value) {
-    last_key.assign(key);
-    last_value.assign(value);
-  });
-  if (last_key.empty()) return std::nullopt;
-  return decode_schema(last_value, last_key);
-}
-
 void CheckpointStore::save_snapshot_progress(const SnapshotProgress& progress) {
   Batch b;
   b.put_snapshot_progress(progress);

@@ -148,18 +148,12 @@ class CheckpointStore {
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
 
-  /// The database directory, <state_dir>/<pair_id>.
-  const std::filesystem::path& path() const { return path_; }
-
   void save_source(const SourceCheckpoint& source);
   std::optional<SourceCheckpoint> load_source() const;
 
   void save_schema_version(const SchemaVersion& version);
   /// Every stored version of every table, ordered by (schema, table) then version.
   std::vector<SchemaVersion> load_schema_versions() const;
-  /// The highest version stored for the table, if any.
-  std::optional<SchemaVersion> latest_schema_version(std::string_view schema,
-                                                     std::string_view table) const;
 
   void save_snapshot_progress(const SnapshotProgress& progress);
   std::optional<SnapshotProgress> load_snapshot_progress(std::string_view schema,
