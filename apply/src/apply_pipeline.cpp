@@ -20,7 +20,7 @@
 #include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/target_table.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/projection/filter.hpp"
 #include "apply_positions.hpp"
 #include "target_creator.hpp"

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "modsync/config/config.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::apply {
 

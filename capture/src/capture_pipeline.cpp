@@ -19,7 +19,7 @@
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/pgoutput_decoder.hpp"
 #include "modsync/postgres/replication_stream.hpp"
 #include "modsync/postgres/snapshot_reader.hpp"

@@ -15,7 +15,7 @@
 #include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::daemon {
 

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "modsync/common/error.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/source_catalog.hpp"
 #include "modsync/testing/pg_cluster.hpp"
 
