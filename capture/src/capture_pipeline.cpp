@@ -144,7 +144,8 @@ struct CapturePipeline::Impl {
 
   void connect() {
     context = fmt::format("source {} (pair {})", src.module, pair.daemon.id);
-    sql.emplace(pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context));
+    sql.emplace(
+        pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context));
     pg::SourceCatalog catalog(*sql);
     catalog.check_server();
     database = sql->query_value("SELECT current_database()");
@@ -160,7 +161,8 @@ struct CapturePipeline::Impl {
             context, t.name.to_string(), t.name.to_string());
       }
     }
-    for (const auto& t : tables) membership_at_start[t.oid] = catalog.membership(src.publication, t);
+    for (const auto& t : tables)
+      membership_at_start[t.oid] = catalog.membership(src.publication, t);
     catalog.ensure_publication(src.publication, tables);
     // Read before any snapshot's consistent point: a change in between shows as a change
     // later and costs a second snapshot, never a missed row.
@@ -194,9 +196,10 @@ struct CapturePipeline::Impl {
     if (!delivery_error) {
       delivery_error.emplace(
           kafka::error_kind(r.error),
-          fmt::format("{}: Kafka did not acknowledge an event for topic {} partition {}: {}. "
-                      "Nothing is confirmed past it; the pipeline resumes from its last checkpoint.",
-                      context, r.topic, r.partition, r.error_text));
+          fmt::format(
+              "{}: Kafka did not acknowledge an event for topic {} partition {}: {}. "
+              "Nothing is confirmed past it; the pipeline resumes from its last checkpoint.",
+              context, r.topic, r.partition, r.error_text));
     }
   }
 
@@ -219,8 +222,8 @@ struct CapturePipeline::Impl {
 
   void produce(const std::string& topic, bool has_key, std::optional<Position> position) {
     const uint64_t seq = tracker.add(position);
-    producer->produce(topic, has_key ? key_buf.data() : nullptr, key_buf.size(), value_buf,
-                      headers, seq);
+    producer->produce(topic, has_key ? key_buf.data() : nullptr, key_buf.size(), value_buf, headers,
+                      seq);
     stats.bytes_produced.fetch_add(value_buf.size() + key_buf.size(), std::memory_order_relaxed);
   }
 
@@ -253,11 +256,12 @@ struct CapturePipeline::Impl {
     stats.oversized_events.fetch_add(1, std::memory_order_relaxed);
     std::string key = key_buf.substr(0, 200);
     if (key_buf.size() > 200) key += "…";
-    fail("{}: the change event of {}.{} with key {} is {} bytes, more than Kafka's message limit "
-         "of {} bytes (message.max.bytes), at WAL position {}. Nothing after it is confirmed to "
-         "PostgreSQL until it is sent. Fix: raise message.max.bytes in kafka.properties (and the "
-         "topic's max.message.bytes on the brokers) above {} bytes, then restart or reload",
-         context, t.schema, t.table, key, size, max_message_bytes, received, size);
+    fail(
+        "{}: the change event of {}.{} with key {} is {} bytes, more than Kafka's message limit "
+        "of {} bytes (message.max.bytes), at WAL position {}. Nothing after it is confirmed to "
+        "PostgreSQL until it is sent. Fix: raise message.max.bytes in kafka.properties (and the "
+        "topic's max.message.bytes on the brokers) above {} bytes, then restart or reload",
+        context, t.schema, t.table, key, size, max_message_bytes, received, size);
   }
 
   /// Fills the unchanged TOASTed values of `after` (an update of a table without REPLICA
@@ -297,14 +301,28 @@ struct CapturePipeline::Impl {
     // A synchronous-replication wait holds a decoded commit invisible for as long as it lasts.
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     for (;;) {
-      fetched = sql->exec_params(query, params);
+      try {
+        fetched = sql->exec_params(query, params);
+      } catch (const pg::SqlError& e) {
+        // Dropped or renamed since (42703 undefined column, 42P01 undefined table): there is
+        // no current value to read. The event keeps the columns unchanged, as pgoutput sent
+        // it; later events carry the new shape, which projections check (docs/projections.md,
+        // "Schema versions").
+        if (e.sqlstate() != "42703" && e.sqlstate() != "42P01") throw;
+        spdlog::warn(
+            "{}: the unchanged TOASTed values of an update of {}.{} (transaction {}) "
+            "cannot be read again: {}. The event marks them unchanged",
+            context, t.schema, t.table, tx.xid, e.what());
+        return after;
+      }
       stats.toast_fetches.fetch_add(1, std::memory_order_relaxed);
       if (fetched.rows() == 1 && fetched.value(0, 0) == "t") break;
       if (Clock::now() > deadline) {
-        fail_retriable("{}: transaction {} (commit {}) is decoded but still not visible to "
-                       "other sessions after 60 s (a synchronous replication wait?); the "
-                       "capture starts again from its checkpoint",
-                       context, tx.xid, tx.final_lsn);
+        fail_retriable(
+            "{}: transaction {} (commit {}) is decoded but still not visible to "
+            "other sessions after 60 s (a synchronous replication wait?); the "
+            "capture starts again from its checkpoint",
+            context, tx.xid, tx.final_lsn);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -393,9 +411,10 @@ struct CapturePipeline::Impl {
   const event::TableSchema& table_for(uint32_t relation_id, const char* what) {
     const auto* t = registry.find(relation_id);
     if (!t) {
-      fail("{}: received {} for relation {} before its Relation message at {}; the stream is "
-           "inconsistent. Fix: report this as a bug with the server log.",
-           context, what, relation_id, received);
+      fail(
+          "{}: received {} for relation {} before its Relation message at {}; the stream is "
+          "inconsistent. Fix: report this as a bug with the server log.",
+          context, what, relation_id, received);
     }
     return *t;
   }
@@ -443,7 +462,8 @@ struct CapturePipeline::Impl {
     tracker.mark(m.end_lsn.value());
     in_tx = false;
     stats.transactions.fetch_add(1, std::memory_order_relaxed);
-    stats.last_commit_unix_ms.store(pg::pg_time_to_unix_ms(m.commit_time), std::memory_order_relaxed);
+    stats.last_commit_unix_ms.store(pg::pg_time_to_unix_ms(m.commit_time),
+                                    std::memory_order_relaxed);
   }
 
   void on(const pg::Origin&) {}
@@ -463,8 +483,7 @@ struct CapturePipeline::Impl {
                             info->key_columns.end();
       }
     }
-    register_table(m.id, m.nspname, m.relname, std::move(columns),
-                   in_tx ? tx.final_lsn : received);
+    register_table(m.id, m.nspname, m.relname, std::move(columns), in_tx ? tx.final_lsn : received);
   }
 
   bool covered(uint32_t relation_id) const {
@@ -565,8 +584,8 @@ struct CapturePipeline::Impl {
     if (!in_tx && tracker.pending() == 0) confirm = std::max(confirm, idle_lsn);
     const auto acked_to_save = acked ? acked : saved_acked;
     if (acked_to_save != saved_acked || confirm != confirmed) {
-      store.save_source(checkpoint::SourceCheckpoint{acked_to_save.value_or(Position{}), confirm,
-                                                     now_unix_ms()});
+      store.save_source(
+          checkpoint::SourceCheckpoint{acked_to_save.value_or(Position{}), confirm, now_unix_ms()});
       saved_acked = acked_to_save;
       confirmed = confirm;
       stats.confirmed_lsn.store(confirmed.value(), std::memory_order_relaxed);
@@ -602,13 +621,14 @@ struct CapturePipeline::Impl {
       for (const auto& t : tables) {
         const std::string now = catalog.membership(src.publication, t);
         if (now == membership[t.oid]) continue;
-        spdlog::error("{}: the publication membership of {} changed ({} -> {}): changes "
-                      "committed while it was not published are lost, and with snapshot: never "
-                      "they cannot be read again. The publication is set up again. Fix: set "
-                      "source.snapshot: initial and rebuild the table's projections with "
-                      "`modsync resnapshot --config <file> {} {}`",
-                      context, t.name.to_string(), membership[t.oid], now, pair.daemon.id,
-                      t.name.to_string());
+        spdlog::error(
+            "{}: the publication membership of {} changed ({} -> {}): changes "
+            "committed while it was not published are lost, and with snapshot: never "
+            "they cannot be read again. The publication is set up again. Fix: set "
+            "source.snapshot: initial and rebuild the table's projections with "
+            "`modsync resnapshot --config <file> {} {}`",
+            context, t.name.to_string(), membership[t.oid], now, pair.daemon.id,
+            t.name.to_string());
         changed = true;
       }
       if (changed) {
@@ -636,10 +656,11 @@ struct CapturePipeline::Impl {
         now = catalog.membership(src.publication, t);
       }
       if (now == before) continue;
-      spdlog::warn("{}: the publication membership of {} changed ({} -> {}): changes may not "
-                   "have been published, or partitions were attached or detached, so its "
-                   "snapshot is taken again, behind a snapshot truncate",
-                   context, t.name.to_string(), before, now);
+      spdlog::warn(
+          "{}: the publication membership of {} changed ({} -> {}): changes may not "
+          "have been published, or partitions were attached or detached, so its "
+          "snapshot is taken again, behind a snapshot truncate",
+          context, t.name.to_string(), before, now);
       checkpoint::SnapshotProgress again;
       again.schema = t.name.schema;
       again.table = t.name.table;
@@ -709,11 +730,13 @@ struct CapturePipeline::Impl {
       }
     }
     // Stop: let Kafka acknowledge what is in flight, record it, confirm it.
-    const auto deadline_ms = static_cast<int>(std::chrono::milliseconds(pair.daemon.shutdown_timeout).count());
+    const auto deadline_ms =
+        static_cast<int>(std::chrono::milliseconds(pair.daemon.shutdown_timeout).count());
     if (!producer->flush(std::max(1000, deadline_ms / 2))) {
-      spdlog::warn("{}: {} events still unacknowledged at shutdown; they are re-sent on the next "
-                   "start (same event ids)",
-                   context, producer->in_flight());
+      spdlog::warn(
+          "{}: {} events still unacknowledged at shutdown; they are re-sent on the next "
+          "start (same event ids)",
+          context, producer->in_flight());
     }
     if (delivery_error) throw *delivery_error;
     checkpoint(true);
@@ -741,11 +764,12 @@ struct CapturePipeline::Impl {
     chunks.erase(chunks.begin(), chunks.begin() + static_cast<long>(done));
   }
 
-  /// A keyless table's snapshot that starts over (after a crash, or on a new slot) first sends
-  /// a truncate event marked as a snapshot event, just below the new consistent point: the
-  /// rows an earlier attempt sent can be told from the new ones only by their older position,
-  /// and a keyless projection would otherwise hold them twice. So does the snapshot of a table
-  /// whose publication membership changed (changes went unpublished, or partitions were
+  /// A table's snapshot that starts over from its first row (after a crash, or on a new slot)
+  /// first sends a truncate event marked as a snapshot event, just below the new consistent
+  /// point: the rows an earlier attempt sent can be told from the new ones only by their older
+  /// position, so a keyless projection would hold them twice, and a keyed one would keep rows
+  /// deleted before the new point (streaming skips what that point holds). So does the snapshot of
+  /// a table whose publication membership changed (changes went unpublished, or partitions were
   /// attached or detached: rows came or went without events).
   /// Projections apply it whatever their `ops` (docs/events.md, "Snapshot restarts").
   void emit_snapshot_restart(const event::TableSchema& schema, uint32_t ordinal, Lsn point) {
@@ -759,9 +783,10 @@ struct CapturePipeline::Impl {
     fill_headers(&schema, Op::kTruncate, source);
     produce(schema.topic, false, std::nullopt);
     count(Op::kTruncate);
-    spdlog::info("{}: snapshot of {}.{} starts over at {}: sent a snapshot truncate at {} so "
-                 "rows of the earlier attempt leave keyless projections",
-                 context, schema.schema, schema.table, point, source.position.to_string());
+    spdlog::info(
+        "{}: snapshot of {}.{} starts over at {}: sent a snapshot truncate at {} so "
+        "rows of the earlier attempt leave keyless projections",
+        context, schema.schema, schema.table, point, source.position.to_string());
   }
 
   /// Emits every row of the tables whose snapshot is not done, as op "r" events at the
@@ -785,9 +810,9 @@ struct CapturePipeline::Impl {
     }
     for (uint32_t ordinal = 0; ordinal < tables.size(); ++ordinal) {
       const auto& table = tables[ordinal];
-      auto progress = store.load_snapshot_progress(table.name.schema, table.name.table)
-                          .value_or(checkpoint::SnapshotProgress{table.name.schema,
-                                                                 table.name.table});
+      auto progress =
+          store.load_snapshot_progress(table.name.schema, table.name.table)
+              .value_or(checkpoint::SnapshotProgress{table.name.schema, table.name.table});
       if (progress.done) continue;
       if (table.key_columns.empty() || progress.consistent_point.is_zero()) {
         // Keyless tables cannot resume mid-table: they start over.
@@ -798,11 +823,13 @@ struct CapturePipeline::Impl {
       progress.whole_at = progress.rows == 0 ? consistent_point : Lsn{};
       progress.consistent_point = consistent_point;
       progress.snapshot_name = snapshot_name;
-      const auto& schema =
-          register_table(table.oid, table.name.schema, table.name.table, reader.columns(table),
-                         consistent_point);
+      const auto& schema = register_table(table.oid, table.name.schema, table.name.table,
+                                          reader.columns(table), consistent_point);
       progress.membership = membership[table.oid];
-      if ((table.key_columns.empty() && restart) || progress.truncate_first) {
+      // Read whole at this point after earlier attempts (whose rows Kafka may hold, progress
+      // unrecorded): streaming skips the changes this point holds, deletes among them, so the
+      // rows of the earlier attempts must go first, keyed tables too.
+      if ((restart && progress.rows == 0) || progress.truncate_first) {
         emit_snapshot_restart(schema, ordinal, consistent_point);
         progress.truncate_first = false;
       }
@@ -891,24 +918,28 @@ struct CapturePipeline::Impl {
     const auto slot = catalog.slot(src.slot);
     const bool want_snapshot = src.snapshot == config::SnapshotMode::kInitial;
     if (slot && slot->plugin != "pgoutput") {
-      fail("{}: replication slot {} exists but uses plugin {}, not pgoutput. Fix: drop it "
-           "(modsync slots drop --config <file> {}) or set source.slot to another name.",
-           context, src.slot, slot->plugin, src.slot);
+      fail(
+          "{}: replication slot {} exists but uses plugin {}, not pgoutput. Fix: drop it "
+          "(modsync slots drop --config <file> {}) or set source.slot to another name.",
+          context, src.slot, slot->plugin, src.slot);
     }
     if (slot && slot->wal_status == "lost") {
-      fail("{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
-           "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config <file> {}); "
-           "modsync then creates a new one and snapshots again by itself; rebuild projections that "
-           "must lose rows deleted meanwhile (modsync resnapshot). See docs/runbook.md, \"A slot "
-           "was lost or invalidated\".",
-           context, src.slot, src.slot);
+      fail(
+          "{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
+          "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config "
+          "<file> {}); "
+          "modsync then creates a new one and snapshots again by itself; rebuild projections that "
+          "must lose rows deleted meanwhile (modsync resnapshot). See docs/runbook.md, \"A slot "
+          "was lost or invalidated\".",
+          context, src.slot, src.slot);
     }
     if (!slot) {
       const bool had_slot = store.load_source().has_value();
       if (had_slot) {
-        spdlog::error("{}: replication slot {} is gone although modsync had checkpoints for it; "
-                      "changes made while it was missing are not captured. A new slot is created{}",
-                      context, src.slot, want_snapshot ? " and the snapshot taken again" : "");
+        spdlog::error(
+            "{}: replication slot {} is gone although modsync had checkpoints for it; "
+            "changes made while it was missing are not captured. A new slot is created{}",
+            context, src.slot, want_snapshot ? " and the snapshot taken again" : "");
         store.save_source(checkpoint::SourceCheckpoint{});
       }
       store.clear_snapshot_progress();
@@ -958,16 +989,24 @@ CapturePipeline::CapturePipeline(const config::PairConfig& pair, checkpoint::Che
 
 CapturePipeline::~CapturePipeline() = default;
 
-void CapturePipeline::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+void CapturePipeline::run(const std::atomic<bool>& stop) {
+  impl_->run(stop);
+}
 
 const char* to_string(CaptureStats::State state) {
   switch (state) {
-    case CaptureStats::State::kStarting: return "starting";
-    case CaptureStats::State::kSnapshotting: return "snapshotting";
-    case CaptureStats::State::kStreaming: return "streaming";
-    case CaptureStats::State::kRetrying: return "retrying";
-    case CaptureStats::State::kFailed: return "failed";
-    case CaptureStats::State::kStopped: return "stopped";
+    case CaptureStats::State::kStarting:
+      return "starting";
+    case CaptureStats::State::kSnapshotting:
+      return "snapshotting";
+    case CaptureStats::State::kStreaming:
+      return "streaming";
+    case CaptureStats::State::kRetrying:
+      return "retrying";
+    case CaptureStats::State::kFailed:
+      return "failed";
+    case CaptureStats::State::kStopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -22,7 +22,8 @@
 # order-free hash of the rows); a difference fails the benchmark.
 #
 # Usage: apply_throughput.sh BUILD_DIR   (env: BENCH_SCALE=10 BENCH_SECONDS=20 BENCH_CLIENTS=4,
-#        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH, BENCH_KEEP=1)
+#        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
+#        BENCH_PERF=1 (the apply daemon into BUILD_DIR/bench/apply.perf.data), BENCH_KEEP=1)
 set -euo pipefail
 build=${1:-build}
 . "$(dirname "$0")/lib.sh"
@@ -83,17 +84,10 @@ history_rows=$(bench_psql "$src" "$db" -c "SELECT count(*) FROM pgbench_history"
 echo "  pgbench: $transactions transactions (${tps%.*} tps), $rows row changes, end $end_lsn"
 
 # (a) native subscription.
-t0=$(bench_now)
-bench_poll_open "$sub" native
-bench_poll "ALTER SUBSCRIPTION bench_sub ENABLE"
-if ! bench_wait_query "SELECT count(*) FROM pgbench_history" "$history_rows" 300; then
-  tail -n 20 "$work/sub/server.log" >&2
-  exit 1
-fi
-t1=$(bench_now)
-bench_poll_close
+bench_run_native_until "$sub" native bench_sub "SELECT count(*) FROM pgbench_history" "$history_rows" \
+  "$work/sub/server.log" || exit 1
 bench_psql "$sub" native -c "ALTER SUBSCRIPTION bench_sub DISABLE"
-native_s=$(bench_calc "round($t1 - $t0, 3)")
+native_s=$bench_elapsed_s
 native_rate=$(bench_calc "round($rows / $native_s)")
 echo "  native subscription: ${native_s}s, $native_rate rows/s"
 
@@ -133,23 +127,12 @@ bench_write_apply_config "$work/apply.yaml" bench-apply "host=127.0.0.1 port=$su
 for t in "${tables[@]}"; do
   printf '    - { from: bench.public.%s, to: public.%s }\n' "$t" "$t" >>"$work/apply.yaml"
 done
-bench_poll_open "$sub" proj
-t0=$(bench_now)
-"$BENCH_MODSYNC" run --config "$work/apply.yaml" 2>"$work/apply.log" &
-apply_pid=$!
-pids+=("$apply_pid")
-if ! bench_wait_consumed "$events" 300; then
-  tail -n 20 "$work/apply.log" >&2
-  exit 1
-fi
-t1=$(bench_now)
-bench_poll_close
-apply_cpu=$(bench_cpu_s "$apply_pid")
+bench_run_until_consumed "$sub" proj "$work/apply.yaml" "$work/apply.log" "$events" 300 apply || exit 1
 sink_cpu=$(bench_backend_cpu_s "$sub" proj)
-apply_hwm_kb=$(bench_vm VmHWM "$apply_pid")
-kill -TERM "$apply_pid"
-wait "$apply_pid" 2>/dev/null || true
-apply_s=$(bench_calc "round($t1 - $t0, 3)")
+bench_stop_daemon
+apply_s=$bench_elapsed_s
+apply_cpu=$bench_daemon_cpu_s
+apply_hwm_kb=$bench_daemon_hwm_kb
 apply_rate=$(bench_calc "round($rows / $apply_s)")
 ratio=$(bench_ratio "$apply_rate" "$native_rate")
 echo "  modsync apply: ${apply_s}s, $apply_rate rows/s (daemon CPU ${apply_cpu}s, sink backends CPU ${sink_cpu}s," \

@@ -15,12 +15,42 @@
 #   bench_wait_query SQL VALUE TIMEOUT_S       # (open poller) every ~20 ms until SQL returns VALUE
 #   bench_checksum PORT DB SELECT              # "count:sum(hashtext(row))" of a SELECT: order-free,
 #                                              # so also for tables without a key (a multiset)
-#   bench_backend_cpu_s PORT DB                # CPU seconds of the server backends connected to DB
-#                                              # (other than this query's): the sink's side of apply
+#   bench_backend_cpu_s PORT DB [TYPE...]      # CPU seconds of the live server backends connected to
+#                                              # DB (other than this query's) of these backend types
+#                                              # (default: client backend): the sink's side of apply;
+#                                              # 'logical replication worker', walsender
+#   bench_slot_sender_cpu_s PORT DB SLOT       # CPU seconds of the walsender streaming from SLOT
+#   bench_exited_backends_cpu_s CLUSTER_DIR    # CPU seconds of the cluster's exited processes (the
+#                                              # postmaster's reaped children): take a difference
+#                                              # around a step to get its finished backends' CPU
+#   bench_us_per_row CPU_S ROWS                # CPU microseconds per row, 2 decimals
+#   bench_start_daemon CONFIG LOG [PERF_NAME]  # `modsync run` in the background: sets modsync_pid,
+#                                              # appends to pids. With BENCH_PERF=1 and PERF_NAME, runs
+#                                              # under perf record into BUILD_DIR/bench/PERF_NAME.perf.data
+#   bench_stop_daemon                          # SIGTERM to modsync_pid; waits for it (and for perf)
+#   bench_perf_attach NAME PORT DB WHERE [LOG PATTERN]
+#                                              # with BENCH_PERF=1: in the background, once LOG shows
+#                                              # PATTERN (if given) and DB has backends matching the
+#                                              # pg_stat_activity condition WHERE, perf record of them
+#                                              # into BUILD_DIR/bench/NAME.perf.data until they exit
+#                                              # (bench_perf_attach_wait waits for that)
+#   bench_wait_log LOG COUNT TIMEOUT_S PATTERN...  # until LOG holds each PATTERN at least COUNT times
+#   bench_run_native_until PORT DB SUBSCRIPTION SQL VALUE SERVER_LOG
+#                                              # ALTER SUBSCRIPTION … ENABLE, then polls DB until SQL
+#                                              # returns VALUE (300 s at most); sets bench_elapsed_s
+#                                              # (from just before the ENABLE)
+#   bench_run_until_consumed PORT DB CONFIG LOG EVENTS TIMEOUT_S [PERF_NAME]
+#                                              # bench_start_daemon, then polls DB until modsync.offsets
+#                                              # sums to EVENTS; sets bench_elapsed_s (from just before
+#                                              # the start), bench_daemon_cpu_s, bench_daemon_hwm_kb. The
+#                                              # daemon keeps running (its sink backends' CPU can still
+#                                              # be read) until bench_stop_daemon
 #   bench_write_apply_config FILE ID SINK_DSN BROKERS STATE_DIR [SOURCE_DSN SLOT PUBLICATION SNAPSHOT]
 #                                              # a pair of module `bench`; the caller appends the
 #                                              # `projections:` list items (sink.projections)
 #                                              # BENCH_SINK_BATCH="batch_time: 20ms" adds sink keys
+
+bench_perf_attach_pids=()
 
 bench_topic_low_total() {
   local brokers=$1 topic=$2
@@ -102,12 +132,102 @@ bench_checksum() {
 }
 
 bench_backend_cpu_s() {
-  local pid total=0
-  for pid in $(bench_psql "$1" "$2" -c "SELECT pid FROM pg_stat_activity
-      WHERE datname = '$2' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"); do
+  local port=$1 db=$2
+  shift 2
+  local types=("${@:-client backend}") list t pid total=0
+  list=$(for t in "${types[@]}"; do printf "'%s'," "$t"; done)
+  for pid in $(bench_psql "$port" "$db" -c "SELECT pid FROM pg_stat_activity
+      WHERE datname = '$db' AND pid <> pg_backend_pid() AND backend_type IN (${list%,})"); do
     total=$(bench_calc "$total + $(bench_cpu_s "$pid" 2>/dev/null || echo 0)")
   done
   bench_calc "round($total, 2)"
+}
+
+bench_slot_sender_cpu_s() {
+  bench_cpu_s "$(bench_psql "$1" "$2" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$3'")"
+}
+
+bench_exited_backends_cpu_s() {
+  bench_cpu_s "$(head -n 1 "$1/data/postmaster.pid")" children
+}
+
+bench_us_per_row() { bench_calc "round(($1) * 1e6 / $2, 2)"; }
+
+bench_start_daemon() {
+  local config=$1 log=$2 perf_name=${3:-}
+  bench_perf_pid=
+  if [ "${BENCH_PERF:-0}" = 1 ] && [ -n "$perf_name" ]; then
+    # perf runs the daemon, so the profile covers every thread from the first instruction.
+    mkdir -p "$bench_build/bench"
+    bench_perf_file=$bench_build/bench/$perf_name.perf.data
+    perf record -F "${BENCH_PERF_FREQ:-499}" --call-graph dwarf,16384 -e cpu-clock -o "$bench_perf_file" -- \
+      "$BENCH_MODSYNC" run --config "$config" 2>"$log" &
+    bench_perf_pid=$!
+    pids+=("$bench_perf_pid")
+    modsync_pid=
+    for _ in $(seq 200); do modsync_pid=$(pgrep -P "$bench_perf_pid" || true); [ -n "$modsync_pid" ] && break; sleep 0.01; done
+  else
+    "$BENCH_MODSYNC" run --config "$config" 2>"$log" &
+    modsync_pid=$!
+  fi
+  pids+=("$modsync_pid")
+}
+
+bench_stop_daemon() {
+  kill -TERM "$modsync_pid" 2>/dev/null || true
+  wait "$modsync_pid" 2>/dev/null || true
+  if [ -n "${bench_perf_pid:-}" ]; then
+    while kill -0 "$modsync_pid" 2>/dev/null; do sleep 0.05; done
+    wait "$bench_perf_pid" 2>/dev/null || true
+    echo "  perf profile: $bench_perf_file (perf report -i … --no-children --comm modsync)"
+    bench_perf_pid=
+  fi
+}
+
+bench_perf_attach() {
+  [ "${BENCH_PERF:-0}" = 1 ] || return 0
+  local name=$1 port=$2 db=$3 where=$4 log=${5:-} pattern=${6:-}
+  mkdir -p "$bench_build/bench"
+  (
+    if [ -n "$log" ]; then bench_wait_log "$log" 1 120 "$pattern" >/dev/null 2>&1 || exit 0; fi
+    for _ in $(seq 600); do
+      p=$(bench_psql "$port" "$db" -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+        WHERE datname = '$db' AND pid <> pg_backend_pid() AND ($where)")
+      if [ -n "$p" ]; then
+        exec perf record -q -F "${BENCH_PERF_FREQ:-499}" --call-graph dwarf,16384 -e cpu-clock -p "$p" \
+          -o "$bench_build/bench/$name.perf.data" >"$bench_build/bench/$name.perf.log" 2>&1
+      fi
+      sleep 0.05
+    done
+  ) &
+  bench_perf_attach_pids+=($!)
+  pids+=($!)
+}
+
+bench_perf_attach_wait() {
+  local pid
+  for pid in "${bench_perf_attach_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bench_perf_attach_pids=()
+}
+
+bench_wait_log() {
+  local log=$1 count=$2 timeout_s=$3
+  shift 3
+  local deadline p ok
+  deadline=$(($(date +%s) + timeout_s))
+  while :; do
+    ok=1
+    for p in "$@"; do
+      [ "$(grep -c -- "$p" "$log" 2>/dev/null || true)" -ge "$count" ] || ok=0
+    done
+    [ "$ok" = 1 ] && return 0
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "bench: $log does not show $count x each of: $*" >&2
+      tail -n 20 "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
 }
 
 bench_write_apply_config() {
@@ -144,4 +264,34 @@ sink:
   ${BENCH_SINK_BATCH:-}
   projections:
 YAML
+}
+
+bench_run_until_consumed() {
+  local port=$1 db=$2 config=$3 log=$4 events=$5 timeout_s=$6 perf_name=${7:-} t0 t1
+  bench_poll_open "$port" "$db"
+  t0=$(bench_now)
+  bench_start_daemon "$config" "$log" "$perf_name"
+  if ! bench_wait_consumed "$events" "$timeout_s"; then
+    tail -n 20 "$log" >&2
+    return 1
+  fi
+  t1=$(bench_now)
+  bench_poll_close
+  bench_elapsed_s=$(bench_calc "round($t1 - $t0, 3)")
+  bench_daemon_cpu_s=$(bench_cpu_s "$modsync_pid")
+  bench_daemon_hwm_kb=$(bench_vm VmHWM "$modsync_pid")
+}
+
+bench_run_native_until() {
+  local port=$1 db=$2 subscription=$3 sql=$4 want=$5 server_log=$6 t0 t1
+  bench_poll_open "$port" "$db"
+  t0=$(bench_now)
+  bench_poll "ALTER SUBSCRIPTION $subscription ENABLE"
+  if ! bench_wait_query "$sql" "$want" 300; then
+    tail -n 20 "$server_log" >&2
+    return 1
+  fi
+  t1=$(bench_now)
+  bench_poll_close
+  bench_elapsed_s=$(bench_calc "round($t1 - $t0, 3)")
 }

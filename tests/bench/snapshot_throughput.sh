@@ -13,7 +13,8 @@
 # Both targets are then compared with the source (count and an order-free hash of the rows).
 #
 # Usage: snapshot_throughput.sh BUILD_DIR   (env: BENCH_SNAPSHOT_ROWS=1000000,
-#        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH, BENCH_KEEP=1)
+#        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
+#        BENCH_PERF=1 (BUILD_DIR/bench/snapshot.perf.data), BENCH_KEEP=1)
 set -euo pipefail
 build=${1:-build}
 . "$(dirname "$0")/lib.sh"
@@ -66,23 +67,12 @@ export BENCH_SOURCE_TABLES=public.snap
 bench_write_apply_config "$work/modsync.yaml" bench-snapshot "host=127.0.0.1 port=$port dbname=dst user=postgres" \
   "$BENCH_BROKERS" "$work/state" "host=127.0.0.1 port=$port dbname=src user=postgres" bench_snap bench_snap initial
 echo "    - { from: bench.public.snap, to: public.snap }" >>"$work/modsync.yaml"
-bench_poll_open "$port" dst
-t0=$(bench_now)
-"$BENCH_MODSYNC" run --config "$work/modsync.yaml" 2>"$work/modsync.log" &
-modsync_pid=$!
-pids+=("$modsync_pid")
-if ! bench_wait_consumed "$n" 600; then
-  tail -n 20 "$work/modsync.log" >&2
-  exit 1
-fi
-t1=$(bench_now)
-bench_poll_close
-cpu=$(bench_cpu_s "$modsync_pid")
+bench_run_until_consumed "$port" dst "$work/modsync.yaml" "$work/modsync.log" "$n" 600 snapshot || exit 1
 sink_cpu=$(bench_backend_cpu_s "$port" dst)
-hwm_kb=$(bench_vm VmHWM "$modsync_pid")
-kill -TERM "$modsync_pid"
-wait "$modsync_pid" 2>/dev/null || true
-snap_s=$(bench_calc "round($t1 - $t0, 3)")
+bench_stop_daemon
+snap_s=$bench_elapsed_s
+cpu=$bench_daemon_cpu_s
+hwm_kb=$bench_daemon_hwm_kb
 snap_rate=$(bench_calc "round($n / $snap_s)")
 ratio=$(bench_ratio "$snap_rate" "$copy_rate")
 dropped=$(bench_topic_low_total "$BENCH_BROKERS" bench.public.snap)

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
       results.push_back(r);
     }
   }
-  int failed = 0, kills = 0, faults = 0;
+  int failed = 0, kills = 0, faults = 0, outages = 0;
   int64_t rows = 0, missing = 0, extra = 0, duplicated = 0, different = 0;
   fmt::print("\n=== chaos: {} run(s), features {} ===\n", results.size(), o.features.to_string());
   for (const auto& r : results) {
@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
     failed += !r.ok;
     kills += r.kills;
     faults += r.faults;
+    outages += r.outages_checked;
     rows += r.rows_compared;
     missing += r.missing;
     extra += r.extra;
@@ -122,8 +123,8 @@ int main(int argc, char** argv) {
     different += r.different;
   }
   fmt::print(
-      "total: runs={} failed={} kills={} faults={} rows_compared={} missing={} extra={} "
-      "different={} duplicated={}\n",
-      results.size(), failed, kills, faults, rows, missing, extra, different, duplicated);
+      "total: runs={} failed={} kills={} faults={} outages_shown={} rows_compared={} missing={} "
+      "extra={} different={} duplicated={}\n",
+      results.size(), failed, kills, faults, outages, rows, missing, extra, different, duplicated);
   return failed ? 1 : 0;
 }

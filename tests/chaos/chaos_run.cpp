@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "modsync/testing/eventually.hpp"
 #include "modsync/testing/pg_cluster.hpp"
 #include "modsync/testing/temp_dir.hpp"
+#include "readiness.hpp"
 #include "workload.hpp"
 
 namespace modsync::chaos {
@@ -181,7 +183,9 @@ class Daemon {
     o.output_dir = logs_ / fmt::format("daemon-{:03}", ++starts_);
     std::filesystem::create_directories(o.output_dir);
     child_.emplace(std::vector<std::string>{binary_, "run", "--config", config_.string()}, o);
+    start_times_.push_back(Clock::now());
   }
+  const std::vector<Clock::time_point>& start_times() const { return start_times_; }
   ChildProcess& child() { return *child_; }
   int starts() const { return starts_; }
   bool running() { return child_ && child_->running(); }
@@ -195,6 +199,7 @@ class Daemon {
   std::filesystem::path config_, logs_;
   std::optional<ChildProcess> child_;
   int starts_ = 0;
+  std::vector<Clock::time_point> start_times_;
 };
 
 // Whether the process has SIGHUP and SIGTERM blocked (its main thread's SigBlk in /proc).
@@ -237,12 +242,13 @@ const std::vector<std::string>& fault_names() {
 
 std::string RunResult::summary() const {
   return fmt::format(
-      "chaos seed={} {} kills={} faults={} rows_compared={} missing={} extra={} different={} "
+      "chaos seed={} {} kills={} faults={} outages_shown={} rows_compared={} missing={} extra={} "
+      "different={} "
       "duplicated={} kafka_changes={} kafka_missing={} kafka_extra={} kafka_resent={} "
       "kafka_unverifiable={} problems={}",
-      seed, ok ? "PASS" : "FAIL", kills, faults, rows_compared, missing, extra, different,
-      duplicated, kafka_changes, kafka_missing, kafka_extra, kafka_resent, kafka_unverifiable,
-      problems.size());
+      seed, ok ? "PASS" : "FAIL", kills, faults, outages_checked, rows_compared, missing, extra,
+      different, duplicated, kafka_changes, kafka_missing, kafka_extra, kafka_resent,
+      kafka_unverifiable, problems.size());
 }
 
 RunResult run_chaos(const RunOptions& o) {
@@ -251,6 +257,15 @@ RunResult run_chaos(const RunOptions& o) {
   const Scenario sc = Scenario::generate(o.seed, o.features);
   Rng fault_rng(o.seed ^ 0x5eedfa17ULL);
   const std::vector<Fault> faults = schedule(o, fault_rng);
+  // The dev broker does not check idempotent producers' sequence numbers: with two Produce
+  // requests in flight, a failed first one and a successful second make librdkafka report the
+  // first one's messages delivered, though the mock never stored them (docs/dev-broker.md,
+  // "Produce errors"; chaos finding F6). A real broker rejects the second request instead. So
+  // a run that injects Produce errors keeps one request in flight, and the others run with
+  // the default pipelining.
+  const bool produce_errors = std::any_of(faults.begin(), faults.end(), [](const Fault& f) {
+    return f.extra.rfind("request-errors Produce", 0) == 0;
+  });
   const auto t_start = Clock::now();
   auto log = [&](const std::string& line) {
     const double t = std::chrono::duration<double>(Clock::now() - t_start).count();
@@ -283,8 +298,13 @@ RunResult run_chaos(const RunOptions& o) {
   for (const auto& t : sc.tables) ddl += create_table_sql(t);
   src.exec("shop", ddl);
   src.exec("shop", audit_setup_sql(sc));
-  Workload workload(sc, src.dsn("shop"), o.seed ^ 0x3017c0adULL);
-  workload.seed();
+  std::vector<std::unique_ptr<Workload>> writers;
+  for (int w = 0; w < (o.features.has("concurrent") ? 3 : 1); ++w) {
+    writers.push_back(std::make_unique<Workload>(
+        sc, src.dsn("shop"), (o.seed ^ 0x3017c0adULL) + static_cast<uint64_t>(w),
+        1 + w * int64_t{1000000}));
+  }
+  writers[0]->seed();
   // The seed rows reach Kafka as snapshot rows, not as changes: the change audit starts now
   // (chaos.ins_* keeps them, for the append-only oracle).
   src.exec("shop", "TRUNCATE chaos.audit");
@@ -295,6 +315,9 @@ RunResult run_chaos(const RunOptions& o) {
 
   const auto config_dir = dir / "config";
   std::filesystem::create_directories(config_dir);
+  // The endpoint the readiness watch samples; a stall shows after 1 s (a broker pause lasts
+  // 0.5-3 s).
+  const int http_port = testing::free_port();
   for (int pair = 0; pair < 2; ++pair) {
     std::string tables, projections;
     for (const auto& t : sc.tables) {
@@ -307,14 +330,16 @@ RunResult run_chaos(const RunOptions& o) {
     }
     const std::string id = pair == 0 ? "chaos" : "chaosa";
     std::ofstream(config_dir / (id + ".yaml")) << fmt::format(
-        "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"\" }}\n  shutdown_timeout: 10s\n"
-        "kafka:\n  brokers: {}\n  topic_prefix: {}\n"
+        "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"127.0.0.1:{}\" }}\n"
+        "  shutdown_timeout: 10s\n"
+        "kafka:\n  brokers: {}\n  topic_prefix: {}\n  stall_timeout: 1s\n{}"
         "source:\n  module: shop\n  dsn: {}\n  tables: [{}]\n  snapshot: {}\n  "
         "snapshot_chunk_rows: {}\n"
         "  heartbeat_interval: 1s\n"
         "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
         "projections:\n{}",
-        id, yaml_quote((dir / "state").string()), yaml_quote(broker.bootstrap()), id,
+        id, yaml_quote((dir / "state").string()), http_port, yaml_quote(broker.bootstrap()), id,
+        produce_errors ? "  properties: { max.in.flight.requests.per.connection: 1 }\n" : "",
         yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
         sc.snapshot_chunk_rows, yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms,
         projections);
@@ -334,7 +359,8 @@ RunResult run_chaos(const RunOptions& o) {
   }
 
   std::atomic<bool> stop{false};
-  std::thread worker([&] { workload.run(stop); });
+  std::vector<std::thread> workers;
+  for (auto& w : writers) workers.emplace_back([&stop, &w] { w->run(stop); });
   const auto t0 = Clock::now();
   std::vector<std::string> executed;
   auto note = [&](const std::string& what) {
@@ -358,6 +384,11 @@ RunResult run_chaos(const RunOptions& o) {
       std::this_thread::sleep_for(std::min<Clock::duration>(100ms, until - Clock::now()));
     }
   };
+  ReadinessWatch readiness(http_port);
+  std::vector<Outage> outages;
+  auto outage = [&](const Fault& f, Clock::time_point began, std::vector<std::string> expect) {
+    outages.push_back(Outage{f.describe(), began, Clock::now(), std::move(expect)});
+  };
   bool broker_stopped = false;
   for (const Fault& f : faults) {
     sleep_watching(t0 + std::chrono::milliseconds(f.at_ms));
@@ -370,6 +401,7 @@ RunResult run_chaos(const RunOptions& o) {
     }
     ++result.faults;
     note(f.describe() + fmt::format(" [daemon start #{}]", daemon.starts()));
+    const auto began = Clock::now();
     if (f.kind == "kill") {
       ++result.kills;
       daemon.child().kill();
@@ -398,6 +430,8 @@ RunResult run_chaos(const RunOptions& o) {
       sleep_watching(Clock::now() + std::chrono::milliseconds(f.param));
       broker.process().signal(SIGCONT);
       broker_stopped = false;
+      // A stall shows after kafka.stall_timeout (1 s) of waiting: shorter pauses may pass unseen.
+      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"});
     } else if (f.kind == "broker-errors") {
       const std::string reply = broker.control(f.extra);
       if (reply != "ok") problem("dev broker control: " + f.extra + ": " + reply);
@@ -405,24 +439,38 @@ RunResult run_chaos(const RunOptions& o) {
       broker.control("broker-down 1");
       sleep_watching(Clock::now() + std::chrono::milliseconds(f.param));
       broker.control("broker-up 1");
+      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"});
     } else if (f.kind == "sub-restart") {
       sub.restart(f.param ? testing::PgCluster::StopMode::kImmediate
                           : testing::PgCluster::StopMode::kFast);
+      outage(f, began, {" projection "});
     } else if (f.kind == "src-restart") {
       src.restart(f.param ? testing::PgCluster::StopMode::kImmediate
                           : testing::PgCluster::StopMode::kFast);
+      outage(f, began, {": capture "});
     }
   }
   sleep_watching(t0 + std::chrono::seconds(o.duration_s));
   stop = true;
-  worker.join();
+  for (auto& w : workers) w.join();
   if (broker_stopped) broker.process().signal(SIGCONT);
-  const auto& ws = workload.stats();
+  WorkloadStats ws;
+  for (const auto& w : writers) {
+    const auto& s = w->stats();
+    ws.transactions += s.transactions;
+    ws.failed += s.failed;
+    ws.large_transactions += s.large_transactions;
+    ws.statements += s.statements;
+    ws.truncates += s.truncates;
+    ws.pk_changes += s.pk_changes;
+    ws.big_writes += s.big_writes;
+    ws.reconnects += s.reconnects;
+  }
   log(
       fmt::format("workload done: {} transactions ({} failed, {} large), {} statements, {} "
-                  "truncates, {} key changes, {} TOAST-sized values, {} connections",
+                  "truncates, {} key changes, {} TOAST-sized values, {} connections, {} writer(s)",
                   ws.transactions, ws.failed, ws.large_transactions, ws.statements, ws.truncates,
-                  ws.pk_changes, ws.big_writes, ws.reconnects));
+                  ws.pk_changes, ws.big_writes, ws.reconnects, writers.size()));
 
   // Catch up, then the oracle.
   testing::PgConn src_conn(src.dsn("shop"));
@@ -452,6 +500,25 @@ RunResult run_chaos(const RunOptions& o) {
   log(fmt::format("caught up (or gave up) after {:.1f}s",
                   std::chrono::duration<double>(Clock::now() - t0).count() - o.duration_s));
   const auto kafka = check_kafka(sc, broker.bootstrap(), src_conn);
+  // What the endpoint said: each outage while it lasted, and ready once caught up.
+  const auto shown = check_outages(readiness, outages, daemon.start_times(), 3s);
+  result.outages_checked = shown.checked;
+  for (const auto& p : shown.problems) problem("outage not shown: " + p);
+  const auto ready_from = Clock::now();
+  if (!testing::eventually(
+          [&] {
+            const auto r = readiness.between(ready_from, Clock::now());
+            return !r.empty() && r.back().code == 200;
+          },
+          60s, 200ms)) {
+    const auto r = readiness.between(ready_from, Clock::now());
+    problem(fmt::format("caught up, but /readyz still answers {}: {}",
+                        r.empty() ? 0 : r.back().code, r.empty() ? std::string() : r.back().body));
+  }
+  log(
+      fmt::format("outages shown on /readyz and /metrics: {} checked, {} skipped (daemon "
+                  "restarted nearby)",
+                  shown.checked, shown.skipped));
 
   daemon.child().signal(SIGTERM);
   const auto status = daemon.child().wait(20s);

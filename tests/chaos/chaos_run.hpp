@@ -29,10 +29,11 @@ struct RunOptions {
 struct RunResult {
   uint64_t seed = 0;
   int kills = 0;
-  int faults = 0;  ///< every fault, kills included
+  int faults = 0;           ///< every fault, kills included
+  int outages_checked = 0;  ///< server outages /readyz and /metrics were checked to show
   int64_t rows_compared = 0, missing = 0, extra = 0, different = 0, duplicated = 0;
   int64_t kafka_changes = 0, kafka_missing = 0, kafka_extra = 0, kafka_resent = 0;
-  int64_t kafka_unverifiable = 0;  ///< changes retention may have dropped (not failed)
+  int64_t kafka_unverifiable = 0;     ///< changes retention may have dropped (not failed)
   std::vector<std::string> problems;  ///< daemon crashes, unclean stops, …
   bool ok = false;
   std::string summary() const;

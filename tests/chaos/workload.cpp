@@ -58,9 +58,12 @@ bool connection_ok(const testing::PgConn& conn) {
 
 }  // namespace
 
-Workload::Workload(const Scenario& scenario, std::string dsn, uint64_t seed)
+Workload::Workload(const Scenario& scenario, std::string dsn, uint64_t seed, int64_t first_key)
     : scenario_(scenario), dsn_(std::move(dsn)), rng_(seed), state_(scenario.tables.size()) {
-  for (auto& s : state_) s.big_budget = kBigBudget;
+  for (auto& s : state_) {
+    s.big_budget = kBigBudget;
+    s.next_key = first_key;
+  }
 }
 
 int Workload::big_size(const Table& t, TableState& s, double p) {

@@ -1,8 +1,8 @@
 #pragma once
 // The random DML of a chaos run: rows seeded before modsync starts, then transactions of every
-// shape on one connection until told to stop. What the workload wrote is never remembered as
-// the truth: the oracle reads the source afterwards. Keys are tracked only to aim updates and
-// deletes at rows that probably exist.
+// shape on one connection until told to stop (a run may have several writers). What the workload
+// wrote is never remembered as the truth: the oracle reads the source afterwards. Keys are tracked
+// only to aim updates and deletes at rows that probably exist.
 
 #include <atomic>
 #include <cstdint>
@@ -25,9 +25,11 @@ struct WorkloadStats {
 };
 
 /// Single-threaded: seed() on the main thread before start, then run() on the workload thread.
+/// Writers of one run use key ranges apart (`first_key`), so each aims its updates and deletes
+/// at its own rows; their transactions still interleave (and truncates hit every writer's rows).
 class Workload {
  public:
-  Workload(const Scenario& scenario, std::string dsn, uint64_t seed);
+  Workload(const Scenario& scenario, std::string dsn, uint64_t seed, int64_t first_key = 1);
 
   /// Inserts each table's seed rows (one transaction per table). Throws on failure.
   void seed();

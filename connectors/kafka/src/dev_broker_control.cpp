@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "modsync/kafka/dev_broker.hpp"
 
@@ -132,6 +133,14 @@ std::string DevBroker::control(std::string_view line) {
       errors.push_back(e);
     }
     rd_kafka_mock_push_request_errors_array(mc, api, errors.size(), errors.data());
+    if (api == 0) {
+      spdlog::warn(
+          "dev broker: Produce errors pushed. The mock does not check idempotent sequence "
+          "numbers: a producer with several requests in flight is told a failed request's "
+          "messages were delivered when a later request succeeds, and they are not stored. "
+          "Fix: give the producer max.in.flight.requests.per.connection=1 for exact results "
+          "(docs/dev-broker.md, \"Produce errors lose pipelined messages\")");
+    }
     return "ok";
   }
   if (cmd == "clear-request-errors") {
