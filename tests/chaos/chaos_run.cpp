@@ -465,12 +465,14 @@ RunResult run_chaos(const RunOptions& o) {
     ws.pk_changes += s.pk_changes;
     ws.big_writes += s.big_writes;
     ws.reconnects += s.reconnects;
+    ws.schema_changes += s.schema_changes;
   }
-  log(
-      fmt::format("workload done: {} transactions ({} failed, {} large), {} statements, {} "
-                  "truncates, {} key changes, {} TOAST-sized values, {} connections, {} writer(s)",
-                  ws.transactions, ws.failed, ws.large_transactions, ws.statements, ws.truncates,
-                  ws.pk_changes, ws.big_writes, ws.reconnects, writers.size()));
+  log(fmt::format(
+      "workload done: {} transactions ({} failed, {} large), {} statements, {} "
+      "truncates, {} key changes, {} TOAST-sized values, {} schema changes, {} connections, "
+      "{} writer(s)",
+      ws.transactions, ws.failed, ws.large_transactions, ws.statements, ws.truncates, ws.pk_changes,
+      ws.big_writes, ws.schema_changes, ws.reconnects, writers.size()));
 
   // Catch up, then the oracle.
   testing::PgConn src_conn(src.dsn("shop"));

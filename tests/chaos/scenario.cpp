@@ -33,6 +33,9 @@ const std::vector<std::string> kFeatureNames = {
     // Three writers on their own connections (keys apart): transactions interleave in the WAL
     // and commit out of xid order, as an application's do.
     "concurrent",
+    // Columns added to and dropped from the source tables while the run goes on (no projection
+    // maps them): new schema versions mid-stream, across kills.
+    "schema-change",
 };
 
 const std::vector<std::string> kWords = {"alpha", "beta",   "gamma",  "delta", "omega",

@@ -64,6 +64,7 @@ Workload::Workload(const Scenario& scenario, std::string dsn, uint64_t seed, int
     s.big_budget = kBigBudget;
     s.next_key = first_key;
   }
+  if (first_key == 1 && scenario.features.has("schema-change")) schema_budget_ = 4;
 }
 
 int Workload::big_size(const Table& t, TableState& s, double p) {
@@ -178,6 +179,31 @@ std::vector<std::string> Workload::transaction(std::vector<std::string>& notes) 
       return out;
     }
   }
+  if (shape >= 3 && shape < 8 && schema_budget_ > 0) {
+    // A column added, or one added earlier dropped, in the source table and in its two audit
+    // copies (the audit trigger copies whole rows into them).
+    const size_t ti = std::uniform_int_distribution<size_t>(0, scenario_.tables.size() - 1)(rng_);
+    const Table& t = scenario_.tables[ti];
+    TableState& s = state_[ti];
+    --schema_budget_;
+    schema_change_pending_ = true;
+    std::string change;
+    if (!s.added.empty() && chance(rng_, 0.5)) {
+      change = "DROP COLUMN " + quote_ident(s.added.back());
+      s.added.pop_back();
+    } else {
+      s.added.push_back(fmt::format("x_{}", ++schema_serial_));
+      change =
+          fmt::format("ADD COLUMN {} int DEFAULT {}", quote_ident(s.added.back()), schema_serial_);
+    }
+    for (const std::string& table :
+         {"public." + quote_ident(t.name), "chaos." + quote_ident("ins_" + t.name),
+          "chaos." + quote_ident("upd_" + t.name)}) {
+      out.push_back(fmt::format("ALTER TABLE {} {}", table, change));
+    }
+    notes.push_back(t.name + ": " + change);
+    return out;
+  }
   const int statements = shape < 600 ? 1 : shape < 985 ? uniform(rng_, 2, 10) : 0;
   if (statements == 0) {
     // A large transaction: a bulk insert, or a multi-row update or delete.
@@ -282,12 +308,14 @@ void Workload::run(const std::atomic<bool>& stop) {
         continue;
       }
     }
+    schema_change_pending_ = false;
     const auto statements = transaction(notes);
     std::string sql = "BEGIN;";
     for (const auto& s : statements) sql += s + ";";
     try {
       conn->exec(sql + "COMMIT");
       ++stats_.transactions;
+      if (schema_change_pending_) ++stats_.schema_changes;
     } catch (const std::exception&) {
       ++stats_.failed;
       try {

@@ -22,6 +22,7 @@ struct WorkloadStats {
   int64_t pk_changes = 0;
   int64_t big_writes = 0;  ///< TOAST-sized values written
   int64_t large_transactions = 0;
+  int64_t schema_changes = 0;  ///< columns added or dropped (committed)
 };
 
 /// Single-threaded: seed() on the main thread before start, then run() on the workload thread.
@@ -45,6 +46,7 @@ class Workload {
     std::vector<int64_t> dead;  ///< keys deleted, for re-inserts
     int truncates = 0;
     int big_budget = 0;
+    std::vector<std::string> added;  ///< columns this run added (and has not dropped yet)
   };
 
   std::string insert_sql(const Table& t, TableState& s, int64_t key);
@@ -59,6 +61,9 @@ class Workload {
   std::string dsn_;
   Rng rng_;
   std::vector<TableState> state_;
+  int schema_budget_ = 0;  ///< schema changes left (the first writer's only)
+  int schema_serial_ = 0;
+  bool schema_change_pending_ = false;  ///< the transaction being run changes a schema
   WorkloadStats stats_;
 };
 

@@ -126,6 +126,25 @@ std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
   return s;
 }
 
+std::optional<SlotState> SourceCatalog::usable_slot(const std::string& name,
+                                                    std::string_view context) {
+  auto s = slot(name);
+  if (s && s->plugin != "pgoutput") {
+    fail("{}: replication slot {} exists but uses plugin {}, not pgoutput. Fix: drop it "
+         "(modsync slots drop --config <file> {}) or set source.slot to another name.",
+         context, name, s->plugin, name);
+  }
+  if (s && s->wal_status == "lost") {
+    fail("{}: replication slot {} is invalidated (wal_status lost): PostgreSQL removed WAL it "
+         "still needed, so changes were lost. Fix: drop the slot (modsync slots drop --config "
+         "<file> {}); modsync then creates a new one and snapshots again by itself; rebuild "
+         "projections that must lose rows deleted meanwhile (modsync resnapshot). See "
+         "docs/runbook.md, \"A slot was lost or invalidated\".",
+         context, name, name);
+  }
+  return s;
+}
+
 void SourceCatalog::drop_slot(const std::string& name) {
   conn_.exec_params("SELECT pg_drop_replication_slot($1)", {name});
 }
@@ -140,6 +159,21 @@ std::string SourceCatalog::membership(const std::string& publication, const Tabl
       "ORDER BY relid::oid), '') FROM pg_partition_tree($2::oid) WHERE isleaf) ELSE '' END",
       {publication, std::to_string(table.oid), table.partitioned ? "true" : "false"});
   return std::string(r.value(0, 0));
+}
+
+void SourceCatalog::name_types(std::vector<event::Column>& cols) {
+  std::string oids = "{", modifiers = "{";
+  for (size_t i = 0; i < cols.size(); ++i) {
+    oids += fmt::format("{}{}", i ? "," : "", cols[i].type_oid);
+    modifiers += fmt::format("{}{}", i ? "," : "", cols[i].type_modifier);
+  }
+  PgResult r = conn_.exec_params(
+      "SELECT format_type(t.o, t.m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY "
+      "t(o, m, n) ORDER BY t.n",
+      {oids + "}", modifiers + "}"});
+  for (int i = 0; i < r.rows() && static_cast<size_t>(i) < cols.size(); ++i) {
+    cols[static_cast<size_t>(i)].type_name = std::string(r.value(i, 0));
+  }
 }
 
 void SourceCatalog::emit_heartbeat() {

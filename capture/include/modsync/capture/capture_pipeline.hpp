@@ -15,7 +15,7 @@ namespace modsync::capture {
 /// snapshot if configured and not yet done, then streams until `stop` becomes true. Each run
 /// resumes from the checkpoint store; every failure throws modsync::Error (retriable or fatal)
 /// after which a new run() resumes without loss: nothing is confirmed to PostgreSQL before
-/// Kafka acknowledged it and the store recorded it (see AckTracker).
+/// Kafka acknowledged it and the store recorded it (see DurabilityTracker).
 /// Threads: run() blocks its calling thread; `stats` may be read from any thread.
 class CapturePipeline {
  public:

@@ -2,9 +2,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "modsync/common/lsn.hpp"
+#include "modsync/event/row.hpp"
 #include "modsync/pg/pg_connection.hpp"
 #include "modsync/pg/qualified_name.hpp"
 
@@ -46,6 +48,10 @@ class SourceCatalog {
   void ensure_publication(const std::string& name, const std::vector<TableInfo>& tables);
 
   std::optional<SlotState> slot(const std::string& name);
+  /// The slot `name` (nullopt when missing) if a capture can stream from it; throws a fatal
+  /// Error (starting with `context`) naming the fix when it uses another plugin than pgoutput
+  /// or PostgreSQL invalidated it (wal_status lost).
+  std::optional<SlotState> usable_slot(const std::string& name, std::string_view context);
   void drop_slot(const std::string& name);
 
   /// Writes a non-transactional logical message that the slot will decode, so an idle
@@ -57,6 +63,10 @@ class SourceCatalog {
   /// means changes may have gone unpublished, or rows came or went without changes (ATTACH,
   /// DETACH).
   std::string membership(const std::string& publication, const TableInfo& table);
+
+  /// Fills each column's type_name (format_type of its type OID and modifier), for
+  /// subscribers that create their tables from the published schema. One query.
+  void name_types(std::vector<event::Column>& columns);
 
   static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
 
