@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "modsync/common/listen_address.hpp"
 #include "modsync/config/config.hpp"
 #include "modsync/testing/child_process.hpp"
 #include "read_text.hpp"
@@ -125,11 +126,11 @@ TEST_CASE("the Kubernetes sidecar example is wired together") {
   }
 
   SECTION("probes reach the daemon's HTTP endpoint on its routes") {
-    const auto listen = pair.daemon.http_listen;
-    const auto colon = listen.rfind(':');
+    const auto listen = modsync::parse_listen_address(pair.daemon.http_listen);
+    REQUIRE(listen);
     // The kubelet probes the pod IP, so a loopback address would fail every probe.
-    CHECK(listen.substr(0, colon) == "0.0.0.0");
-    const int port = std::stoi(listen.substr(colon + 1));
+    CHECK(listen->host == "0.0.0.0");
+    const int port = listen->port;
     CHECK(modsync["livenessProbe"]["httpGet"]["path"].as<std::string>() == "/healthz");
     CHECK(modsync["readinessProbe"]["httpGet"]["path"].as<std::string>() == "/readyz");
     CHECK(probe_port(modsync, modsync["livenessProbe"]) == port);
