@@ -24,7 +24,7 @@
 #include <simdjson.h>
 
 #include "modsync/common/lsn.hpp"
-#include "modsync/pgsink/projection_writer.hpp"
+#include "modsync/pgsink/stage_lines.hpp"
 #include "modsync/projection/filter.hpp"
 #include "modsync/projection/value.hpp"
 
@@ -60,7 +60,7 @@ std::string copy_unescaped(std::string_view text) {
 void check_copy(std::string_view value) {
   std::string line = "u\t";
   const size_t at = line.size();
-  modsync::pgsink::ProjectionWriter::append_copy_escaped(value, line);
+  modsync::pgsink::append_copy_escaped(value, line);
   const std::string_view written = std::string_view(line).substr(at);
   if (written.find_first_of("\t\n\r") != std::string_view::npos) {
     finding("COPY escaping left a raw tab, newline or carriage return");

@@ -4,10 +4,10 @@
 #include <optional>
 #include <vector>
 
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/event/schema_event.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
@@ -20,7 +20,7 @@ namespace {
 /// The type to create a target column of source column `c` with: the source's type name, which
 /// must name a type in the subscriber database too (user-defined types, extensions).
 std::string target_type(const config::Projection& projection, pg::PgConnection& conn,
-                        const SourceColumn& c) {
+                        const event::SchemaColumn& c) {
   if (c.type_name.empty()) {
     // A schema published before the type names: only built-in OIDs mean the same here.
     if (c.type_oid < pgsink::kFirstNormalObjectId) {
@@ -48,7 +48,7 @@ std::string target_type(const config::Projection& projection, pg::PgConnection& 
 
 }  // namespace
 
-std::optional<std::vector<SourceColumn>> latest_source_schema(const config::PairConfig& pair,
+std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const config::PairConfig& pair,
                                                               const config::SourceTable& from) {
   const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
   const std::string topic = pair.kafka.topic_prefix + ".schemas";
@@ -58,13 +58,14 @@ std::optional<std::vector<SourceColumn>> latest_source_schema(const config::Pair
   std::map<int, int64_t> end;
   std::vector<kafka::TopicPartitionOffset> start;
   for (int p = 0; p < partitions; ++p) {
-    const auto [low, high] = metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
+    const auto [low, high] =
+        metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
     if (high > low) {
       end[p] = high.value;
       start.push_back({topic, kafka::Partition{p}, low});
     }
   }
-  std::optional<std::vector<SourceColumn>> best;
+  std::optional<std::vector<event::SchemaColumn>> best;
   uint64_t best_version = 0;
   if (start.empty()) return best;
   kafka::ConsumerOptions options;
@@ -79,29 +80,13 @@ std::optional<std::vector<SourceColumn>> latest_source_schema(const config::Pair
     consumer.poll_batch(1000, 200, batch);
     for (const auto& m : batch) {
       if (m.offset().value + 1 >= end[m.partition().value]) end.erase(m.partition().value);
-      simdjson::dom::element doc;
-      if (!m.has_value() || parser.parse(m.value().data(), m.value().size()).get(doc)) continue;
-      std::string_view module, schema, table;
-      uint64_t version = 0;
-      if (doc["module"].get(module) || doc["schema"].get(schema) || doc["table"].get(table) ||
-          doc["version"].get(version))
+      if (!m.has_value()) continue;
+      auto schema = event::read_schema_event(parser, m.value());
+      if (!schema || schema->module != from.module || schema->schema != from.table.schema ||
+          schema->table != from.table.table || schema->version < best_version)
         continue;
-      if (module != from.module || schema != from.table.schema || table != from.table.table ||
-          version < best_version)
-        continue;
-      std::vector<SourceColumn> columns;
-      for (auto c : doc["columns"].get_array()) {
-        SourceColumn col;
-        col.name = std::string(std::string_view(c["name"].get_string()));
-        col.type_oid = static_cast<uint32_t>(uint64_t(c["type_oid"].get_uint64()));
-        col.type_modifier = static_cast<int32_t>(int64_t(c["type_modifier"].get_int64()));
-        col.key = bool(c["key"].get_bool());
-        std::string_view type_name;
-        if (c["type"].get(type_name) == simdjson::SUCCESS) col.type_name = std::string(type_name);
-        columns.push_back(std::move(col));
-      }
-      best = std::move(columns);
-      best_version = version;
+      best = std::move(schema->columns);
+      best_version = schema->version;
     }
   }
   consumer.close();
@@ -123,7 +108,7 @@ void create_target_table(const config::PairConfig& pair, const config::Projectio
                    projection.from->table.qualified(), pair.kafka.topic_prefix);
   }
   std::string defs, keys;
-  auto add = [&](const std::string& target, const SourceColumn& c) {
+  auto add = [&](const std::string& target, const event::SchemaColumn& c) {
     const std::string type = target_type(projection, conn, c);
     defs += fmt::format("{}{} {}", defs.empty() ? "" : ", ", conn.quote_ident(target), type);
     if (c.key) keys += (keys.empty() ? "" : ", ") + conn.quote_ident(target);

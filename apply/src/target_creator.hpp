@@ -5,24 +5,14 @@
 #include <vector>
 
 #include "modsync/config/config.hpp"
+#include "modsync/event/schema_event.hpp"
 #include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::apply {
 
-/// A column of a source table as the capture published it on `{prefix}.schemas`.
-struct SourceColumn {
-  std::string name;
-  uint32_t type_oid = 0;
-  int32_t type_modifier = -1;
-  bool key = false;
-  /// format_type() on the source ("public.mood"); "" in schemas published before modsync
-  /// carried it. A user-defined type's OID means nothing in the subscriber database: use this.
-  std::string type_name;
-};
-
 /// The newest published column list of `from`, read from the whole schemas topic (small: one
 /// message per table version); nullopt when the capture has not published it yet.
-std::optional<std::vector<SourceColumn>> latest_source_schema(const config::PairConfig& pair,
+std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const config::PairConfig& pair,
                                                               const config::SourceTable& from);
 
 /// Creates a projection's missing target table (`create_table: true`) from the newest version

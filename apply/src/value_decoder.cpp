@@ -7,7 +7,7 @@
 
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/pg_types.hpp"
-#include "modsync/pgsink/projection_writer.hpp"
+#include "modsync/pgsink/stage_lines.hpp"
 
 namespace modsync::apply {
 
@@ -90,131 +90,7 @@ void append_array_literal(simdjson::dom::array a, uint32_t element_oid, std::str
   out += '}';
 }
 
-/// Walks JSON text without building anything; each skip_* returns false on malformed input.
-class JsonScanner {
- public:
-  explicit JsonScanner(std::string_view text) : text_(text) {}
-
-  std::size_t pos() const { return pos_; }
-  bool at_end() {
-    skip_space();
-    return pos_ == text_.size();
-  }
-  bool consume(char c) {
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool peek(char c) {
-    skip_space();
-    return pos_ < text_.size() && text_[pos_] == c;
-  }
-  /// A string; `out` gets its raw content (escapes left as they are).
-  bool skip_string(std::string_view* out = nullptr) {
-    if (!consume('"')) return false;
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() && text_[pos_] != '"') pos_ += text_[pos_] == '\\' ? 2 : 1;
-    if (pos_ >= text_.size()) return false;
-    if (out) *out = text_.substr(start, pos_ - start);
-    ++pos_;
-    return true;
-  }
-  /// Any value; sets `unreadable` when a number in it does not fit simdjson's 64-bit reading.
-  bool skip_value(bool& unreadable, int depth = 0) {
-    if (depth > 1024) return false;
-    skip_space();
-    if (pos_ >= text_.size()) return false;
-    const char c = text_[pos_];
-    if (c == '"') return skip_string();
-    if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      if (consume(close)) return true;
-      do {
-        if (c == '{' && (!skip_string() || !consume(':'))) return false;
-        if (!skip_value(unreadable, depth + 1)) return false;
-      } while (consume(','));
-      return consume(close);
-    }
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() &&
-           std::string_view(",}] \t\r\n").find(text_[pos_]) == std::string_view::npos)
-      ++pos_;
-    const std::string_view token = text_.substr(start, pos_ - start);
-    if (token.empty()) return false;
-    if (token[0] == '-' || (token[0] >= '0' && token[0] <= '9')) unreadable |= !fits(token);
-    return true;
-  }
-
-  void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
-      ++pos_;
-  }
-
- private:
-  /// An integer within int64/uint64, or a number with a fraction or exponent simdjson reads
-  /// as a finite double (|exponent| well inside 308).
-  static bool fits(std::string_view number) {
-    const std::size_t e = number.find_first_of("eE");
-    if (e != std::string_view::npos) {
-      std::string_view exp = number.substr(e + 1);
-      if (!exp.empty() && (exp[0] == '+' || exp[0] == '-')) exp.remove_prefix(1);
-      return exp.size() < 3 || (exp.size() == 3 && exp < "300");
-    }
-    if (number.find('.') != std::string_view::npos) return true;
-    const bool negative = number[0] == '-';
-    const std::string_view digits = number.substr(negative ? 1 : 0);
-    constexpr std::string_view kMaxUint64 = "18446744073709551615",
-                               kMinInt64 = "9223372036854775808";
-    const std::string_view limit = negative ? kMinInt64 : kMaxUint64;
-    return digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit);
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
-
 }  // namespace
-
-std::optional<std::string> quote_unreadable_row_values(std::string_view event) {
-  JsonScanner in(event);
-  std::string out;
-  std::size_t copied = 0;  // event[0, copied) is in `out`
-  bool changed = false;
-  if (!in.consume('{')) return std::nullopt;
-  if (in.consume('}')) return std::nullopt;
-  do {
-    std::string_view name;
-    bool ignored = false;
-    if (!in.skip_string(&name) || !in.consume(':')) return std::nullopt;
-    if ((name != "before" && name != "after") || !in.peek('{')) {
-      if (!in.skip_value(ignored)) return std::nullopt;
-      continue;
-    }
-    in.consume('{');
-    if (in.consume('}')) continue;
-    do {
-      if (!in.skip_string() || !in.consume(':')) return std::nullopt;
-      in.skip_space();
-      const std::size_t start = in.pos();
-      bool unreadable = false;
-      if (!in.skip_value(unreadable)) return std::nullopt;
-      if (!unreadable) continue;
-      out.append(event.substr(copied, start - copied));
-      event::append_json_string(event.substr(start, in.pos() - start), out);
-      copied = in.pos();
-      changed = true;
-    } while (in.consume(','));
-    if (!in.consume('}')) return std::nullopt;
-  } while (in.consume(','));
-  if (!in.consume('}') || !in.at_end() || !changed) return std::nullopt;
-  out.append(event.substr(copied));
-  return out;
-}
 
 void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
                        std::string& scratch, std::string& out) {
@@ -227,9 +103,9 @@ void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn&
       // bytea scalars are decoded from base64 by the writer's decode(…, 'base64').
       scratch.clear();
       if (is_datetime(column.type_oid) && event::append_pg_datetime_input(text, scratch)) {
-        pgsink::ProjectionWriter::append_copy_escaped(scratch, out);
+        pgsink::append_copy_escaped(scratch, out);
       } else {
-        pgsink::ProjectionWriter::append_copy_escaped(text, out);
+        pgsink::append_copy_escaped(text, out);
       }
       return;
     }
@@ -250,11 +126,11 @@ void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn&
       } else {
         scratch = simdjson::minify(value);
       }
-      pgsink::ProjectionWriter::append_copy_escaped(scratch, out);
+      pgsink::append_copy_escaped(scratch, out);
       return;
     }
     case T::OBJECT:
-      pgsink::ProjectionWriter::append_copy_escaped(simdjson::minify(value), out);
+      pgsink::append_copy_escaped(simdjson::minify(value), out);
       return;
   }
 }
@@ -454,7 +330,7 @@ bool append_debezium_copy_value(simdjson::dom::element value, const pgsink::Targ
                                 std::string& error) {
   scratch.clear();
   if (append_debezium_pg_text(value, field, scratch, error)) {
-    pgsink::ProjectionWriter::append_copy_escaped(scratch, out);
+    pgsink::append_copy_escaped(scratch, out);
     return true;
   }
   if (!error.empty()) return false;

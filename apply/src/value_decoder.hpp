@@ -23,13 +23,6 @@ namespace modsync::apply {
 void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
                        std::string& scratch, std::string& out);
 
-/// For a change event that simdjson refuses because a number does not fit 64 bits: a copy in
-/// which each row-image field (`before`/`after` member) holding such a number is replaced by a
-/// JSON string of its exact text. Events written before json/jsonb became strings embedded
-/// them, and only those columns can hold such numbers; as a string, the value is exactly what
-/// the column needs. nullopt when no field needed it or `event` is not a JSON object. Pure.
-std::optional<std::string> quote_unreadable_row_values(std::string_view event);
-
 /// How a field of an event in Debezium value mode (source.value_mode: debezium) is read back:
 /// its Debezium form and, for kDecimal, the scale.
 struct DebeziumField {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "modsync/event/envelope.hpp"
+#include "modsync/event/envelope_reader.hpp"
 #include "modsync/event/pg_types.hpp"
 #include "value_decoder.hpp"
 
@@ -93,7 +94,7 @@ TEST_CASE("base64 to bytea hex input", "[unit][event][types]") {
 
 TEST_CASE("an old event embedding a json value with a number beyond 64 bits is still read",
           "[unit][apply][types]") {
-  using modsync::apply::quote_unreadable_row_values;
+  using modsync::event::quote_unreadable_row_values;
   const std::string event =
       R"j({"before":null,"after":{"id":1,"doc":{"big": [123456789012345678901234567890, 1.5]},)j"
       R"j("n":-9223372036854775808,"f":1e400,"s":"99999999999999999999999"},"op":"c"})j";

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/capture/schema_registry.hpp"
+#include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/settings.hpp"
 
 namespace modsync::capture {
@@ -118,7 +119,7 @@ void EventProducer::publish_schema(const event::TableSchema& t, Lsn since) {
   schema_value_ = SchemaRegistry::schema_event_json(t, since);
   headers_.clear();
   version_ = std::to_string(t.version);
-  headers_.add("modsync.schema_version", version_);
+  headers_.add(event::kSchemaVersionHeader, version_);
   headers_.add("content-type", "application/json");
   const EventSeq seq = tracker_.add(std::nullopt);
   producer_->produce(schema_topic_, schema_key_.data(), schema_key_.size(), schema_value_, headers_,

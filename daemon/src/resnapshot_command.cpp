@@ -4,18 +4,12 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "commands.hpp"
-#include "modsync/apply/apply_pipeline.hpp"
+#include "modsync/apply/projection_reset.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
 #include "modsync/config/config.hpp"
 #include "modsync/config/config_error.hpp"
-#include "modsync/kafka/producer.hpp"
-#include "modsync/kafka/settings.hpp"
-#include "modsync/pgsink/projection_writer.hpp"
-#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::daemon {
 
@@ -23,17 +17,6 @@ namespace {
 
 bool names_table(const config::TableName& t, const std::string& wanted) {
   return wanted.empty() || wanted == t.qualified() || wanted == t.table;
-}
-
-/// The end offset of every partition of `topic`: events produced after this call are at or
-/// beyond them.
-std::vector<pgsink::StoredOffset> end_offsets(kafka::Producer& producer, const std::string& topic) {
-  const int partitions = producer.partition_count(topic, std::chrono::seconds(10));
-  std::vector<pgsink::StoredOffset> out;
-  for (int p = 0; p < partitions; ++p) {
-    out.push_back({topic, p, producer.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10)).high.value});
-  }
-  return out;
 }
 
 }  // namespace
@@ -81,36 +64,17 @@ int resnapshot_command(const std::string& config_path, const std::string& pair_i
     // pair's), replay the topic from its beginning instead.
     size_t rebuilt = 0;
     if (pair->sink) {
-      const kafka::KafkaSettings settings = kafka::settings_from(pair->kafka);
-      kafka::Producer producer(settings, "modsync-resnapshot", [](uint64_t, const auto&) {});
-      auto conn = pg::PgConnection::connect(pair->sink->effective_dsn,
-                                            pg::PgConnection::Mode::kRegular,
-                                            "sink " + pair->sink->module);
-      pgsink::ProjectionWriter::ensure_offsets_table(conn);
+      apply::ProjectionReset reset(*pair);
       for (const auto& projection : pair->sink->projections) {
         const bool from_here = projection.from && pair->source &&
                                projection.from->module == pair->source->module;
         if (projection.from && !names_table(projection.from->table, table)) continue;
         if (!projection.from && !table.empty()) continue;
-        const std::string topic = config::projection_topic(*pair, projection);
-        const std::string id = apply::ApplyPipeline::projection_id(*pair, projection);
-        const auto offsets = from_here && resnapshots_source ? end_offsets(producer, topic)
-                                                             : std::vector<pgsink::StoredOffset>{};
-        conn.exec("BEGIN");
-        conn.exec("TRUNCATE " + conn.quote_ident(projection.to.schema) + "." +
-                  conn.quote_ident(projection.to.table));
-        pgsink::ProjectionWriter::clear_offsets(conn, id);
-        for (const auto& o : offsets) {
-          conn.exec_params(
-              "INSERT INTO modsync.offsets (projection, topic, partition, next_offset) VALUES "
-              "($1, $2, $3, $4)",
-              {id, o.topic, std::to_string(o.partition), std::to_string(o.next_offset)});
-        }
-        conn.exec("COMMIT");
+        const bool from_new_snapshot = reset.reset(projection, from_here && resnapshots_source);
         std::printf("projection %s: emptied; it refills from %s at the next start\n",
                     projection.to.qualified().c_str(),
-                    offsets.empty() ? "the beginning of its topic"
-                                    : "the source's new snapshot");
+                    from_new_snapshot ? "the source's new snapshot"
+                                      : "the beginning of its topic");
         ++rebuilt;
       }
     }

@@ -26,7 +26,7 @@ EventHeaders::EventHeaders() {
   headers_[kSource].name = "ce_source";
   headers_[kType].name = "ce_type";
   headers_[kTime].name = "ce_time";
-  headers_[kSchemaVersion].name = "modsync.schema_version";
+  headers_[kSchemaVersion].name = kSchemaVersionHeader;
 }
 
 void EventHeaders::fill_common(std::string_view type_suffix, const SourceInfo& source) {
@@ -63,6 +63,13 @@ void EventHeaders::fill_message(std::string_view module, const SourceInfo& sourc
   src.assign("modsync/");
   src.append(module);
   count_ = kSchemaVersion;
+}
+
+uint32_t schema_version_of(std::optional<std::string_view> header) {
+  if (!header) return 1;
+  uint32_t version = 0;
+  for (char c : *header) version = version * 10 + static_cast<uint32_t>(c - '0');
+  return version;
 }
 
 const std::string* EventHeaders::find(std::string_view name) const {

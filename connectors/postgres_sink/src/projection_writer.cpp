@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/pgsink/stage_lines.hpp"
 
 namespace modsync::pgsink {
 
@@ -46,8 +47,19 @@ std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,
   return out;
 }
 
-void ProjectionWriter::clear_offsets(pg::PgConnection& conn, const std::string& projection_id) {
+void ProjectionWriter::reset(pg::PgConnection& conn, const pg::QualifiedName& target,
+                             const std::string& projection_id,
+                             const std::vector<StoredOffset>& start) {
+  conn.exec("BEGIN");
+  conn.exec("TRUNCATE " + conn.quote_ident(target.schema) + "." + conn.quote_ident(target.table));
   conn.exec_params("DELETE FROM modsync.offsets WHERE projection = $1", {projection_id});
+  for (const auto& o : start) {
+    conn.exec_params(
+        "INSERT INTO modsync.offsets (projection, topic, partition, next_offset) VALUES "
+        "($1, $2, $3, $4)",
+        {projection_id, o.topic, std::to_string(o.partition), std::to_string(o.next_offset)});
+  }
+  conn.exec("COMMIT");
 }
 
 std::string ProjectionWriter::cast(size_t i) const {
@@ -63,12 +75,7 @@ std::string ProjectionWriter::cast(size_t i) const {
 void ProjectionWriter::build_sql() {
   const std::string target =
       conn_.quote_ident(table_.name.schema) + "." + conn_.quote_ident(table_.name.table);
-  std::string stage_cols;
-  for (size_t i = 0; i < options_.fed_columns.size(); ++i) stage_cols += fmt::format(", c{} text", i);
-  create_stage_sql_ = fmt::format(
-      "CREATE TEMP TABLE IF NOT EXISTS {} (op \"char\", lsn pg_lsn, seq int4, unchanged text{}) "
-      "ON COMMIT DELETE ROWS",
-      stage_, stage_cols);
+  create_stage_sql_ = StageLines::create_table_sql(stage_, options_.fed_columns.size());
   copy_sql_ = fmt::format("COPY {} FROM STDIN", stage_);
   truncate_sql_ = fmt::format("TRUNCATE {}", target);
 
@@ -233,19 +240,6 @@ void ProjectionWriter::rollback() noexcept {
   if (!in_tx_) return;
   in_tx_ = false;
   pg::PgResult r(PQexec(conn_.get(), "ROLLBACK"));
-}
-
-void ProjectionWriter::append_copy_escaped(std::string_view value, std::string& out) {
-  size_t start = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    const char* esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : nullptr;
-    if (!esc) continue;
-    out.append(value.data() + start, i - start);
-    out += esc;
-    start = i + 1;
-  }
-  out.append(value.data() + start, value.size() - start);
 }
 
 }  // namespace modsync::pgsink

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +15,21 @@
 #include "modsync/event/table_schema.hpp"
 
 namespace modsync::event {
+
+/// The header naming a change event's (and a schema event's) table schema version, in decimal
+/// (docs/events.md, "Versions").
+inline constexpr std::string_view kSchemaVersionHeader = "modsync.schema_version";
+
+/// The schema version a kSchemaVersionHeader value names; 1 when the header is absent.
+uint32_t schema_version_of(std::optional<std::string_view> header);
+
+/// The headers a dead letter adds to the original ones (docs/projections.md, "Poison events
+/// and dead letters").
+inline constexpr std::string_view kDlqErrorHeader = "modsync.dlq.error";
+inline constexpr std::string_view kDlqProjectionHeader = "modsync.dlq.projection";
+inline constexpr std::string_view kDlqTopicHeader = "modsync.dlq.topic";
+inline constexpr std::string_view kDlqPartitionHeader = "modsync.dlq.partition";
+inline constexpr std::string_view kDlqOffsetHeader = "modsync.dlq.offset";
 
 /// The headers of one event, in a structure reused from event to event: each fill overwrites
 /// the values in place, so once the strings have grown to their working size it does not

@@ -25,11 +25,8 @@ struct WriterOptions {
 
 /// Applies batches of projected rows to one target table, effectively once.
 ///
-/// A batch is staged with COPY into a temporary table as lines of
-///   op \t lsn \t seq \t unchanged \t v0 \t … \t vN-1 \n      (PostgreSQL COPY text format)
-/// where op is 'u' (upsert), 'p' (update keeping the columns listed in `unchanged`, written as
-/// ",a,b,") or 'd' (delete; only key values needed), and lsn/seq are the event's source position.
-/// merge then keeps the newest event per key and applies it only where the row's stored
+/// A batch is staged with COPY into a temporary table as StageLines (stage_lines.hpp: op,
+/// source position, unchanged columns, the fed columns' values). The merge then keeps the newest event per key and applies it only where the row's stored
 /// position (_modsync_lsn, _modsync_seq) is older: replays and reordering never regress a row.
 /// Targets without a primary key are append-only: 'u' rows are inserted, nothing else; with
 /// the two position columns each event is inserted once even when the capture re-sent it.
@@ -49,11 +46,14 @@ class ProjectionWriter {
   static void ensure_offsets_table(pg::PgConnection& conn);
   static std::vector<StoredOffset> load_offsets(pg::PgConnection& conn,
                                                 const std::string& projection_id);
-  /// Forgets a projection's offsets (resnapshot), in its own transaction.
-  static void clear_offsets(pg::PgConnection& conn, const std::string& projection_id);
+  /// `modsync resnapshot`: in one transaction, empties the target table `target` and replaces
+  /// the projection's stored offsets with `start` (none: it reads its topic from the
+  /// beginning). Must be called outside a transaction, after ensure_offsets_table.
+  static void reset(pg::PgConnection& conn, const pg::QualifiedName& target,
+                    const std::string& projection_id, const std::vector<StoredOffset>& start);
 
   void begin();
-  /// Stages `copy_data` (complete lines) and merges it into the target.
+  /// Stages `copy_data` (complete StageLines lines) and merges it into the target.
   void apply(std::string_view copy_data);
   /// Empties the projection as of `position` (the truncate event's): rows from older events
   /// go, and older events still to come are ignored. Targets without the position columns get
@@ -68,9 +68,6 @@ class ProjectionWriter {
   /// Whether the target stores each row's source position (_modsync_lsn, _modsync_seq).
   bool positioned() const;
   const TargetTable& table() const { return table_; }
-
-  /// Appends `value` to a COPY text line, escaped (backslash, tab, newline, carriage return).
-  static void append_copy_escaped(std::string_view value, std::string& out);
 
  private:
   std::string cast(size_t stage_index) const;

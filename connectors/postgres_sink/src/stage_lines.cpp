@@ -1,0 +1,64 @@
+#include "modsync/pgsink/stage_lines.hpp"
+
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace modsync::pgsink {
+
+void append_copy_escaped(std::string_view value, std::string& out) {
+  size_t start = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const char* esc = c == '\\'   ? "\\\\"
+                      : c == '\t' ? "\\t"
+                      : c == '\n' ? "\\n"
+                      : c == '\r' ? "\\r"
+                                  : nullptr;
+    if (!esc) continue;
+    out.append(value.data() + start, i - start);
+    out += esc;
+    start = i + 1;
+  }
+  out.append(value.data() + start, value.size() - start);
+}
+
+std::string StageLines::create_table_sql(std::string_view stage, std::size_t values) {
+  std::string columns;
+  for (std::size_t i = 0; i < values; ++i)
+    fmt::format_to(std::back_inserter(columns), ", c{} text", i);
+  return fmt::format(
+      "CREATE TEMP TABLE IF NOT EXISTS {} (op \"char\", lsn pg_lsn, seq int4, unchanged text{}) "
+      "ON COMMIT DELETE ROWS",
+      stage, columns);
+}
+
+void StageLines::begin_line(const Position& position) {
+  line_begin_ = text_.size();
+  unchanged_.clear();
+  text_ += "?\t";  // the op, known at end_line
+  text_ += position.commit_lsn.to_string();
+  fmt::format_to(std::back_inserter(text_), "\t{}\t", position.index);
+  unchanged_at_ = text_.size();
+}
+
+void StageLines::unchanged_value(std::string_view target_column) {
+  unchanged_ += ',';
+  unchanged_ += target_column;
+  null_value();
+}
+
+StageLines::Line StageLines::end_line(StageOp op) {
+  text_ += '\n';
+  if (!unchanged_.empty()) {
+    op = StageOp::kPartial;
+    unchanged_ += ',';
+    text_.insert(unchanged_at_, unchanged_);  // rare: only updates with TOAST columns
+  } else {
+    text_.insert(unchanged_at_, "\\N");
+  }
+  text_[line_begin_] = static_cast<char>(op);
+  return {line_begin_, text_.size(), op};
+}
+
+}  // namespace modsync::pgsink
