@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -23,7 +24,6 @@
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/pg_types.hpp"
 #include "modsync/postgres/pgoutput_decoder.hpp"
-#include "modsync/postgres/relation_cache.hpp"
 
 namespace {
 
@@ -76,14 +76,15 @@ void check_json(const std::string& json, const char* what) {
 
 struct Session {
   pg::PgOutputDecoder decoder;
-  pg::RelationCache cache;
+  std::unordered_map<uint32_t, pg::Relation> cache;  // by relation id
   std::vector<TableSchema> tables;  // by insertion; small
   modsync::event::EnvelopeEncoder encoder;
   std::string key, value;
 
   const TableSchema* table(uint32_t id) {
-    const pg::Relation* r = cache.find(id);
-    if (!r) return nullptr;
+    const auto it = cache.find(id);
+    if (it == cache.end()) return nullptr;
+    const pg::Relation* r = &it->second;
     for (auto& t : tables) {
       if (t.table == r->relname && t.schema == r->nspname && t.columns == r->columns) return &t;
     }
@@ -130,7 +131,7 @@ struct Session {
     }
     using modsync::event::Op;
     if (auto* r = std::get_if<pg::Relation>(&m)) {
-      cache.upsert(std::move(*r));
+      cache[r->id] = std::move(*r);
     } else if (auto* o = std::get_if<pg::Origin>(&m)) {
       if (!inside(o->name, bytes)) finding("origin name outside the message");
     } else if (auto* t = std::get_if<pg::Type>(&m)) {

@@ -8,17 +8,13 @@
 
 #include "modsync/common/error.hpp"
 #include "modsync/common/progress_watch.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/kafka/consumer.hpp"
+#include "modsync/kafka/settings.hpp"
 
 namespace modsync::apply {
 
 namespace {
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr auto kQueryTimeout = std::chrono::milliseconds(2000);
 
@@ -86,11 +82,10 @@ void ApplyLagProbe::poll() {
       // which would hold up the daemon's shutdown as long; kafka.properties may still set it.
       // It reads one event per lagging partition: a small fetch and prefetch keep a catch-up
       // from costing the probe megabytes per read.
-      kafka::KafkaSettings settings{pair_.kafka.brokers,
-                                    {{"socket.timeout.ms", "5000"},
-                                     {"max.partition.fetch.bytes", "65536"},
-                                     {"queued.max.messages.kbytes", "1024"}}};
-      for (const auto& [k, v] : pair_.kafka.properties) settings.properties.emplace_back(k, v);
+      const kafka::KafkaSettings settings =
+          kafka::settings_from(pair_.kafka, {{"socket.timeout.ms", "5000"},
+                                             {"max.partition.fetch.bytes", "65536"},
+                                             {"queued.max.messages.kbytes", "1024"}});
       kafka::ConsumerOptions options;
       // Never joins the group (assign only, no commits); the name says what it is.
       options.group_id = "modsync-" + pair_.daemon.id + "-lag-probe";

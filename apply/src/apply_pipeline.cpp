@@ -13,9 +13,10 @@
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/stage_lines.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "projection_plan.hpp"
 
 namespace modsync::apply {
@@ -76,8 +77,7 @@ struct ApplyPipeline::Impl {
           context, proj.to.qualified(), proj.to.qualified());
     }
 
-    kafka::KafkaSettings settings{pair.kafka.brokers, {}};
-    for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+    const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     applier = std::make_unique<BatchApplier>(
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
                             "modsync-" + pair.daemon.id + "-dlq",
@@ -104,8 +104,8 @@ struct ApplyPipeline::Impl {
       if (!offset) {
         // A projection starts from the table's whole history: the snapshot rows come first.
         // Once retention deleted the start of it, starting at what is left would miss rows.
-        const auto marks = metadata.watermarks(topic, p, std::chrono::seconds(10));
-        if (marks.low > 0) {
+        const auto marks = metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
+        if (marks.low.value > 0) {
           fail(
               "{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
               "events, so this new projection would miss rows. It is not started. Fix: fill it "
@@ -113,7 +113,7 @@ struct ApplyPipeline::Impl {
               context, p, topic, marks.low, pair.daemon.id,
               proj.from ? proj.from->table.qualified() : proj.to.qualified());
         }
-        offset = marks.low;
+        offset = marks.low.value;
       }
       positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
     }
@@ -145,10 +145,9 @@ struct ApplyPipeline::Impl {
   void poll(size_t max, int timeout_ms) {
     try {
       consumer->poll_batch(max, timeout_ms, batch);
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      if (what.find("out of range") != std::string::npos ||
-          what.find("AUTO_OFFSET_RESET") != std::string::npos) {
+    } catch (const kafka::KafkaError& e) {
+      if (e.position_lost()) {
+        const std::string what = e.what();
         fail(
             "{}: {}. The recorded position is no longer on Kafka (retention, or the topic was "
             "recreated), so events are missing; the projection is stopped rather than skip "

@@ -13,7 +13,7 @@ void publish_positions(ApplyStats& stats,
 void publish_positions(ApplyStats& stats, const std::vector<checkpoint::SinkOffset>& committed) {
   std::vector<std::pair<int32_t, int64_t>> offsets;
   offsets.reserve(committed.size());
-  for (const auto& o : committed) offsets.emplace_back(o.partition, o.offset);
+  for (const auto& o : committed) offsets.emplace_back(o.partition.value, o.offset.value);
   stats.set_next_offsets(offsets);
 }
 

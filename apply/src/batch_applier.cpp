@@ -6,20 +6,15 @@
 #include <spdlog/spdlog.h>
 
 #include "apply_positions.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/event/event_headers.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::apply {
 
 namespace {
 
 using Kind = ProjectedEvent::Kind;
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -136,7 +131,9 @@ void BatchApplier::apply_range(size_t from, size_t to) {
     writer_.save_offsets(offsets);
     writer_.commit();
     std::vector<checkpoint::SinkOffset> saved;
-    for (const auto& o : offsets) saved.push_back({o.topic, o.partition, o.next_offset});
+    for (const auto& o : offsets) {
+      saved.push_back({o.topic, kafka::Partition{o.partition}, kafka::Offset{o.next_offset}});
+    }
     store_.save_sink_offsets(options_.projection_id, saved);
     publish_positions(stats_, saved);
     count(from, to);

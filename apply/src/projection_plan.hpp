@@ -11,7 +11,7 @@
 #include "modsync/event/schema_event.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/target_table.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/projection/filter.hpp"
 
 namespace modsync::apply {

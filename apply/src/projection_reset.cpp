@@ -6,8 +6,9 @@
 
 #include "modsync/apply/apply_pipeline.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::apply {
 
@@ -22,7 +23,7 @@ struct ProjectionReset::Impl {
     const int partitions = producer.partition_count(topic, std::chrono::seconds(10));
     std::vector<pgsink::StoredOffset> out;
     for (int p = 0; p < partitions; ++p) {
-      out.push_back({topic, p, producer.watermarks(topic, p, std::chrono::seconds(10)).high});
+      out.push_back({topic, p, producer.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10)).high.value});
     }
     return out;
   }
@@ -31,9 +32,7 @@ struct ProjectionReset::Impl {
 namespace {
 
 kafka::KafkaSettings settings_of(const config::PairConfig& pair) {
-  kafka::KafkaSettings settings{pair.kafka.brokers, {}};
-  for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
-  return settings;
+  return kafka::settings_from(pair.kafka);
 }
 
 }  // namespace

@@ -4,13 +4,13 @@
 #include <optional>
 #include <vector>
 
-#include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
 #include "modsync/event/schema_event.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "modsync/kafka/settings.hpp"
 #include "modsync/pgsink/target_table.hpp"
 
 namespace modsync::apply {
@@ -50,8 +50,7 @@ std::string target_type(const config::Projection& projection, pg::PgConnection& 
 
 std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const config::PairConfig& pair,
                                                               const config::SourceTable& from) {
-  kafka::KafkaSettings settings{pair.kafka.brokers, {}};
-  for (const auto& [k, v] : pair.kafka.properties) settings.properties.emplace_back(k, v);
+  const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
   const std::string topic = pair.kafka.topic_prefix + ".schemas";
   kafka::Producer metadata(settings, "modsync-" + pair.daemon.id + "-schemas",
                            [](uint64_t, const kafka::DeliveryResult&) {});
@@ -59,10 +58,11 @@ std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const confi
   std::map<int, int64_t> end;
   std::vector<kafka::TopicPartitionOffset> start;
   for (int p = 0; p < partitions; ++p) {
-    const auto [low, high] = metadata.watermarks(topic, p, std::chrono::seconds(10));
+    const auto [low, high] =
+        metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
     if (high > low) {
-      end[p] = high;
-      start.push_back({topic, kafka::Partition{p}, kafka::Offset{low}});
+      end[p] = high.value;
+      start.push_back({topic, kafka::Partition{p}, low});
     }
   }
   std::optional<std::vector<event::SchemaColumn>> best;

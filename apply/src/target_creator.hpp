@@ -6,7 +6,7 @@
 
 #include "modsync/config/config.hpp"
 #include "modsync/event/schema_event.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::apply {
 

@@ -10,11 +10,11 @@
 #include <spdlog/spdlog.h>
 
 #include "change_mapper.hpp"
-#include "clock.hpp"
 #include "durability_tracker.hpp"
 #include "event_producer.hpp"
 #include "modsync/capture/schema_registry.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/common/time.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/pgoutput_decoder.hpp"
 #include "modsync/postgres/replication_stream.hpp"
 #include "modsync/postgres/source_catalog.hpp"

@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "clock.hpp"
 #include "modsync/common/error.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/common/time.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/source_catalog.hpp"
 
 namespace modsync::capture {

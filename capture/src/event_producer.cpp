@@ -7,6 +7,7 @@
 
 #include "modsync/capture/schema_registry.hpp"
 #include "modsync/event/event_headers.hpp"
+#include "modsync/kafka/settings.hpp"
 
 namespace modsync::capture {
 
@@ -21,8 +22,7 @@ EventProducer::EventProducer(const config::PairConfig& pair, std::string context
       stats_(stats) {}
 
 void EventProducer::start() {
-  kafka::KafkaSettings settings{pair_.kafka.brokers, {}};
-  for (const auto& [k, v] : pair_.kafka.properties) settings.properties.emplace_back(k, v);
+  const kafka::KafkaSettings settings = kafka::settings_from(pair_.kafka);
   if (auto it = pair_.kafka.properties.find("message.max.bytes");
       it != pair_.kafka.properties.end()) {
     if (auto v = std::strtoull(it->second.c_str(), nullptr, 10); v > 0) max_message_bytes_ = v;
@@ -47,7 +47,7 @@ void EventProducer::on_delivery(uint64_t opaque, const kafka::DeliveryResult& r)
   tracker_.failed(EventSeq{opaque});
   if (!delivery_error_) {
     delivery_error_.emplace(
-        kafka::classify_delivery_error(r.error),
+        kafka::error_kind(r.error),
         fmt::format("{}: Kafka did not acknowledge an event for topic {} partition {}: {}. "
                     "Nothing is confirmed past it; the pipeline resumes from its last checkpoint.",
                     context_, r.topic, r.partition, r.error_text));

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/lsn.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::capture {
 

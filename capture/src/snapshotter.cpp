@@ -5,7 +5,7 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
-#include "clock.hpp"
+#include "modsync/common/time.hpp"
 #include "modsync/postgres/snapshot_reader.hpp"
 
 namespace modsync::capture {

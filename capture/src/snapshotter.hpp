@@ -13,7 +13,7 @@
 #include "modsync/capture/capture_stats.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/config/config.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/source_catalog.hpp"
 
 namespace modsync::capture {

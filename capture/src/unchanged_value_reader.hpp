@@ -8,7 +8,7 @@
 
 #include "modsync/event/row.hpp"
 #include "modsync/event/table_schema.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/pgoutput.hpp"
 
 namespace modsync::capture {

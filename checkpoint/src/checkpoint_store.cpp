@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -14,6 +13,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/common/time.hpp"
 #include "value_codec.hpp"
 
 namespace modsync::checkpoint {
@@ -148,19 +148,10 @@ SinkOffset decode_sink(std::string_view key, std::string_view prefix, std::strin
   ValueReader r(value, 'O', printable_key(key));
   SinkOffset o;
   o.topic = std::string(rest.substr(0, nul));
-  o.partition = static_cast<int32_t>(read_be32(rest.substr(nul + 1)));
-  o.offset = r.i64("offset");
+  o.partition = kafka::Partition{static_cast<int32_t>(read_be32(rest.substr(nul + 1)))};
+  o.offset = kafka::Offset{r.i64("offset")};
   r.finish();
   return o;
-}
-
-std::string format_unix_ms(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  if (gmtime_r(&secs, &tm) == nullptr) return fmt::format("{} ms", ms);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000 < 0 ? -(ms % 1000) : ms % 1000);
 }
 
 }  // namespace
@@ -247,8 +238,8 @@ void Batch::put_sink_offsets(std::string_view group, const std::vector<SinkOffse
   for (const auto& o : offsets) {
     std::string key = prefix + o.topic;
     key.push_back('\0');
-    append_be32(key, static_cast<uint32_t>(o.partition));
-    batch_->Put(key, encode_offset(o.offset));
+    append_be32(key, static_cast<uint32_t>(o.partition.value));
+    batch_->Put(key, encode_offset(o.offset.value));
     ++count_;
   }
 }
@@ -378,19 +369,6 @@ std::vector<SchemaVersion> CheckpointStore::load_schema_versions() const {
   return out;
 }
 
-std::optional<SchemaVersion> CheckpointStore::latest_schema_version(std::string_view schema,
-                                                                    std::string_view table) const {
-  // Tables have a handful of versions; the last key in the table's range is the highest.
-  std::string last_key;
-  std::string last_value;
-  scan(schema_table_prefix(schema, table), [&](std::string_view key, std::string_view value) {
-    last_key.assign(key);
-    last_value.assign(value);
-  });
-  if (last_key.empty()) return std::nullopt;
-  return decode_schema(last_value, last_key);
-}
-
 void CheckpointStore::save_snapshot_progress(const SnapshotProgress& progress) {
   Batch b;
   b.put_snapshot_progress(progress);
@@ -465,7 +443,7 @@ std::string CheckpointStore::describe() const {
       if (key == kSourceKey) {
         const auto s = decode_source(value, key);
         source += fmt::format("source: acked {} confirmed {} updated {}\n", s.acked, s.confirmed,
-                              format_unix_ms(s.updated_unix_ms));
+                              format_rfc3339_ms(s.updated_unix_ms));
       } else if (key.starts_with(kSchemaPrefix)) {
         const auto v = decode_schema(value, key);
         schemas += fmt::format("schema: {}.{} v{} since {} columns {}\n", v.schema, v.table,

@@ -77,7 +77,7 @@ TEST_CASE("source checkpoint round-trips and survives reopening", "[checkpoint]"
   CHECK(reopened.load_source()->acked == Position{Lsn{0x16B374D848ull}, 13});
   CHECK(reopened.load_source()->confirmed == Lsn{0x16B374D000ull});
   CHECK(reopened.load_source()->updated_unix_ms == 1700000000123);
-  CHECK(reopened.path() == dir.path() / "pair-a");
+  CHECK(std::filesystem::is_directory(dir.path() / "pair-a"));
 }
 
 TEST_CASE("pairs in one state dir are independent", "[checkpoint]") {
@@ -107,11 +107,6 @@ TEST_CASE("schema versions are listed by table then version", "[checkpoint]") {
   CHECK(all[2] == version("public", "users", 2));
   CHECK(all[3] == version("public", "users", 10));
   CHECK(all[4] == version("public", "users", 256));
-
-  CHECK(store.latest_schema_version("public", "users") == version("public", "users", 256));
-  CHECK(store.latest_schema_version("public", "user") == version("public", "user", 1));
-  CHECK_FALSE(store.latest_schema_version("public", "use"));
-  CHECK_FALSE(store.latest_schema_version("public", "missing"));
 }
 
 TEST_CASE("snapshot progress saves, lists and clears", "[checkpoint]") {
@@ -171,7 +166,7 @@ TEST_CASE("a batch commits source and snapshot progress together", "[checkpoint]
   CHECK(batch.empty());
   CHECK(store.load_source()->acked == Position{Lsn{0x20}, 3});
   CHECK(store.load_snapshot_progress("public", "orders")->rows == 10);
-  CHECK(store.latest_schema_version("public", "orders")->version == 1);
+  CHECK(store.load_schema_versions() == std::vector<SchemaVersion>{version("public", "orders", 1)});
   CHECK(store.load_sink_offsets("g").size() == 1);
 
   // A dropped batch writes nothing.

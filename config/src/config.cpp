@@ -9,61 +9,28 @@
 namespace modsync::config {
 
 std::string_view to_string(LogLevel level) {
-  switch (level) {
-    case LogLevel::kTrace:
-      return "trace";
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "?";
+  return name_in(kLogLevelNames, level);
 }
-
 std::string_view to_string(LogFormat format) {
-  switch (format) {
-    case LogFormat::kLogfmt:
-      return "logfmt";
-    case LogFormat::kJson:
-      return "json";
-  }
-  return "?";
+  return name_in(kLogFormatNames, format);
 }
-
 std::string_view to_string(SnapshotMode mode) {
-  switch (mode) {
-    case SnapshotMode::kInitial:
-      return "initial";
-    case SnapshotMode::kNever:
-      return "never";
-  }
-  return "?";
+  return name_in(kSnapshotModeNames, mode);
 }
-
+std::string_view to_string(KafkaEnvelope envelope) {
+  return name_in(kKafkaEnvelopeNames, envelope);
+}
+std::string_view to_string(ValueMode mode) {
+  return name_in(kValueModeNames, mode);
+}
 std::string_view to_string(OnDelete mode) {
-  switch (mode) {
-    case OnDelete::kDelete:
-      return "delete";
-    case OnDelete::kSoft:
-      return "soft";
-    case OnDelete::kIgnore:
-      return "ignore";
-  }
-  return "?";
+  return name_in(kOnDeleteNames, mode);
 }
-
 std::string_view to_string(UnknownVersion mode) {
-  switch (mode) {
-    case UnknownVersion::kPause:
-      return "pause";
-    case UnknownVersion::kDeadLetter:
-      return "dead_letter";
-  }
-  return "?";
+  return name_in(kUnknownVersionNames, mode);
+}
+std::string_view to_string(Op op) {
+  return name_in(kOpNames, op);
 }
 
 bool Projection::applies_to(Op op) const {

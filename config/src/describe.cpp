@@ -55,8 +55,7 @@ void describe_source(const PairConfig& pair, const SourceConfig& s, std::string&
                      format_duration(s.status_interval));
   if (pair.kafka.envelope != KafkaEnvelope::kPlain || s.value_mode != ValueMode::kModsync) {
     out += fmt::format("  events: {} envelope, {} values\n",
-                       pair.kafka.envelope == KafkaEnvelope::kPlain ? "plain" : "schema_payload",
-                       s.value_mode == ValueMode::kModsync ? "modsync" : "debezium");
+                       to_string(pair.kafka.envelope), to_string(s.value_mode));
   }
 }
 
@@ -82,7 +81,7 @@ void describe_sink(const PairConfig& pair, const SinkConfig& s, std::string& out
     out += fmt::format("    columns: {}\n", describe_columns(p));
     if (!p.where.empty()) out += fmt::format("    where: {}\n", p.where);
     std::string ops;
-    for (Op op : p.ops) ops += static_cast<char>(op);
+    for (Op op : p.ops) ops += to_string(op);
     out += fmt::format("    ops: {}; on delete: {}", ops, to_string(p.on_delete));
     if (p.on_delete == OnDelete::kSoft) out += fmt::format(" (sets {})", p.soft_delete_column);
     out += fmt::format("; unknown version: {}; create table: {}\n", to_string(p.unknown_version),

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "modsync/common/json_string.hpp"
 #include "yaml_reader.hpp"
 
 namespace modsync::config::detail {
@@ -40,7 +41,7 @@ std::string check_topic_template(std::string_view tmpl, std::span<const std::str
       if (close == std::string_view::npos) {
         return fmt::format(
             "expected {}; got {} with an unclosed \"{{\". Fix: close it with \"}}\".", expected,
-            quote(tmpl));
+            json_quoted(tmpl));
       }
       const std::string_view name = tmpl.substr(i + 1, close - i - 1);
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -49,14 +50,14 @@ std::string check_topic_template(std::string_view tmpl, std::span<const std::str
                                     ? fmt::format("use only {}.", placeholders(allowed))
                                     : fmt::format("did you mean {{{}}}?", suggestion);
         return fmt::format("expected {}; got unknown placeholder {{{}}} in {}. Fix: {}", expected,
-                           name, quote(tmpl), fix);
+                           name, json_quoted(tmpl), fix);
       }
       i = close;
     } else if (!is_topic_char(c)) {
       return fmt::format(
           "expected {}; got {} containing {}. Fix: Kafka topic names allow only letters, digits, "
           "'.', '_' and '-'.",
-          expected, quote(tmpl), quote(std::string_view(&tmpl[i], 1)));
+          expected, json_quoted(tmpl), json_quoted(std::string_view(&tmpl[i], 1)));
     }
   }
   return {};

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "modsync/common/json_string.hpp"
+
 namespace modsync::config::detail {
 
 void YamlReader::error(const YAML::Mark& mark, const std::string& path, std::string message) {
@@ -49,7 +51,7 @@ std::optional<std::string> YamlReader::choice(const Field& f,
   if (!text) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), *text) != choices.end()) return text;
   const std::string key = f.path.substr(f.path.rfind('.') + 1);
-  expected(f.mark, f.path, fmt::format("one of {}", join_choices(choices, ", ")), quote(*text),
+  expected(f.mark, f.path, fmt::format("one of {}", join_choices(choices, ", ")), json_quoted(*text),
            fmt::format("set {} to {}", key, join_choices(choices, " or ")));
   return std::nullopt;
 }
@@ -60,11 +62,11 @@ std::optional<Duration> YamlReader::duration(const Field& f, bool allow_zero) {
   auto d = parse_duration(*text);
   if (!d) {
     expected(f.mark, f.path, "a duration such as 250ms, 5s, 2m, 1h or a number of seconds",
-             quote(*text), "write a whole number followed by ms, s, m or h");
+             json_quoted(*text), "write a whole number followed by ms, s, m or h");
     return std::nullopt;
   }
   if (!allow_zero && d->count() == 0) {
-    expected(f.mark, f.path, "a duration greater than zero", quote(*text),
+    expected(f.mark, f.path, "a duration greater than zero", json_quoted(*text),
              "use a positive duration such as 1s");
     return std::nullopt;
   }
@@ -81,11 +83,11 @@ std::optional<uint64_t> YamlReader::positive_integer(const Field& f, uint64_t ma
   const std::string wanted =
       bounded ? fmt::format("a whole number from 1 to {}", max) : "a positive whole number";
   if (ec == std::errc::result_out_of_range || (ec == std::errc{} && ptr == end && n > max)) {
-    expected(f.mark, f.path, wanted, quote(*text), fmt::format("write a number from 1 to {}", max));
+    expected(f.mark, f.path, wanted, json_quoted(*text), fmt::format("write a number from 1 to {}", max));
     return std::nullopt;
   }
   if (ec != std::errc{} || ptr != end || text->empty() || n == 0) {
-    expected(f.mark, f.path, wanted, quote(*text),
+    expected(f.mark, f.path, wanted, json_quoted(*text),
              "write a number such as 1000 (no units, no separators)");
     return std::nullopt;
   }
@@ -98,7 +100,7 @@ std::optional<bool> YamlReader::boolean(const Field& f) {
   if (*text == "true") return true;
   if (*text == "false") return false;
   const std::string key = f.path.substr(f.path.rfind('.') + 1);
-  expected(f.mark, f.path, "true or false", quote(*text),
+  expected(f.mark, f.path, "true or false", json_quoted(*text),
            fmt::format("set {} to true or false", key));
   return std::nullopt;
 }
@@ -137,16 +139,16 @@ std::optional<std::vector<std::pair<std::string, Field>>> YamlReader::mapping(
     if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
       const std::string_view suggestion = closest(key, known);
       if (!suggestion.empty()) {
-        expected(mark, path, "a known key", fmt::format("unknown key {}", quote(key)),
+        expected(mark, path, "a known key", fmt::format("unknown key {}", json_quoted(key)),
                  fmt::format("did you mean \"{}\"?", suggestion));
       } else {
-        expected(mark, path, "a known key", fmt::format("unknown key {}", quote(key)),
+        expected(mark, path, "a known key", fmt::format("unknown key {}", json_quoted(key)),
                  fmt::format("remove it; the keys allowed here are {}", join_choices(known, ", ")));
       }
       continue;
     }
     if (!seen.insert(key).second) {
-      expected(mark, path, "each key once", fmt::format("{} a second time", quote(key)),
+      expected(mark, path, "each key once", fmt::format("{} a second time", json_quoted(key)),
                "remove one of the two entries");
       continue;
     }
@@ -187,34 +189,6 @@ std::optional<MapView> open_map(YamlReader& reader, const Field& f,
   return MapView(reader, f, std::move(*entries));
 }
 
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
@@ -222,7 +196,7 @@ std::string describe_node(const YAML::Node& node) {
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Scalar:
-      return quote(node.Scalar());
+      return json_quoted(node.Scalar());
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return "nothing";

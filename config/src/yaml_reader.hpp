@@ -90,8 +90,6 @@ class MapView {
 std::optional<MapView> open_map(YamlReader& reader, const Field& f,
                                 std::span<const std::string_view> known);
 
-/// "\"text\"" with quotes and control characters escaped, for "got" clauses.
-std::string quote(std::string_view text);
 /// "a mapping", "a sequence", "nothing" or the quoted scalar.
 std::string describe_node(const YAML::Node& node);
 /// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), ASCII

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "modsync/config/config.hpp"
 #include "test_files.hpp"
 
@@ -352,4 +354,35 @@ TEST_CASE("columns take any name the catalog can spell, as where does", "[config
   bad.replace(bad.find("\"Mixed Case\""), 12, "\"a,b\"");
   CHECK_THROWS_WITH(load_file(dir.write("bad.yaml", bad), fake_env()),
                     Catch::Contains("a source column name") && Catch::Contains("without ','"));
+}
+
+namespace {
+
+template <typename Enum, size_t N>
+void check_names(const std::array<EnumName<Enum>, N>& names) {
+  std::set<std::string_view> seen_names;
+  std::set<Enum> seen_values;
+  for (const auto& n : names) {
+    CAPTURE(n.name);
+    CHECK(seen_names.insert(n.name).second);
+    CHECK(seen_values.insert(n.value).second);
+    CHECK(to_string(n.value) == n.name);
+  }
+}
+
+}  // namespace
+
+// Each enum's names are written once (config.hpp): the loader and to_string read the same table,
+// so a value cannot print under a name the loader does not read back.
+TEST_CASE("enum names are one table per enum, read back by to_string", "[config]") {
+  check_names(kLogLevelNames);
+  check_names(kLogFormatNames);
+  check_names(kSnapshotModeNames);
+  check_names(kKafkaEnvelopeNames);
+  check_names(kValueModeNames);
+  check_names(kOnDeleteNames);
+  check_names(kUnknownVersionNames);
+  check_names(kOpNames);
+  CHECK(to_string(Op::kTruncate) == "t");
+  CHECK(to_string(UnknownVersion::kDeadLetter) == "dead_letter");
 }

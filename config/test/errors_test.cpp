@@ -418,3 +418,35 @@ TEST_CASE("two projections into one target table are rejected naming both", "[co
               "tables.");
   }
 }
+
+// Regression (issue 10): the loader accepted addresses the HTTP server then refused at start
+// (":9187", "::1:9187"), and its message named no reason; port 0 is refused in one place, here.
+TEST_CASE("daemon.http.listen is read by the HTTP server's parser", "[config][errors]") {
+  const auto listen_errors = [](const std::string& address) {
+    return errors_of("daemon:\n  id: orders-to-shipping\n  http: { listen: \"" + address +
+                     "\" }\nkafka:\n  brokers: localhost:9092\nsink:\n  module: shipping\n"
+                     "  dsn: host=db\n  projections: [{ from: orders.public.orders, to: "
+                     "public.orders }]\n");
+  };
+  CHECK(listen_errors(":9187") ==
+        std::vector<std::string>{
+            "orders.yaml:3:11: daemon.http.listen: expected host:port or [ipv6]:port (or \"\" to "
+            "disable); got \":9187\" (no host). Fix: write an address such as "
+            "\"127.0.0.1:9187\"."});
+  CHECK(listen_errors("::1:9187") ==
+        std::vector<std::string>{
+            "orders.yaml:3:11: daemon.http.listen: expected host:port or [ipv6]:port (or \"\" to "
+            "disable); got \"::1:9187\" (an IPv6 address must be written as [address]:port). "
+            "Fix: write an address such as \"127.0.0.1:9187\"."});
+  CHECK(listen_errors("127.0.0.1:0") ==
+        std::vector<std::string>{
+            "orders.yaml:3:11: daemon.http.listen: expected a fixed port from 1 to 65535; got "
+            "\"127.0.0.1:0\". Fix: choose a port, e.g. \"127.0.0.1:9187\"."});
+  CHECK(load_file(TempDir().write("ok.yaml",
+                                  "daemon:\n  id: a\n  http: { listen: \"[::1]:9187\" }\nkafka:\n"
+                                  "  brokers: localhost:9092\nsink:\n  module: shipping\n"
+                                  "  dsn: host=db\n  projections: [{ from: orders.public.orders, "
+                                  "to: public.orders }]\n"),
+                  fake_env({}))
+            .daemon.http_listen == "[::1]:9187");
+}

@@ -10,7 +10,7 @@
 
 #include "modsync/config/config.hpp"
 #include "modsync/config/config_error.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 namespace modsync::daemon {
 

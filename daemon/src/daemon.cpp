@@ -19,7 +19,7 @@
 #include "modsync/observability/capture_metrics.hpp"
 #include "modsync/observability/logging.hpp"
 #include "modsync/observability/pipeline_watch.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "supervisor.hpp"
 
 namespace modsync::daemon {

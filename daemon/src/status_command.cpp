@@ -16,7 +16,8 @@
 #include "commands.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
-#include "modsync/observability/pipeline_watch.hpp"
+#include "modsync/common/listen_address.hpp"
+#include "modsync/common/time.hpp"
 
 namespace modsync::daemon {
 
@@ -29,12 +30,10 @@ std::optional<std::string> daemon_url(const std::vector<config::PairConfig>& pai
   for (const auto& pair : pairs) {
     const std::string& listen = pair.daemon.http_listen;
     if (listen.empty()) continue;
-    const auto colon = listen.rfind(':');
-    std::string host = listen.substr(0, colon);
-    const std::string port = colon == std::string::npos ? "9187" : listen.substr(colon + 1);
-    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "[::]") host = "[::1]";
-    return "http://" + host + ":" + port;
+    // The configuration was validated: the address parses.
+    const auto address = parse_listen_address(listen);
+    if (!address) continue;
+    return fmt::format("http://{}:{}", address->connect_host(), address->port);
   }
   return std::nullopt;
 }
@@ -82,7 +81,7 @@ std::string int_field(simdjson::dom::object o, std::string_view key) {
 }
 
 std::string format_unix_ms(int64_t ms) {
-  return ms == 0 ? "never" : observability::format_unix_ms(ms);
+  return ms == 0 ? "never" : format_rfc3339_ms(ms);
 }
 
 /// A pipeline state that `modsync status` reports with kExitUnhealthy.
@@ -201,8 +200,8 @@ bool print_checkpoints(const config::PairConfig& pair, const std::string& config
         }
         for (const auto& o : offsets) {
           std::printf("    projection %s: %s[%d] next offset %lld\n",
-                      projection.to.qualified().c_str(), o.topic.c_str(), o.partition,
-                      static_cast<long long>(o.offset));
+                      projection.to.qualified().c_str(), o.topic.c_str(), o.partition.value,
+                      static_cast<long long>(o.offset.value));
         }
       }
     }

@@ -1,6 +1,7 @@
 #include "modsync/event/event_headers.hpp"
 
 #include "json_append.hpp"
+#include "modsync/common/time.hpp"
 
 namespace modsync::event {
 namespace {
@@ -37,7 +38,7 @@ void EventHeaders::fill_common(std::string_view type_suffix, const SourceInfo& s
   type.append(type_suffix);
   std::string& time = headers_[kTime].value;
   time.clear();
-  detail::append_rfc3339_ms(source.commit_time_ms, time);
+  append_rfc3339_ms(source.commit_time_ms, time);
 }
 
 void EventHeaders::fill_change(const TableSchema& table, Op op, const SourceInfo& source) {

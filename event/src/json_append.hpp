@@ -44,9 +44,6 @@ void append_base64(std::string_view bytes, std::string& out);
 /// when `text` is not base64.
 bool decode_base64(std::string_view text, std::string& bytes);
 
-/// Appends `epoch_ms` as an RFC 3339 UTC time with milliseconds: 2024-01-02T03:04:05.123Z.
-void append_rfc3339_ms(int64_t epoch_ms, std::string& out);
-
 /// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code points past
 /// U+10FFFF), i.e. can be written as a JSON string without losing anything.
 bool is_valid_utf8(std::string_view bytes);

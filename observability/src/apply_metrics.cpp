@@ -6,7 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "text_escape.hpp"
+#include "modsync/common/json_string.hpp"
+#include "modsync/common/time.hpp"
 
 namespace modsync::observability {
 
@@ -27,9 +28,7 @@ ApplyLagView apply_lag_view(const apply::ApplyStats& stats) {
   // The probe asks every second; an answer older than this is no longer the present.
   constexpr int64_t kFreshMs = 3000;
   const apply::ApplyLag lag = stats.lag();
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = now_unix_ms();
   const int64_t silent_ms =
       std::max<int64_t>(0, steady_now_ms() - stats.kafka_answered_steady_ms.load());
   ApplyLagView v;
@@ -152,9 +151,9 @@ std::string apply_status_json(std::string_view pair, std::string_view projection
                               const apply::ApplyStats& stats) {
   const ApplyLagView lag = apply_lag_view(stats);
   std::string out = "{\"pair\":";
-  detail::append_json_string(out, pair);
+  append_json_string(pair, out);
   out += ",\"projection\":";
-  detail::append_json_string(out, projection);
+  append_json_string(projection, out);
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"events\":{},\"upserted\":{},\"deleted\":{},\"skipped\":{},"
                  "\"truncates\":{},\"batches\":{},\"dead_lettered\":{},\"retries\":{},"
@@ -175,7 +174,7 @@ std::string apply_status_json(std::string_view pair, std::string_view projection
                  "\"last_error\":",
                  stats.last_apply_lag_ms.load(std::memory_order_relaxed), lag.fetch_stall_ms,
                  lag.fetch_stalled ? "true" : "false");
-  detail::append_json_string(out, stats.last_error());
+  append_json_string(stats.last_error(), out);
   fmt::format_to(std::back_inserter(out), ",\"last_error_unix_ms\":{}}}",
                  stats.last_error_unix_ms());
   return out;

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "modsync/common/json_string.hpp"
 #include "modsync/common/lsn.hpp"
-#include "text_escape.hpp"
 
 namespace modsync::observability {
 
@@ -192,15 +192,15 @@ std::string capture_status_json(std::string_view pair, std::string_view module,
   const CapturePositions pos = capture_positions(stats);
   const capture::SlotView slot = stats.slot();
   std::string out = "{\"pair\":";
-  detail::append_json_string(out, pair);
+  append_json_string(pair, out);
   out += ",\"module\":";
-  detail::append_json_string(out, module);
+  append_json_string(module, out);
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"received_lsn\":\"{}\",\"confirmed_lsn\":\"{}\","
                  "\"server_lsn\":\"{}\",\"lag_bytes\":{},\"wal_status\":",
                  capture_state_name(stats), Lsn(pos.received), Lsn(pos.confirmed), Lsn(pos.server),
                  pos.lag_bytes);
-  detail::append_json_string(out, stats.wal_status());
+  append_json_string(stats.wal_status(), out);
   fmt::format_to(std::back_inserter(out), ",\"slot_exists\":{},\"events\":{{",
                  slot.known ? (slot.exists ? "true" : "false") : "null");
   bool first = true;
@@ -216,7 +216,7 @@ std::string capture_status_json(std::string_view pair, std::string_view module,
                  load(stats.retries), stats.last_commit_unix_ms.load(std::memory_order_relaxed),
                  load(stats.producer_queue), capture_delivery_stall_ms(stats),
                  capture_delivery_stalled(stats) ? "true" : "false");
-  detail::append_json_string(out, stats.last_error());
+  append_json_string(stats.last_error(), out);
   fmt::format_to(std::back_inserter(out), ",\"last_error_unix_ms\":{}}}",
                  stats.last_error_unix_ms());
   return out;

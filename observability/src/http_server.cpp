@@ -6,16 +6,17 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <httplib.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/common/listen_address.hpp"
 
 namespace modsync::observability {
 
@@ -110,41 +111,6 @@ httplib::Server::Handler guarded(F body) {
 
 }  // namespace
 
-std::pair<std::string, uint16_t> parse_listen_address(const std::string& listen) {
-  auto malformed = [&](std::string_view why) {
-    fail(
-        "daemon.http.listen \"{}\": {}. Fix: write host:port, e.g. 127.0.0.1:9187, "
-        "0.0.0.0:9187 or [::1]:9187 (port 0 picks a free port; \"\" disables the endpoint)",
-        listen, why);
-  };
-  std::string host;
-  std::string_view port_text;
-  if (listen.starts_with('[')) {
-    const auto close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      malformed("an IPv6 address must be written as [address]:port");
-    }
-    host = listen.substr(1, close - 1);
-    port_text = std::string_view(listen).substr(close + 2);
-  } else {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos) malformed("no port");
-    host = listen.substr(0, colon);
-    if (host.find(':') != std::string::npos) {
-      malformed("an IPv6 address must be written as [address]:port");
-    }
-    port_text = std::string_view(listen).substr(colon + 1);
-  }
-  if (host.empty()) malformed("no host");
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port > 65535) {
-    malformed("the port must be a number from 0 to 65535");
-  }
-  return {host, static_cast<uint16_t>(port)};
-}
-
 struct HttpServer::Impl {
   std::string listen;
   HttpHandlers handlers;
@@ -176,7 +142,15 @@ void HttpServer::start() {
   if (!impl_) fail("HttpServer::start on a moved-from server");
   if (impl_->server)
     fail("daemon.http.listen {}: the HTTP server is already running", impl_->listen);
-  const auto [host, port] = parse_listen_address(impl_->listen);
+  std::string why;
+  const std::optional<ListenAddress> address = parse_listen_address(impl_->listen, &why);
+  if (!address) {
+    fail(
+        "daemon.http.listen \"{}\": {}. Fix: write host:port, e.g. 127.0.0.1:9187, "
+        "0.0.0.0:9187 or [::1]:9187 (port 0 picks a free port; \"\" disables the endpoint)",
+        impl_->listen, why);
+  }
+  const auto& [host, port] = *address;
 
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };

@@ -1,13 +1,14 @@
 #include "modsync/observability/logging.hpp"
 
-#include <ctime>
+#include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include "text_escape.hpp"
+#include "modsync/common/json_string.hpp"
+#include "modsync/common/time.hpp"
 
 namespace modsync::observability {
 
@@ -44,19 +45,22 @@ std::string_view level_name(spdlog::level::level_enum level) {
 
 /// "2026-11-26T17:00:00.123Z"
 void append_timestamp(std::string& out, spdlog::log_clock::time_point time) {
-  const auto since_epoch = time.time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs).count();
-  std::time_t t = static_cast<std::time_t>(secs.count());
-  if (millis < 0) {  // before 1970: floor, not truncate
-    millis += 1000;
-    --t;
+  append_rfc3339_ms(
+      std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count(), out);
+}
+
+/// A logfmt value: bare when it is non-empty and holds no space, `=`, `"`, `\` or control
+/// character; otherwise a quoted JSON string.
+void append_logfmt_value(std::string& out, std::string_view text) {
+  const bool bare = !text.empty() && std::none_of(text.begin(), text.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c <= 0x20 || c == 0x7f || c == '=' || c == '"' || c == '\\';
+  });
+  if (bare) {
+    out += text;
+  } else {
+    append_json_string(text, out);
   }
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 millis);
 }
 
 std::string_view payload(const spdlog::details::log_msg& msg) {
@@ -71,12 +75,12 @@ class LogfmtFormatter final : public spdlog::formatter {
     line += " level=";
     line += level_name(msg.level);
     line += " msg=";
-    detail::append_json_string(line, payload(msg));
+    append_json_string(payload(msg), line);
     for (const auto& [key, value] : thread_context()) {
       line += ' ';
       line += key;
       line += '=';
-      detail::append_logfmt_value(line, value);
+      append_logfmt_value(line, value);
     }
     line += '\n';
     dest.append(line.data(), line.data() + line.size());
@@ -94,12 +98,12 @@ class JsonFormatter final : public spdlog::formatter {
     line += "\",\"level\":\"";
     line += level_name(msg.level);
     line += "\",\"msg\":";
-    detail::append_json_string(line, payload(msg));
+    append_json_string(payload(msg), line);
     for (const auto& [key, value] : thread_context()) {
       line += ',';
-      detail::append_json_string(line, key);
+      append_json_string(key, line);
       line += ':';
-      detail::append_json_string(line, value);
+      append_json_string(value, line);
     }
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());

@@ -1,22 +1,13 @@
 #include "modsync/observability/pipeline_watch.hpp"
 
-#include <ctime>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "modsync/common/time.hpp"
 #include "modsync/observability/apply_metrics.hpp"
 #include "modsync/observability/capture_metrics.hpp"
 
 namespace modsync::observability {
-
-std::string format_unix_ms(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
 
 template <typename Stats>
 bool RecoveryWatch::look_at(const char* what, bool healthy, Stats& stats) {
@@ -28,7 +19,7 @@ bool RecoveryWatch::look_at(const char* what, bool healthy, Stats& stats) {
   const std::string error = stats.last_error();
   if (error.empty()) return false;
   spdlog::info("{} recovered after {} retries; the last error (at {}) was: {}", what, retries,
-               format_unix_ms(stats.last_error_unix_ms()), error);
+               format_rfc3339_ms(stats.last_error_unix_ms()), error);
   stats.clear_error();
   return true;
 }

@@ -6,6 +6,7 @@
 #include "modsync/observability/apply_metrics.hpp"
 
 using namespace modsync::observability;
+using modsync::now_unix_ms;
 using modsync::apply::ApplyLag;
 using modsync::apply::ApplyStats;
 using modsync::apply::PartitionLag;
@@ -26,12 +27,6 @@ std::string metrics(const ApplyStats& stats) {
 }
 
 }  // namespace
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST_CASE("apply lag is the age of the oldest unapplied change, not a batch's latency") {
   ApplyStats stats;

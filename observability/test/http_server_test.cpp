@@ -120,8 +120,6 @@ TEST_CASE("malformed and unbindable addresses fail start() clearly") {
                     "daemon.http.listen 192.0.2.1:0: no interface of this host has address "
                     "192.0.2.1. Fix: use an address of this host, 127.0.0.1, or 0.0.0.0 for every "
                     "interface");
-  CHECK(parse_listen_address("[::1]:9187") == std::pair<std::string, uint16_t>{"::1", 9187});
-  CHECK(parse_listen_address("0.0.0.0:0") == std::pair<std::string, uint16_t>{"0.0.0.0", 0});
 }
 
 TEST_CASE("a server can be moved, stopped right after start, and restarted") {

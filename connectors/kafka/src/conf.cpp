@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
+#include "modsync/kafka/kafka_error.hpp"
 
 namespace modsync::kafka::detail {
 
@@ -125,6 +126,21 @@ KafkaPtr new_client(rd_kafka_type_t type, ConfPtr conf, const KafkaSettings& set
   }
   (void)conf.release();
   return rk;
+}
+
+Watermarks query_watermarks(rd_kafka_t* rk, std::string_view client, std::string_view topic,
+                            Partition partition, std::chrono::milliseconds timeout) {
+  Watermarks w;
+  const std::string name(topic);
+  if (const auto err = rd_kafka_query_watermark_offsets(rk, name.c_str(), partition.value,
+                                                        &w.low.value, &w.high.value,
+                                                        static_cast<int>(timeout.count()))) {
+    throw KafkaError(ErrorKind::kRetriable, err,
+                     fmt::format("{}: no watermarks for topic '{}' partition {} within {} ms: {}. "
+                                 "Fix: check kafka.brokers",
+                                 client, topic, partition, timeout.count(), rd_kafka_err2str(err)));
+  }
+  return w;
 }
 
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {

@@ -1,6 +1,7 @@
 #pragma once
 // Building librdkafka configurations with errors that name the offending property.
 
+#include <chrono>
 #include <string_view>
 
 #include <librdkafka/rdkafka.h>
@@ -34,6 +35,12 @@ void apply_properties(
 /// Creates the client; on failure throws with librdkafka's reason, any value of
 /// `settings.properties` masked in it. Takes ownership of `conf` in all cases.
 KafkaPtr new_client(rd_kafka_type_t type, ConfPtr conf, const KafkaSettings& settings);
+
+/// The low and high watermarks of one partition, asking its leader (blocks up to `timeout`).
+/// Throws a retriable KafkaError naming `client`, the topic and the partition when the broker
+/// does not say.
+Watermarks query_watermarks(rd_kafka_t* rk, std::string_view client, std::string_view topic,
+                            Partition partition, std::chrono::milliseconds timeout);
 
 /// Routes librdkafka's log lines to spdlog (from librdkafka's threads; spdlog is thread-safe).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf);

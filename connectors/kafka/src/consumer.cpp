@@ -6,6 +6,7 @@
 
 #include "conf.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/kafka/kafka_error.hpp"
 
 namespace modsync::kafka {
 namespace {
@@ -70,7 +71,7 @@ struct Consumer::Impl {
   KafkaPtr rk;
   bool closed = false;
   std::exception_ptr callback_exception;
-  std::optional<Error> deferred;
+  std::optional<KafkaError> deferred;
 
   std::string where() const {
     return fmt::format("Kafka consumer (group '{}', brokers {})", options.group_id,
@@ -112,7 +113,7 @@ struct Consumer::Impl {
     if (callback_exception) std::rethrow_exception(std::exchange(callback_exception, nullptr));
   }
 
-  Error to_error(const rd_kafka_message_t* m) const {
+  KafkaError to_error(const rd_kafka_message_t* m) const {
     const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     const std::string context = topic.empty()
                                     ? where()
@@ -120,27 +121,21 @@ struct Consumer::Impl {
                                                   topic, m->partition, m->offset);
     switch (m->err) {
       case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-        return Error(ErrorKind::kFatal,
-                     fmt::format("{}: the position is not available on the broker ({}). The data "
-                                 "was removed by retention or the offset is wrong. Fix: reset the "
-                                 "group's offsets deliberately, or set auto.offset.reset to "
-                                 "earliest/latest to accept skipping or replaying",
-                                 context, rd_kafka_message_errstr(m)));
+        return KafkaError(
+            m->err, fmt::format("{}: the position is not available on the broker ({}). The data "
+                                "was removed by retention or the offset is wrong. Fix: reset the "
+                                "group's offsets deliberately, or set auto.offset.reset to "
+                                "earliest/latest to accept skipping or replaying",
+                                context, rd_kafka_message_errstr(m)));
       case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
       case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-        return Error(ErrorKind::kFatal,
-                     fmt::format("{}: topic does not exist ({}). Fix: create the topic", context,
-                                 rd_kafka_message_errstr(m)));
+        return KafkaError(m->err, fmt::format("{}: topic does not exist ({}). Fix: create the topic",
+                                              context, rd_kafka_message_errstr(m)));
       default:
-        return Error(is_fatal_consumer_error(m->err) ? ErrorKind::kFatal : ErrorKind::kRetriable,
-                     fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
-                                 rd_kafka_err2name(m->err)));
+        // Only the message's wording differs; the kind comes from error_kind().
+        return KafkaError(m->err, fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
+                                              rd_kafka_err2name(m->err)));
     }
-  }
-
-  static bool is_fatal_consumer_error(rd_kafka_resp_err_t err) {
-    return err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
-           err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
   }
 };
 
@@ -194,15 +189,18 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
     rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   }
   if (const auto err = rd_kafka_subscribe(impl_->rk.get(), list.get())) {
-    fail("{}: cannot subscribe to {}: {}", impl_->where(), fmt::join(topics, ","),
-         rd_kafka_err2str(err));
+    throw KafkaError(ErrorKind::kFatal, err,
+                     fmt::format("{}: cannot subscribe to {}: {}", impl_->where(),
+                                 fmt::join(topics, ","), rd_kafka_err2str(err)));
   }
 }
 
 void Consumer::assign(const std::vector<TopicPartitionOffset>& positions) {
   auto list = to_list(positions);
   if (const auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
-    fail("{}: cannot assign partitions: {}", impl_->where(), rd_kafka_err2str(err));
+    throw KafkaError(ErrorKind::kFatal, err,
+                     fmt::format("{}: cannot assign partitions: {}", impl_->where(),
+                                 rd_kafka_err2str(err)));
   }
 }
 
@@ -212,7 +210,7 @@ void Consumer::assign(std::string_view topic, Partition partition, Offset offset
 
 size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Message>& out) {
   if (impl_->deferred) {
-    Error e = std::move(*impl_->deferred);
+    KafkaError e = std::move(*impl_->deferred);
     impl_->deferred.reset();
     throw e;
   }
@@ -224,7 +222,7 @@ size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Mes
     if (!m) break;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
     if (m->err) {
-      Error e = impl_->to_error(m.get());
+      KafkaError e = impl_->to_error(m.get());
       if (appended == 0) throw e;
       impl_->deferred.emplace(std::move(e));
       break;
@@ -240,15 +238,17 @@ void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
   if (offsets.empty()) return;
   auto list = to_list(offsets);
   if (const auto err = rd_kafka_commit(impl_->rk.get(), list.get(), 0)) {
-    fail_retriable(
-        "{}: commit of {} offsets failed: {}. Fix: retry; if it persists check the "
-        "group coordinator",
-        impl_->where(), offsets.size(), rd_kafka_err2str(err));
+    throw KafkaError(ErrorKind::kRetriable, err,
+                     fmt::format("{}: commit of {} offsets failed: {}. Fix: retry; if it persists "
+                                 "check the group coordinator",
+                                 impl_->where(), offsets.size(), rd_kafka_err2str(err)));
   }
   for (int i = 0; i < list->cnt; ++i) {
     if (const auto err = list->elems[i].err) {
-      fail_retriable("{}: commit for topic '{}' partition {} failed: {}", impl_->where(),
-                     list->elems[i].topic, list->elems[i].partition, rd_kafka_err2str(err));
+      throw KafkaError(ErrorKind::kRetriable, err,
+                       fmt::format("{}: commit for topic '{}' partition {} failed: {}",
+                                   impl_->where(), list->elems[i].topic, list->elems[i].partition,
+                                   rd_kafka_err2str(err)));
     }
   }
 }
@@ -258,25 +258,18 @@ std::optional<Offset> Consumer::committed(std::string_view topic, Partition part
   auto list = to_list({{std::string(topic), partition, Offset{}}});
   if (const auto err =
           rd_kafka_committed(impl_->rk.get(), list.get(), static_cast<int>(timeout.count()))) {
-    fail_retriable("{}: cannot read committed offset of topic '{}' partition {}: {}",
-                   impl_->where(), topic, partition, rd_kafka_err2str(err));
+    throw KafkaError(ErrorKind::kRetriable, err,
+                     fmt::format("{}: cannot read committed offset of topic '{}' partition {}: {}",
+                                 impl_->where(), topic, partition, rd_kafka_err2str(err)));
   }
   const int64_t off = list->elems[0].offset;
   if (off < 0) return std::nullopt;
   return Offset{off};
 }
 
-std::pair<Offset, Offset> Consumer::query_watermarks(std::string_view topic, Partition partition,
-                                                     std::chrono::milliseconds timeout) {
-  int64_t low = 0, high = 0;
-  const std::string name(topic);
-  if (const auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), name.c_str(),
-                                                        partition.value, &low, &high,
-                                                        static_cast<int>(timeout.count()))) {
-    fail_retriable("{}: no watermarks for topic '{}' partition {} within {} ms: {}",
-                   impl_->where(), topic, partition, timeout.count(), rd_kafka_err2str(err));
-  }
-  return {Offset{low}, Offset{high}};
+Watermarks Consumer::query_watermarks(std::string_view topic, Partition partition,
+                                      std::chrono::milliseconds timeout) {
+  return detail::query_watermarks(impl_->rk.get(), impl_->where(), topic, partition, timeout);
 }
 
 void Consumer::close() {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "conf.hpp"
+#include "modsync/kafka/kafka_error.hpp"
 
 namespace modsync::kafka {
 namespace {
@@ -24,29 +25,6 @@ bool is_unknown_topic(rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-ErrorKind classify_delivery_error(rd_kafka_resp_err_t error) {
-  switch (error) {
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
-    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
-    case RD_KAFKA_RESP_ERR__FATAL:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      return ErrorKind::kFatal;
-    default:
-      // librdkafka has hundreds of codes and retries the transient ones itself; anything else
-      // that reaches a delivery report is cured by restarting from the last checkpoint.
-      return ErrorKind::kRetriable;
-  }
-}
-
 struct Producer::Impl {
   std::string brokers;
   DeliveryCallback on_delivery;
@@ -56,7 +34,7 @@ struct Producer::Impl {
   // Set inside librdkafka callbacks (which must not throw through C frames) and thrown once
   // control is back in our own frames.
   std::exception_ptr callback_exception;
-  std::optional<Error> pending_error;
+  std::optional<KafkaError> pending_error;
   std::string last_client_error;
   ProgressWatch* watch = nullptr;
   bool delivered = false;  ///< a delivery report was served since the last served()
@@ -80,7 +58,7 @@ struct Producer::Impl {
                      Offset{m->offset}};
     self->delivered = true;
     if (is_unknown_topic(m->err) && !self->pending_error) {
-      self->pending_error.emplace(ErrorKind::kFatal, unknown_topic_message(self->brokers, topic));
+      self->pending_error.emplace(m->err, unknown_topic_message(self->brokers, topic));
     }
     if (self->callback_exception) return;
     try {
@@ -111,13 +89,14 @@ struct Producer::Impl {
     if (callback_exception) std::rethrow_exception(std::exchange(callback_exception, nullptr));
     char errstr[512];
     if (const auto err = rd_kafka_fatal_error(rk.get(), errstr, sizeof errstr)) {
-      fail(
-          "Kafka producer at {} failed fatally ({}): {}. Fix: restart the pipeline; it resumes "
-          "from its last checkpoint",
-          brokers, rd_kafka_err2name(err), errstr);
+      throw KafkaError(
+          ErrorKind::kFatal, err,
+          fmt::format("Kafka producer at {} failed fatally ({}): {}. Fix: restart the pipeline; "
+                      "it resumes from its last checkpoint",
+                      brokers, rd_kafka_err2name(err), errstr));
     }
     if (pending_error) {
-      Error e = std::move(*pending_error);
+      KafkaError e = std::move(*pending_error);
       pending_error.reset();
       throw e;
     }
@@ -189,10 +168,11 @@ void Producer::check_connectivity(std::chrono::milliseconds timeout) {
       impl_->last_client_error.empty()
           ? std::string(rd_kafka_err2str(err))
           : fmt::format("{} ({})", rd_kafka_err2str(err), impl_->last_client_error);
-  fail_retriable(
-      "cannot reach Kafka at {} within {} ms: {}. Fix: check kafka.brokers and that the "
-      "brokers are running and reachable from this host",
-      impl_->brokers, timeout.count(), reason);
+  throw KafkaError(ErrorKind::kRetriable, err,
+                   fmt::format("cannot reach Kafka at {} within {} ms: {}. Fix: check "
+                               "kafka.brokers and that the brokers are running and reachable "
+                               "from this host",
+                               impl_->brokers, timeout.count(), reason));
 }
 
 int Producer::partition_count(std::string_view topic, std::chrono::milliseconds timeout) {
@@ -201,34 +181,30 @@ int Producer::partition_count(std::string_view topic, std::chrono::milliseconds 
   const auto err =
       rd_kafka_metadata(impl_->rk.get(), 0, rkt, &md, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fail_retriable("cannot read metadata of Kafka topic '{}' at {}: {}. Fix: check kafka.brokers",
-                   topic, impl_->brokers, rd_kafka_err2str(err));
+    throw KafkaError(ErrorKind::kRetriable, err,
+                     fmt::format("cannot read metadata of Kafka topic '{}' at {}: {}. Fix: check "
+                                 "kafka.brokers",
+                                 topic, impl_->brokers, rd_kafka_err2str(err)));
   }
   const auto terr =
       md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   const int count = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
   rd_kafka_metadata_destroy(md);
-  if (is_unknown_topic(terr))
-    throw Error(ErrorKind::kFatal, Impl::unknown_topic_message(impl_->brokers, topic));
+  if (is_unknown_topic(terr)) {
+    throw KafkaError(ErrorKind::kFatal, terr, Impl::unknown_topic_message(impl_->brokers, topic));
+  }
   if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fail("Kafka topic '{}' at {}: {}", topic, impl_->brokers, rd_kafka_err2str(terr));
+    throw KafkaError(ErrorKind::kFatal, terr,
+                     fmt::format("Kafka topic '{}' at {}: {}", topic, impl_->brokers,
+                                 rd_kafka_err2str(terr)));
   }
   return count;
 }
 
-Producer::Watermarks Producer::watermarks(std::string_view topic, int partition,
-                                          std::chrono::milliseconds timeout) {
-  Watermarks w;
-  const std::string name(topic);
-  const auto err = rd_kafka_query_watermark_offsets(impl_->rk.get(), name.c_str(), partition,
-                                                    &w.low, &w.high,
-                                                    static_cast<int>(timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fail_retriable("cannot read the offsets of Kafka topic '{}' partition {} at {}: {}. Fix: "
-                   "check kafka.brokers",
-                   topic, partition, impl_->brokers, rd_kafka_err2str(err));
-  }
-  return w;
+Watermarks Producer::watermarks(std::string_view topic, Partition partition,
+                                std::chrono::milliseconds timeout) {
+  return detail::query_watermarks(impl_->rk.get(), fmt::format("Kafka producer ({})", impl_->brokers),
+                                  topic, partition, timeout);
 }
 
 void Producer::produce(std::string_view topic, const char* key, size_t key_len,
@@ -270,9 +246,9 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
     }
     impl_->check();
     if (is_unknown_topic(code)) {
-      throw Error(ErrorKind::kFatal, Impl::unknown_topic_message(impl_->brokers, topic));
+      throw KafkaError(ErrorKind::kFatal, code, Impl::unknown_topic_message(impl_->brokers, topic));
     }
-    throw Error(classify_delivery_error(code),
+    throw KafkaError(code,
                 fmt::format("cannot produce to Kafka topic '{}' at {} ({} byte value): {}", topic,
                             impl_->brokers, value.size(), rd_kafka_error_string(error.get())));
   }
@@ -305,8 +281,8 @@ const std::string& Producer::brokers() const {
   return impl_->brokers;
 }
 
-rd_kafka_t* Producer::handle() const {
-  return impl_->rk.get();
+void Producer::simulate_fatal_error(rd_kafka_resp_err_t code, const char* reason) {
+  rd_kafka_test_fatal_error(impl_->rk.get(), code, reason);
 }
 
 }  // namespace modsync::kafka

@@ -160,8 +160,8 @@ std::pair<bool, int64_t> pipelined_after_error(std::vector<std::pair<std::string
   producer.poll(100);  // A's request is on the wire
   producer.produce("seq", "b", 1, "B", {}, 1);
   REQUIRE(producer.flush(20000));
-  const auto w = producer.watermarks("seq", 0, 5s);
-  return {delivered == 2, w.high - w.low};
+  const auto w = producer.watermarks("seq", Partition{0}, 5s);
+  return {delivered == 2, w.high.value - w.low.value};
 }
 
 TEST_CASE("Produce errors against the dev broker need one request in flight to be exact",

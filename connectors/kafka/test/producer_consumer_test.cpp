@@ -10,6 +10,7 @@
 #include "modsync/common/error.hpp"
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/dev_broker.hpp"
+#include "modsync/kafka/kafka_error.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "test_support.hpp"
 
@@ -253,13 +254,13 @@ TEST_CASE("a topic that does not exist is a fatal error naming it", "[producer]"
 TEST_CASE("a fatal idempotent-producer error surfaces from poll()", "[producer]") {
   DevBroker broker({});
   Producer producer({broker.bootstrap(), {}}, "t", [](uint64_t, const DeliveryResult&) {});
-  rd_kafka_test_fatal_error(producer.handle(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-                            "injected by test");
+  producer.simulate_fatal_error(RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "injected by test");
   try {
     producer.poll(100);
     FAIL("no error");
-  } catch (const modsync::Error& e) {
+  } catch (const KafkaError& e) {
     CHECK_FALSE(e.retriable());
+    CHECK(e.code() == RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     CHECK_THAT(e.what(), Catch::Contains("failed fatally") && Catch::Contains("injected by test"));
   }
 }
@@ -284,8 +285,11 @@ TEST_CASE("auto.offset.reset=error reports an out-of-range position", "[consumer
   try {
     for (int i = 0; i < 50; ++i) consumer.poll_batch(10, 200, got);
     FAIL("no error reported");
-  } catch (const modsync::Error& e) {
+  } catch (const KafkaError& e) {
     CHECK_FALSE(e.retriable());
+    // Callers tell a lost position by its code (apply stops and names resnapshot), not its text.
+    CHECK(e.code() == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET);
+    CHECK(e.position_lost());
     CHECK_THAT(e.what(), Catch::Contains("topic 'short' partition 0 offset 100") &&
                              Catch::Contains("Offset out of range") &&
                              Catch::Contains("auto.offset.reset"));
@@ -337,10 +341,13 @@ TEST_CASE("watermarks name a partition's first and next offsets", "[consumer][wa
   Consumer consumer(settings, {.group_id = "marks"});
   const auto a = consumer.query_watermarks("cdc.marks", Partition{0}, 5s);
   const auto b = consumer.query_watermarks("cdc.marks", Partition{1}, 5s);
-  CHECK(a.first.value == 0);
-  CHECK(b.first.value == 0);
-  CHECK(a.second.value + b.second.value == 5);  // one key: all five in one partition
-  CHECK((a.second.value == 5 || b.second.value == 5));
+  CHECK(a.low == Offset{0});
+  CHECK(b.low == Offset{0});
+  CHECK(a.high.value + b.high.value == 5);  // one key: all five in one partition
+  CHECK((a.high == Offset{5} || b.high == Offset{5}));
+  // The producer asks the same way.
+  const auto pa = producer.watermarks("cdc.marks", Partition{0}, 5s);
+  CHECK((pa.low == a.low && pa.high == a.high));
   CHECK_THROWS_WITH(consumer.query_watermarks("cdc.marks", Partition{7}, 2s),
                     Catch::Contains("no watermarks for topic 'cdc.marks' partition 7"));
 }

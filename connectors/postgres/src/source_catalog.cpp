@@ -6,6 +6,13 @@
 
 namespace modsync::pg {
 
+namespace {
+
+/// SQLSTATE 42501, e.g. "must be owner of table orders".
+constexpr std::string_view kInsufficientPrivilege = "42501";
+
+}  // namespace
+
 void SourceCatalog::check_server() {
   const std::string wal_level = conn_.query_value("SHOW wal_level");
   if (wal_level != "logical") {
@@ -91,7 +98,11 @@ void SourceCatalog::ensure_publication(const std::string& name,
             "ALTER PUBLICATION {0} SET (publish_via_partition_root = true)";
   try {
     conn_.exec(fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
-  } catch (const Error& e) {
+  } catch (const SqlError& e) {
+    // Only a refused privilege is the owner's business; anything else (a lock timeout, a
+    // cancel) keeps its own message and kind. A lost connection is no SqlError at all: it
+    // stays retriable.
+    if (e.sqlstate() != kInsufficientPrivilege) throw;
     fail(
         "{}. Fix: run it as the tables' owner or a superuser (`{}`), or grant this role "
         "ownership of the tables.",

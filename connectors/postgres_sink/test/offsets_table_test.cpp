@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "modsync/pgsink/projection_writer.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/testing/pg_cluster.hpp"
 
 using namespace modsync;

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/kafka_position.hpp"
 #include "modsync/common/lsn.hpp"
 
 namespace rocksdb {
@@ -98,8 +99,8 @@ struct SnapshotProgress {
 /// The next Kafka offset a sink group has to apply for one topic partition.
 struct SinkOffset {
   std::string topic;
-  int32_t partition = 0;
-  int64_t offset = 0;
+  kafka::Partition partition{0};
+  kafka::Offset offset{0};
 
   friend bool operator==(const SinkOffset&, const SinkOffset&) = default;
 };
@@ -147,18 +148,12 @@ class CheckpointStore {
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
 
-  /// The database directory, <state_dir>/<pair_id>.
-  const std::filesystem::path& path() const { return path_; }
-
   void save_source(const SourceCheckpoint& source);
   std::optional<SourceCheckpoint> load_source() const;
 
   void save_schema_version(const SchemaVersion& version);
   /// Every stored version of every table, ordered by (schema, table) then version.
   std::vector<SchemaVersion> load_schema_versions() const;
-  /// The highest version stored for the table, if any.
-  std::optional<SchemaVersion> latest_schema_version(std::string_view schema,
-                                                     std::string_view table) const;
 
   void save_snapshot_progress(const SnapshotProgress& progress);
   std::optional<SnapshotProgress> load_snapshot_progress(std::string_view schema,

@@ -1,10 +1,11 @@
 #pragma once
 // A pipeline's last error and when it happened, shared by the stats of capture and apply.
 
-#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
+
+#include "modsync/common/time.hpp"
 
 namespace modsync {
 
@@ -14,9 +15,7 @@ class ErrorRecord {
  public:
   /// Records `message` as happening now.
   void set(std::string message) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = now_unix_ms();
     std::lock_guard lock(mutex_);
     message_ = std::move(message);
     at_unix_ms_ = now;

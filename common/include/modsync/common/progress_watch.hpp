@@ -2,17 +2,11 @@
 // How long work has waited without progress: the producer's deliveries, a probe's queries.
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 
-namespace modsync {
+#include "modsync/common/time.hpp"
 
-/// Milliseconds on the steady clock, the time base of ProgressWatch.
-inline int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+namespace modsync {
 
 /// Since when outstanding work (messages awaiting a delivery report) has made no progress.
 /// One writer thread calls outstanding()/progress()/idle(); any thread may read stalled_for_ms().

@@ -5,6 +5,7 @@
 // All structs are plain values with the documented defaults; the loaders fill them and have
 // already validated every field, so consumers need not re-check names, ranges or templates.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -60,11 +61,55 @@ enum class Op : char {
   kTruncate = 't',
 };
 
+/// One value of an enum and the name the YAML writes for it.
+template <typename Enum>
+struct EnumName {
+  Enum value;
+  std::string_view name;
+};
+
+/// The names of each enum's values, written once: the loader reads them (in this order in its
+/// messages), to_string() and describe() print them.
+inline constexpr std::array<EnumName<LogLevel>, 5> kLogLevelNames = {{{LogLevel::kTrace, "trace"},
+                                                                      {LogLevel::kDebug, "debug"},
+                                                                      {LogLevel::kInfo, "info"},
+                                                                      {LogLevel::kWarn, "warn"},
+                                                                      {LogLevel::kError, "error"}}};
+inline constexpr std::array<EnumName<LogFormat>, 2> kLogFormatNames = {
+    {{LogFormat::kLogfmt, "logfmt"}, {LogFormat::kJson, "json"}}};
+inline constexpr std::array<EnumName<SnapshotMode>, 2> kSnapshotModeNames = {
+    {{SnapshotMode::kInitial, "initial"}, {SnapshotMode::kNever, "never"}}};
+inline constexpr std::array<EnumName<KafkaEnvelope>, 2> kKafkaEnvelopeNames = {
+    {{KafkaEnvelope::kPlain, "plain"}, {KafkaEnvelope::kSchemaPayload, "schema_payload"}}};
+inline constexpr std::array<EnumName<ValueMode>, 2> kValueModeNames = {
+    {{ValueMode::kModsync, "modsync"}, {ValueMode::kDebezium, "debezium"}}};
+inline constexpr std::array<EnumName<OnDelete>, 3> kOnDeleteNames = {
+    {{OnDelete::kDelete, "delete"}, {OnDelete::kSoft, "soft"}, {OnDelete::kIgnore, "ignore"}}};
+inline constexpr std::array<EnumName<UnknownVersion>, 2> kUnknownVersionNames = {
+    {{UnknownVersion::kPause, "pause"}, {UnknownVersion::kDeadLetter, "dead_letter"}}};
+inline constexpr std::array<EnumName<Op>, 5> kOpNames = {{{Op::kCreate, "c"},
+                                                          {Op::kUpdate, "u"},
+                                                          {Op::kDelete, "d"},
+                                                          {Op::kRead, "r"},
+                                                          {Op::kTruncate, "t"}}};
+
+/// The name of `value` in its table; "?" when the table lacks it.
+template <typename Enum, size_t N>
+constexpr std::string_view name_in(const std::array<EnumName<Enum>, N>& names, Enum value) {
+  for (const auto& n : names) {
+    if (n.value == value) return n.name;
+  }
+  return "?";
+}
+
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);
 std::string_view to_string(SnapshotMode mode);
+std::string_view to_string(KafkaEnvelope envelope);
+std::string_view to_string(ValueMode mode);
 std::string_view to_string(OnDelete mode);
 std::string_view to_string(UnknownVersion mode);
+std::string_view to_string(Op op);
 
 struct LogConfig {
   LogLevel level = LogLevel::kInfo;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "modsync/common/json_string.hpp"
 #include "modsync/common/lsn.hpp"
 #include "modsync/event/row.hpp"
 #include "modsync/event/table_schema.hpp"
@@ -123,8 +124,8 @@ void append_event_id(const SourceInfo& source, std::string& out);
 /// json and jsonb are JSON strings holding their text (Debezium's io.debezium.data.Json).
 void append_json_value(uint32_t type_oid, std::string_view text, std::string& out);
 
-/// Appends `text` as a JSON string literal, escaped.
-void append_json_string(std::string_view text, std::string& out);
+/// Appends `text` as a JSON string literal, escaped (the one escaper, in modsync_common).
+using ::modsync::append_json_string;
 
 /// The way back, for the values whose JSON form PostgreSQL does not read as it is
 /// (docs/events.md, "Reading values back"). Each appends PostgreSQL input text to `out` and

@@ -72,8 +72,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Splits "host:port" / "[v6]:port". Throws modsync::Error naming daemon.http.listen when the
-/// text is not of that form or the port is not 0–65535. Exposed for tests.
-std::pair<std::string, uint16_t> parse_listen_address(const std::string& listen);
-
 }  // namespace modsync::observability

@@ -13,9 +13,6 @@
 
 namespace modsync::observability {
 
-/// "2026-11-26T17:00:00.123Z"
-std::string format_unix_ms(int64_t ms);
-
 /// Tells when a pipeline that had failed works again: healthy on two looks in a row with no
 /// retry in between (one look could catch a run that fails a moment later). Then it logs
 /// "<what> recovered after N retries; the last error (at T) was: …" and clears the error.

@@ -41,8 +41,6 @@ class Message {
   /// The position to commit once this message is processed (offset + 1).
   TopicPartitionOffset next_position() const;
 
-  const rd_kafka_message_t* raw() const { return m_.get(); }
-
  private:
   MessagePtr m_;
 };
@@ -93,7 +91,7 @@ class Consumer {
 
   /// Appends up to `max_messages` messages to `out`, waiting up to `timeout_ms` for the first
   /// and taking only what is already fetched after that. Returns the number appended. Throws
-  /// modsync::Error naming topic/partition/offset when the consumer reports an error (e.g. an
+  /// KafkaError naming topic/partition/offset when the consumer reports an error (e.g. an
   /// out-of-range offset under auto.offset.reset=error); messages already appended by this
   /// call are returned first and the error is thrown by the next call.
   size_t poll_batch(size_t max_messages, int timeout_ms, std::vector<Message>& out);
@@ -109,8 +107,8 @@ class Consumer {
   /// The partition's low and high watermarks (first offset held, offset of the next message
   /// written), asking the partition leader. Blocks up to `timeout`. Throws a retriable
   /// modsync::Error naming topic and partition when the broker does not answer in time.
-  std::pair<Offset, Offset> query_watermarks(std::string_view topic, Partition partition,
-                                             std::chrono::milliseconds timeout);
+  Watermarks query_watermarks(std::string_view topic, Partition partition,
+                              std::chrono::milliseconds timeout);
 
   /// Leaves the group (running on_revoked) and stops fetching. Blocking; idempotent.
   void close();

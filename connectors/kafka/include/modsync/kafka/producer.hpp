@@ -13,11 +13,12 @@
 #include "modsync/common/error.hpp"
 #include "modsync/common/progress_watch.hpp"
 #include "modsync/kafka/headers.hpp"
+#include "modsync/kafka/kafka_error.hpp"
 #include "modsync/kafka/types.hpp"
 
 namespace modsync::kafka {
 
-/// The outcome of one produce() call. The views point into librdkafka's message and are
+/// The outcome of one produce() call (classify `error` with error_kind()). The views point into librdkafka's message and are
 /// valid only for the duration of the delivery callback.
 struct DeliveryResult {
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -32,11 +33,6 @@ struct DeliveryResult {
 /// thread that calls Producer::poll(), flush() or produce() (which polls while the queue is
 /// full), never on librdkafka's threads. An exception thrown from it is rethrown by that call.
 using DeliveryCallback = std::function<void(uint64_t opaque, const DeliveryResult&)>;
-
-/// How a delivery error should be treated: kFatal when retrying cannot help (the topic does
-/// not exist, the message is too large, access denied), kRetriable otherwise (librdkafka has
-/// already retried internally; restarting from the last checkpoint is the cure).
-ErrorKind classify_delivery_error(rd_kafka_resp_err_t error);
 
 /// An idempotent producer (enable.idempotence=true, acks=all) partitioning by key with
 /// murmur2_random, so a key always maps to the same partition and Java clients agree.
@@ -63,13 +59,10 @@ class Producer {
   /// fatal error naming the topic when it does not exist, retriable when Kafka is unreachable.
   int partition_count(std::string_view topic, std::chrono::milliseconds timeout);
 
-  /// The low and high watermark (first retained offset, next offset to be written) of one
-  /// partition. Blocks up to `timeout`; throws a retriable Error when the brokers do not say.
-  struct Watermarks {
-    int64_t low = 0;
-    int64_t high = 0;
-  };
-  Watermarks watermarks(std::string_view topic, int partition, std::chrono::milliseconds timeout);
+  /// The low and high watermarks (first retained offset, next offset to be written) of one
+  /// partition. Blocks up to `timeout`; throws a retriable KafkaError when the brokers do not say.
+  Watermarks watermarks(std::string_view topic, Partition partition,
+                        std::chrono::milliseconds timeout);
 
   /// Enqueues one message; key, value and headers are copied, so the caller may reuse its
   /// buffers at once. `key` nullptr means a null key (round-robin partition). While the local
@@ -100,8 +93,9 @@ class Producer {
 
   const std::string& brokers() const;
 
-  /// The underlying handle, for diagnostics only; this object keeps ownership.
-  rd_kafka_t* handle() const;
+  /// For tests: raises `code` as the idempotent producer's fatal error
+  /// (rd_kafka_test_fatal_error), as if the broker had caused it.
+  void simulate_fatal_error(rd_kafka_resp_err_t code, const char* reason);
 
  private:
   struct Impl;

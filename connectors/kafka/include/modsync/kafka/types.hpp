@@ -1,28 +1,14 @@
 #pragma once
-// Strong types for Kafka positions, so a partition can never be passed where an offset goes.
+// Kafka positions and client settings. Partition and Offset live in modsync_common
+// (kafka_position.hpp), so the checkpoint store records them without depending on librdkafka.
 
-#include <compare>
-#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
+#include "modsync/common/kafka_position.hpp"
 
 namespace modsync::kafka {
-
-/// A partition number within one topic. -1 (RD_KAFKA_PARTITION_UA) means "not assigned".
-struct Partition {
-  int32_t value = -1;
-  friend constexpr auto operator<=>(Partition, Partition) = default;
-};
-
-/// A message offset within one partition. Negative values are librdkafka's logical offsets
-/// (-2 beginning, -1 end, -1001 invalid/unknown).
-struct Offset {
-  int64_t value = -1001;
-  friend constexpr auto operator<=>(Offset, Offset) = default;
-};
 
 /// A position to start from or to commit. For commits the offset is the NEXT message to read
 /// (Kafka's convention), i.e. the last processed offset + 1.
@@ -30,6 +16,13 @@ struct TopicPartitionOffset {
   std::string topic;
   Partition partition;
   Offset offset;
+};
+
+/// A partition's low and high watermarks: the first offset it holds and the offset the next
+/// message written gets.
+struct Watermarks {
+  Offset low;
+  Offset high;
 };
 
 /// Connection settings shared by producers and consumers (`kafka.brokers`, `kafka.properties`).
@@ -41,16 +34,3 @@ struct KafkaSettings {
 };
 
 }  // namespace modsync::kafka
-
-template <>
-struct fmt::formatter<modsync::kafka::Partition> : fmt::formatter<int32_t> {
-  auto format(modsync::kafka::Partition p, format_context& ctx) const {
-    return fmt::formatter<int32_t>::format(p.value, ctx);
-  }
-};
-template <>
-struct fmt::formatter<modsync::kafka::Offset> : fmt::formatter<int64_t> {
-  auto format(modsync::kafka::Offset o, format_context& ctx) const {
-    return fmt::formatter<int64_t>::format(o.value, ctx);
-  }
-};

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "modsync/event/row.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/postgres/source_catalog.hpp"
 
 namespace modsync::pg {

@@ -7,16 +7,10 @@
 
 #include "modsync/common/lsn.hpp"
 #include "modsync/event/row.hpp"
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
+#include "modsync/pg/qualified_name.hpp"
 
 namespace modsync::pg {
-
-struct QualifiedName {
-  std::string schema;
-  std::string table;
-  std::string to_string() const { return schema + "." + table; }
-  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
-};
 
 struct TableInfo {
   QualifiedName name;

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "modsync/postgres/pg_connection.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pg/pg_connection.hpp"
+#include "modsync/pg/qualified_name.hpp"
 
 namespace modsync::pgsink {
 

@@ -9,8 +9,9 @@ namespace modsync::testing {
 /// deadline, so a slow poll never loses a late success. Blocks the calling thread. Use as
 /// `REQUIRE(eventually([&] { return rows() == 10; }))`. Keep predicates short (one query each):
 /// a long-open transaction on the source holds back PostgreSQL's cleanup.
+/// [[nodiscard]]: a dropped result makes a wait that cannot fail.
 template <typename Predicate>
-bool eventually(Predicate&& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+[[nodiscard]] bool eventually(Predicate&& predicate, std::chrono::milliseconds timeout = std::chrono::seconds(30),
                 std::chrono::milliseconds interval = std::chrono::milliseconds(50)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -1,4 +1,4 @@
-#include "modsync/postgres/pg_connection.hpp"
+#include "modsync/pg/pg_connection.hpp"
 
 #include <algorithm>
 

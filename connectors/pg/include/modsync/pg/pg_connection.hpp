@@ -1,4 +1,6 @@
 #pragma once
+// libpq behind move-only owners: the one place modsync talks to PostgreSQL as a client, used
+// by the source connector and the sink. DSNs are read with PQconninfoParse (config::parse_dsn).
 
 #include <memory>
 #include <optional>
