@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "faults.hpp"
 #include "modsync/testing/child_process.hpp"
 #include "modsync/testing/dev_broker_process.hpp"
 #include "modsync/testing/eventually.hpp"
@@ -27,74 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::ChildProcess;
-
-const std::vector<std::string> kFaults = {"kill",         "term",          "hup",
-                                          "broker-pause", "broker-errors", "broker-down",
-                                          "sub-restart",  "src-restart",   "conn-cut"};
-
-int uniform(Rng& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-struct Fault {
-  int at_ms = 0;
-  std::string kind;
-  int param = 0;      ///< a duration in ms, a count, or a mode
-  std::string extra;  ///< control command for broker-errors
-  std::string describe() const {
-    std::string out = fmt::format("{:6.1f}s {}", at_ms / 1000.0, kind);
-    if (!extra.empty())
-      out += " (" + extra + ")";
-    else if (param)
-      out += fmt::format(" ({})", param);
-    return out;
-  }
-};
-
-std::vector<Fault> schedule(const RunOptions& o, Rng& rng) {
-  std::vector<std::string> others;
-  for (const auto& f : kFaults)
-    if (f != "kill" && o.faults.count(f)) others.push_back(f);
-  const int kills = o.faults.count("kill") ? o.kills : 0;
-  const int n_other = others.empty() ? 0 : std::max(3, o.kills * 2 / 3);
-  std::vector<Fault> out;
-  const int end = o.duration_s * 1000;
-  for (int i = 0; i < kills + n_other; ++i) {
-    Fault f;
-    f.at_ms = uniform(rng, 500, end - 500);
-    f.kind =
-        i < kills
-            ? "kill"
-            : others[static_cast<size_t>(uniform(rng, 0, static_cast<int>(others.size()) - 1))];
-    if (f.kind == "kill") f.param = uniform(rng, 0, 1000);  // ms until the restart
-    if (f.kind == "broker-pause" || f.kind == "broker-down") f.param = uniform(rng, 500, 3000);
-    if (f.kind == "sub-restart" || f.kind == "src-restart")
-      f.param = uniform(rng, 0, 1);  // immediate?
-    if (f.kind == "broker-errors") {
-      static const std::vector<std::pair<std::string, std::vector<std::string>>> kErrors = {
-          {"Produce", {"NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS"}},
-          {"Fetch", {"NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT"}},
-          {"OffsetCommit",
-           {"REQUEST_TIMED_OUT", "NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS"}},
-          {"FindCoordinator", {"COORDINATOR_NOT_AVAILABLE"}},
-      };
-      const auto& [api, errors] = kErrors[static_cast<size_t>(uniform(rng, 0, 3))];
-      f.extra = "request-errors " + api;
-      const int n = uniform(rng, 1, 10);
-      for (int e = 0; e < n; ++e)
-        f.extra +=
-            " " + errors[static_cast<size_t>(uniform(rng, 0, static_cast<int>(errors.size()) - 1))];
-    }
-    out.push_back(f);
-  }
-  if (o.features.has("snapshot-kill") && kills > 0) {
-    // One kill early, while the initial snapshot still runs.
-    out[0].at_ms = uniform(rng, 100, 1200);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const Fault& a, const Fault& b) { return a.at_ms < b.at_ms; });
-  return out;
-}
 
 std::string yaml_quote(const std::string& s) {
   std::string out = "\"";
@@ -235,10 +168,6 @@ void await_signal_window(ChildProcess& child, bool early) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& fault_names() {
-  return kFaults;
-}
 
 std::string RunResult::summary() const {
   return fmt::format(

@@ -53,8 +53,8 @@ Difference compare_projection(const Scenario& s, const Projection& p, testing::P
 /// 0 lost its oldest records to the dev broker's retention: a change missing from it that
 /// committed before every transaction left on it is counted as unverifiable instead. A change
 /// that committed before the consistent point of the table's latest snapshot on its topic (its
-/// rows' positions, or just above a snapshot truncate) is counted as covered: its commit LSN comes from the source's own
-/// decoding (kOracleSlot, test_decoding), independent of modsync.
+/// rows' positions, or just above a snapshot truncate) is counted as covered: its commit LSN comes
+/// from the source's own decoding (kOracleSlot, test_decoding), independent of modsync.
 std::vector<Difference> check_kafka(const Scenario& s, const std::string& brokers,
                                     testing::PgConn& src);
 

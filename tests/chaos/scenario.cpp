@@ -58,14 +58,6 @@ T pick(Rng& rng, const std::vector<T>& v) {
   return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
 }
 
-int uniform(Rng& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-bool chance(Rng& rng, double p) {
-  return std::bernoulli_distribution(p)(rng);
-}
-
 struct Filter {
   std::string ms, sql;
 };

@@ -14,6 +14,13 @@ namespace modsync::chaos {
 
 using Rng = std::mt19937_64;
 
+inline int uniform(Rng& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+inline bool chance(Rng& rng, double p) {
+  return std::bernoulli_distribution(p)(rng);
+}
+
 /// Named switches (docs/testing.md, "Feature switches"). Each enables a part of the workload or
 /// of the fault schedule that is known to hit a defect still open in issue #7.
 struct Features {

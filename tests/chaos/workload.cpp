@@ -14,14 +14,6 @@
 namespace modsync::chaos {
 namespace {
 
-int uniform(Rng& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-bool chance(Rng& rng, double p) {
-  return std::bernoulli_distribution(p)(rng);
-}
-
 // TOAST-sized values per table and run: the dev broker keeps ~5 MiB per partition, and every
 // such value travels in each event (and replay) of its row.
 constexpr int kBigBudget = 400;
