@@ -4,6 +4,8 @@
 // stays valid JSON and nothing is lost.
 
 #include <array>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "json_append.hpp"
@@ -53,6 +55,32 @@ void append_number_or_string(std::string_view text, std::string& out) {
   } else {
     append_json_string(text, out);
   }
+}
+
+/// Whether a float's text (already a JSON number) is within a double's range: PostgreSQL never
+/// prints one beyond it, but a number readers cannot hold (simdjson refuses the document) must
+/// not reach Kafka as a number. Decimal magnitude = integer digits - 1 + exponent.
+bool fits_double(std::string_view text) {
+  size_t at = text.empty() || text[0] != '-' ? 0 : 1;
+  int digits = 0;
+  while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+    if (digits > 0 || text[at] != '0') ++digits;
+    ++at;
+  }
+  const size_t e = text.find_first_of("eE", at);
+  long exponent = 0;
+  if (e != std::string_view::npos) {
+    size_t i = e + 1;
+    const bool negative = i < text.size() && text[i] == '-';
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+    for (; i < text.size() && exponent < 100000; ++i) exponent = exponent * 10 + (text[i] - '0');
+    if (negative) exponent = -exponent;
+  }
+  const long magnitude = digits - 1 + exponent;
+  if (magnitude != 308) return magnitude < 308;
+  // At the edge the digits decide (1.7976931348623157e308 is the largest): read it.
+  const std::string copy(text);
+  return std::isfinite(std::strtod(copy.c_str(), nullptr));
 }
 
 // bytea in hex output form: \x followed by two hex digits per byte.
@@ -381,7 +409,6 @@ void append_array(std::string_view text, uint32_t element_oid, std::string& out)
 
 }  // namespace
 
-
 void append_json_value(uint32_t type_oid, std::string_view text, std::string& out) {
   switch (type_oid) {
     case pg::kBoolOid:
@@ -407,7 +434,12 @@ void append_json_value(uint32_t type_oid, std::string_view text, std::string& ou
         out.append("-0.0");
         return;
       }
-      // NaN, Infinity and -Infinity fail the grammar and become strings.
+      // NaN, Infinity and -Infinity fail the grammar and become strings; so does a number
+      // beyond a double's range (found by fuzzing: `1.5e607`, which no reader can hold).
+      if (detail::is_json_number(text) && !fits_double(text)) {
+        append_json_string(text, out);
+        return;
+      }
       append_number_or_string(text, out);
       return;
     case pg::kByteaOid:
