@@ -402,18 +402,7 @@ RunResult run_chaos(const RunOptions& o) {
   for (auto& w : workers) w.join();
   if (broker_stopped) broker.process().signal(SIGCONT);
   WorkloadStats ws;
-  for (const auto& w : writers) {
-    const auto& s = w->stats();
-    ws.transactions += s.transactions;
-    ws.failed += s.failed;
-    ws.large_transactions += s.large_transactions;
-    ws.statements += s.statements;
-    ws.truncates += s.truncates;
-    ws.pk_changes += s.pk_changes;
-    ws.big_writes += s.big_writes;
-    ws.reconnects += s.reconnects;
-    ws.schema_changes += s.schema_changes;
-  }
+  for (const auto& w : writers) ws += w->stats();
   log(fmt::format(
       "workload done: {} transactions ({} failed, {} large), {} statements, {} "
       "truncates, {} key changes, {} TOAST-sized values, {} schema changes, {} connections, "

@@ -23,6 +23,19 @@ struct WorkloadStats {
   int64_t big_writes = 0;  ///< TOAST-sized values written
   int64_t large_transactions = 0;
   int64_t schema_changes = 0;  ///< columns added or dropped (committed)
+
+  WorkloadStats& operator+=(const WorkloadStats& o) {
+    transactions += o.transactions;
+    statements += o.statements;
+    failed += o.failed;
+    reconnects += o.reconnects;
+    truncates += o.truncates;
+    pk_changes += o.pk_changes;
+    big_writes += o.big_writes;
+    large_transactions += o.large_transactions;
+    schema_changes += o.schema_changes;
+    return *this;
+  }
 };
 
 /// Single-threaded: seed() on the main thread before start, then run() on the workload thread.
