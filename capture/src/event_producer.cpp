@@ -7,6 +7,7 @@
 
 #include "modsync/capture/schema_registry.hpp"
 #include "modsync/event/event_headers.hpp"
+#include "modsync/event/schema_event.hpp"
 #include "modsync/kafka/settings.hpp"
 
 namespace modsync::capture {
@@ -116,7 +117,7 @@ void EventProducer::emit(const MappedEvent& e, Lsn received) {
 
 void EventProducer::publish_schema(const event::TableSchema& t, Lsn since) {
   schema_key_ = t.schema + '.' + t.table;
-  schema_value_ = SchemaRegistry::schema_event_json(t, since);
+  schema_value_ = event::encode_schema_event(t, since);
   headers_.clear();
   version_ = std::to_string(t.version);
   headers_.add(event::kSchemaVersionHeader, version_);

@@ -1,6 +1,45 @@
 #include "modsync/event/schema_event.hpp"
 
+#include <fmt/format.h>
+
+#include "modsync/event/envelope.hpp"
+
 namespace modsync::event {
+
+std::string schema_columns_json(const TableSchema& schema, bool with_type_names) {
+  std::string out = "[";
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    const auto& c = schema.columns[i];
+    if (i > 0) out += ',';
+    out += "{\"name\":";
+    append_json_string(c.name, out);
+    if (with_type_names && !c.type_name.empty()) {
+      out += ",\"type\":";
+      append_json_string(c.type_name, out);
+    }
+    out += fmt::format(",\"type_oid\":{},\"type_modifier\":{},\"key\":{}}}", c.type_oid,
+                       c.type_modifier, c.key ? "true" : "false");
+  }
+  out += ']';
+  return out;
+}
+
+std::string encode_schema_event(const TableSchema& schema, Lsn since) {
+  std::string out = "{\"module\":";
+  append_json_string(schema.module, out);
+  out += ",\"database\":";
+  append_json_string(schema.database, out);
+  out += ",\"schema\":";
+  append_json_string(schema.schema, out);
+  out += ",\"table\":";
+  append_json_string(schema.table, out);
+  out += fmt::format(",\"version\":{},\"since_lsn\":\"{}\",\"topic\":", schema.version, since);
+  append_json_string(schema.topic, out);
+  out += ",\"columns\":";
+  out += schema_columns_json(schema, true);
+  out += '}';
+  return out;
+}
 
 std::optional<SchemaEvent> read_schema_event(simdjson::dom::parser& parser,
                                              std::string_view value) {

@@ -34,13 +34,6 @@ class SchemaRegistry {
   /// The table behind `relation_id`, or nullptr if no Relation message announced it.
   const event::TableSchema* find(uint32_t relation_id) const;
 
-  /// The columns as stored in the history, which tells versions apart (names, type OIDs,
-  /// modifiers, key flags); the schemas topic adds each column's type name (`with_type_names`),
-  /// which is not part of a version's identity.
-  static std::string columns_json(const event::TableSchema& schema, bool with_type_names = false);
-  /// The value published to the schemas topic for one version.
-  static std::string schema_event_json(const event::TableSchema& schema, Lsn since);
-
  private:
   checkpoint::CheckpointStore& store_;
   std::unordered_map<uint32_t, event::TableSchema> tables_;

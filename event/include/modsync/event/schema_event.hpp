@@ -1,6 +1,7 @@
 #pragma once
-// The schema events of the `{prefix}.schemas` topic (docs/events.md, "Versions"), read back:
-// one per table schema version, for subscribers that check or create their tables from it.
+// The schema events of the `{prefix}.schemas` topic (docs/events.md, "Versions"), written and
+// read back here: one per table schema version, for subscribers that check or create their
+// tables from it.
 
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,9 @@
 #include <vector>
 
 #include <simdjson.h>
+
+#include "modsync/common/lsn.hpp"
+#include "modsync/event/table_schema.hpp"
 
 namespace modsync::event {
 
@@ -30,6 +34,14 @@ struct SchemaEvent {
   uint64_t version = 0;
   std::vector<SchemaColumn> columns;
 };
+
+/// The columns as a JSON array of {"name",["type",]"type_oid","type_modifier","key"}. Without
+/// type names it is what tells schema versions apart (names, type OIDs, modifiers, key flags);
+/// the schema event adds each column's type name, which is not part of a version's identity.
+std::string schema_columns_json(const TableSchema& schema, bool with_type_names = false);
+
+/// The schema event of one version of `schema` (its version set), in effect since `since`.
+std::string encode_schema_event(const TableSchema& schema, Lsn since);
 
 /// Reads a schema event from its Kafka value; nullopt when it is not one: not JSON, module,
 /// schema, table, version or columns missing, or a column without its name, type_oid,
