@@ -189,9 +189,9 @@ RunResult run_chaos(const RunOptions& o) {
   // The dev broker does not check idempotent producers' sequence numbers: with two Produce
   // requests in flight, a failed first one and a successful second make librdkafka report the
   // first one's messages delivered, though the mock never stored them (docs/dev-broker.md,
-  // "Produce errors"; chaos finding F6). A real broker rejects the second request instead. So
-  // a run that injects Produce errors keeps one request in flight, and the others run with
-  // the default pipelining.
+  // "Produce errors lose pipelined messages"; chaos finding F6). A real broker rejects the second
+  // request instead. So a run that injects Produce errors keeps one request in flight, and the
+  // others run with the default pipelining.
   const bool produce_errors = std::any_of(faults.begin(), faults.end(), [](const Fault& f) {
     return f.extra.rfind("request-errors Produce", 0) == 0;
   });
