@@ -4,13 +4,13 @@
 Each seed is one transaction of a fixture (its Begin to its Commit) preceded by every Relation
 and Type message seen before it, so the row messages find their relation; plus one seed holding
 a whole fixture. Framing: Int16 big-endian length, then the message (fuzz/pgoutput_fuzzer.cpp).
-Run it again after regenerating the fixtures (connectors/postgres/test/fixtures/capture.sh).
+Run it again after regenerating the fixtures (connectors/pgsource/test/fixtures/capture.sh).
 """
 import pathlib
 import struct
 
 root = pathlib.Path(__file__).resolve().parent.parent
-fixtures = root / "connectors/postgres/test/fixtures"
+fixtures = root / "connectors/pgsource/test/fixtures"
 out = root / "fuzz/corpus/pgoutput"
 out.mkdir(parents=True, exist_ok=True)
 

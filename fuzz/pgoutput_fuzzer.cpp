@@ -3,7 +3,7 @@
 //
 // Input: frames of Int16 big-endian length then that many bytes, each one XLogData payload; a
 // short tail is one last message. fuzz/corpus/pgoutput/ holds the captured fixture messages of
-// connectors/postgres/test/fixtures in this framing (fuzz/make_pgoutput_corpus.py).
+// connectors/pgsource/test/fixtures in this framing (fuzz/make_pgoutput_corpus.py).
 //
 // Oracles: the decoder throws DecodeError and nothing else; every view it returns points into
 // the input; the encoder throws only modsync::Error; what it writes from valid UTF-8 text is
@@ -23,7 +23,7 @@
 #include "modsync/common/error.hpp"
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/pg_types.hpp"
-#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
 
 namespace {
 
@@ -75,8 +75,8 @@ void check_json(const std::string& json, const char* what) {
 }
 
 struct Session {
-  pg::PgOutputDecoder decoder;
-  std::unordered_map<uint32_t, pg::Relation> cache;  // by relation id
+  pgsource::PgOutputDecoder decoder;
+  std::unordered_map<uint32_t, pgsource::Relation> cache;  // by relation id
   std::vector<TableSchema> tables;  // by insertion; small
   modsync::event::EnvelopeEncoder encoder;
   std::string key, value;
@@ -84,7 +84,7 @@ struct Session {
   const TableSchema* table(uint32_t id) {
     const auto it = cache.find(id);
     if (it == cache.end()) return nullptr;
-    const pg::Relation* r = &it->second;
+    const pgsource::Relation* r = &it->second;
     for (auto& t : tables) {
       if (t.table == r->relname && t.schema == r->nspname && t.columns == r->columns) return &t;
     }
@@ -123,31 +123,31 @@ struct Session {
   }
 
   void message(std::string_view bytes) {
-    pg::Message m;
+    pgsource::Message m;
     try {
       m = decoder.decode(bytes);
-    } catch (const pg::DecodeError&) {
+    } catch (const pgsource::DecodeError&) {
       return;
     }
     using modsync::event::Op;
-    if (auto* r = std::get_if<pg::Relation>(&m)) {
+    if (auto* r = std::get_if<pgsource::Relation>(&m)) {
       cache[r->id] = std::move(*r);
-    } else if (auto* o = std::get_if<pg::Origin>(&m)) {
+    } else if (auto* o = std::get_if<pgsource::Origin>(&m)) {
       if (!inside(o->name, bytes)) finding("origin name outside the message");
-    } else if (auto* t = std::get_if<pg::Type>(&m)) {
+    } else if (auto* t = std::get_if<pgsource::Type>(&m)) {
       if (!inside(t->nspname, bytes) || !inside(t->name, bytes)) finding("type name outside");
-    } else if (auto* i = std::get_if<pg::Insert>(&m)) {
+    } else if (auto* i = std::get_if<pgsource::Insert>(&m)) {
       check_row(i->new_row, bytes);
       encode(i->relation_id, Op::kCreate, i->new_row, {}, i->new_row);
-    } else if (auto* u = std::get_if<pg::Update>(&m)) {
+    } else if (auto* u = std::get_if<pgsource::Update>(&m)) {
       check_row(u->old_row, bytes);
       check_row(u->new_row, bytes);
       encode(u->relation_id, Op::kUpdate, u->old_kind ? u->old_row : u->new_row,
              u->old_kind == 'O' ? u->old_row : RowImage{}, u->new_row);
-    } else if (auto* d = std::get_if<pg::Delete>(&m)) {
+    } else if (auto* d = std::get_if<pgsource::Delete>(&m)) {
       check_row(d->old_row, bytes);
       encode(d->relation_id, Op::kDelete, d->old_row, d->old_row, {});
-    } else if (auto* tr = std::get_if<pg::Truncate>(&m)) {
+    } else if (auto* tr = std::get_if<pgsource::Truncate>(&m)) {
       for (uint32_t id : tr->relation_ids) {
         const TableSchema* table_of = table(id);
         if (!table_of) continue;
@@ -155,7 +155,7 @@ struct Session {
         encoder.encode_truncate(*table_of, source, 0, value);
         if (names_are_utf8(*table_of)) check_json(value, "encode_truncate");
       }
-    } else if (auto* lm = std::get_if<pg::LogicalMessage>(&m)) {
+    } else if (auto* lm = std::get_if<pgsource::LogicalMessage>(&m)) {
       if (!inside(lm->prefix, bytes) || !inside(lm->content, bytes)) finding("message outside");
       modsync::event::SourceInfo source;
       encoder.encode_message("fuzz", "fuzz", lm->prefix, lm->content, lm->transactional, source,

@@ -15,9 +15,9 @@
 #include "modsync/capture/schema_registry.hpp"
 #include "modsync/common/time.hpp"
 #include "modsync/pg/pg_connection.hpp"
-#include "modsync/postgres/pgoutput_decoder.hpp"
-#include "modsync/postgres/replication_stream.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
+#include "modsync/pgsource/replication_stream.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 #include "snapshotter.hpp"
 #include "unchanged_value_reader.hpp"
 
@@ -76,11 +76,11 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
   ChangeMapper mapper;
   Snapshotter snapshotter;
   UnchangedValueReader unchanged;
-  pg::PgOutputDecoder decoder;
+  pgsource::PgOutputDecoder decoder;
 
   // One run's connections.
   std::optional<pg::PgConnection> sql;
-  std::optional<pg::ReplicationStream> repl;
+  std::optional<pgsource::ReplicationStream> repl;
 
   Lsn sent_confirm;
   Clock::time_point last_status{}, last_checkpoint{}, last_heartbeat{}, last_slot_check{};
@@ -95,11 +95,11 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
   void connect() {
     sql.emplace(
         pg::PgConnection::connect(src.effective_dsn, pg::PgConnection::Mode::kRegular, context));
-    pg::SourceCatalog catalog(*sql);
+    pgsource::SourceCatalog catalog(*sql);
     catalog.check_server();
     std::vector<pg::QualifiedName> names;
     for (const auto& t : src.tables) names.push_back({t.schema, t.table});
-    const std::vector<pg::TableInfo> tables = catalog.describe_tables(names);
+    const std::vector<pgsource::TableInfo> tables = catalog.describe_tables(names);
     std::unordered_map<uint32_t, std::vector<std::string>> keys;
     for (const auto& t : tables) {
       keys[t.oid] = t.key_columns;
@@ -137,7 +137,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
                                               std::string_view rel, std::vector<event::Column> cols,
                                               Lsn at) override {
     // One query per Relation message (rare).
-    pg::SourceCatalog(*sql).name_types(cols);
+    pgsource::SourceCatalog(*sql).name_types(cols);
     event::TableSchema schema;
     schema.module = src.module;
     schema.database = mapper.database();
@@ -150,27 +150,27 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
     return *update.schema;
   }
 
-  const event::TableSchema& register_table(const pg::TableInfo& table,
+  const event::TableSchema& register_table(const pgsource::TableInfo& table,
                                            std::vector<event::Column> columns, Lsn at) override {
     return register_relation(table.oid, table.name.schema, table.name.table, std::move(columns),
                              at);
   }
 
-  event::RowImage fill_unchanged(const event::TableSchema& t, const pg::Begin& tx,
+  event::RowImage fill_unchanged(const event::TableSchema& t, const pgsource::Begin& tx,
                                  event::RowImage after) override {
     return unchanged.fill(*sql, t, tx, after, context, stats.toast_fetches);
   }
 
   // ---- the stream --------------------------------------------------------------------------
 
-  void handle(const pg::Message& message) {
+  void handle(const pgsource::Message& message) {
     mapper.map(message, tracker.received_lsn(), *this);
-    if (const auto* c = std::get_if<pg::Commit>(&message)) {
+    if (const auto* c = std::get_if<pgsource::Commit>(&message)) {
       stats.transactions.fetch_add(1, std::memory_order_relaxed);
-      stats.last_commit_unix_ms.store(pg::pg_time_to_unix_ms(c->commit_time),
+      stats.last_commit_unix_ms.store(pgsource::pg_time_to_unix_ms(c->commit_time),
                                       std::memory_order_relaxed);
-    } else if (const auto* m = std::get_if<pg::LogicalMessage>(&message);
-               m && m->prefix == pg::SourceCatalog::kHeartbeatPrefix) {
+    } else if (const auto* m = std::get_if<pgsource::LogicalMessage>(&message);
+               m && m->prefix == pgsource::SourceCatalog::kHeartbeatPrefix) {
       stats.last_heartbeat_unix_ms.store(now_unix_ms(), std::memory_order_relaxed);
     }
   }
@@ -194,7 +194,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
 
   /// The server's WAL position and the slot's wal_status, for the lag and WAL-retention metrics
   /// (one short query; the pipeline keeps no transaction open on this connection).
-  void record_slot_state(pg::SourceCatalog& catalog) {
+  void record_slot_state(pgsource::SourceCatalog& catalog) {
     if (auto slot = catalog.slot(src.slot)) stats.set_wal_status(slot->wal_status);
     if (auto lsn = Lsn::parse(sql->query_value("SELECT pg_current_wal_lsn()"))) {
       stats.server_wal_lsn.store(lsn->value(), std::memory_order_relaxed);
@@ -203,7 +203,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
 
   /// Streams until `stop`; returns true when it ended early to take a snapshot again.
   bool stream(const std::atomic<bool>& stop) {
-    pg::SourceCatalog catalog(*sql);
+    pgsource::SourceCatalog catalog(*sql);
     const auto saved = store.load_source();
     tracker.resume(saved);
     const Lsn start = saved ? saved->confirmed : Lsn{};
@@ -218,7 +218,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
     int timeout_ms = 0;
     while (!stop.load(std::memory_order_relaxed)) {
       const auto frame = repl->read(timeout_ms);
-      using Kind = pg::ReplicationStream::Frame::Kind;
+      using Kind = pgsource::ReplicationStream::Frame::Kind;
       if (frame.kind == Kind::kData) {
         tracker.received(frame.wal_start);
         handle(decoder.decode(frame.payload));
@@ -268,7 +268,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
   /// for every table that has not finished one. Returns false when `stop` interrupted the
   /// snapshot.
   bool prepare_slot(const std::atomic<bool>& stop) {
-    pg::SourceCatalog catalog(*sql);
+    pgsource::SourceCatalog catalog(*sql);
     // Before this run's snapshots record anything: what changed while modsync was away.
     snapshotter.membership_changed(catalog, true);
     const auto slot = catalog.usable_slot(src.slot, context);
@@ -295,7 +295,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
     // a temporary slot exports a fresh one. Rows read from it carry its later consistent
     // point; streaming from the permanent slot re-sends older changes, which consumers
     // applying by position ignore (docs/architecture.md, "Snapshots").
-    pg::ReplicationStream temp(pg::PgConnection::connect(
+    pgsource::ReplicationStream temp(pg::PgConnection::connect(
         src.effective_dsn, pg::PgConnection::Mode::kReplication, context));
     // A slot name has at most 63 characters (NAMEDATALEN - 1).
     auto info = temp.create_slot(src.slot.substr(0, 58) + "_snap", true, true);

@@ -9,7 +9,7 @@
 #include "modsync/common/error.hpp"
 #include "modsync/common/time.hpp"
 #include "modsync/pg/pg_connection.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 namespace modsync::capture {
 
@@ -50,7 +50,7 @@ void ChangeMapper::start_stream(std::optional<Position> resume_after,
   in_tx_ = false;
 }
 
-void ChangeMapper::map(const pg::Message& message, Lsn received, Host& host) {
+void ChangeMapper::map(const pgsource::Message& message, Lsn received, Host& host) {
   std::visit([&](const auto& m) { on(m, received, host); }, message);
 }
 
@@ -72,7 +72,7 @@ MappedEvent ChangeMapper::change_event(Kind kind, Op op, const event::TableSchem
 bool ChangeMapper::next_position(event::SourceInfo& source) {
   source.position = Position{tx_.final_lsn, tx_index_++};
   source.xid = tx_.xid;
-  source.commit_time_ms = pg::pg_time_to_unix_ms(tx_.commit_time);
+  source.commit_time_ms = pgsource::pg_time_to_unix_ms(tx_.commit_time);
   return !already_sent(source.position);
 }
 
@@ -124,7 +124,7 @@ void ChangeMapper::emit_transaction(bool begin, Host& host) {
                  "{{\"status\":\"{}\",\"id\":\"{}:{}\",\"event_count\":{},\"ts_ms\":{}}}",
                  begin ? "BEGIN" : "END", tx_.xid, tx_.final_lsn,
                  begin ? std::string("null") : std::to_string(tx_events_),
-                 pg::pg_time_to_unix_ms(tx_.commit_time));
+                 pgsource::pg_time_to_unix_ms(tx_.commit_time));
   MappedEvent e;
   e.kind = Kind::kTransaction;
   e.topic = options_.transaction_topic;
@@ -142,7 +142,7 @@ bool ChangeMapper::wants_message(std::string_view prefix) const {
   return false;
 }
 
-void ChangeMapper::on(const pg::Begin& m, Lsn, Host& host) {
+void ChangeMapper::on(const pgsource::Begin& m, Lsn, Host& host) {
   in_tx_ = true;
   tx_ = m;
   tx_index_ = 0;
@@ -150,13 +150,13 @@ void ChangeMapper::on(const pg::Begin& m, Lsn, Host& host) {
   if (!already_sent(Position{m.final_lsn, 0})) emit_transaction(true, host);
 }
 
-void ChangeMapper::on(const pg::Commit& m, Lsn, Host& host) {
+void ChangeMapper::on(const pgsource::Commit& m, Lsn, Host& host) {
   if (!already_sent(Position{tx_.final_lsn, UINT32_MAX})) emit_transaction(false, host);
   host.end_unit(m.end_lsn);
   in_tx_ = false;
 }
 
-void ChangeMapper::on(const pg::Relation& m, Lsn received, Host& host) {
+void ChangeMapper::on(const pgsource::Relation& m, Lsn received, Host& host) {
   std::vector<event::Column> columns = m.columns;
   if (m.replica_identity == 'f') {
     // pgoutput flags every column of a REPLICA IDENTITY FULL table as identity. The row's key
@@ -172,12 +172,12 @@ void ChangeMapper::on(const pg::Relation& m, Lsn received, Host& host) {
                          in_tx_ ? tx_.final_lsn : received);
 }
 
-void ChangeMapper::on(const pg::Insert& m, Lsn received, Host& host) {
+void ChangeMapper::on(const pgsource::Insert& m, Lsn received, Host& host) {
   const auto& t = table_for(m.relation_id, "an Insert", received, host);
   emit_change(t, Op::kCreate, m.new_row, {}, m.new_row, covered(m.relation_id), host);
 }
 
-void ChangeMapper::on(const pg::Update& m, Lsn received, Host& host) {
+void ChangeMapper::on(const pgsource::Update& m, Lsn received, Host& host) {
   const auto& t = table_for(m.relation_id, "an Update", received, host);
   const bool skip = covered(m.relation_id);
   const bool full = m.old_kind == 'O';
@@ -202,12 +202,12 @@ void ChangeMapper::on(const pg::Update& m, Lsn received, Host& host) {
   emit_change(t, Op::kUpdate, after, full ? m.old_row : event::RowImage{}, after, skip, host);
 }
 
-void ChangeMapper::on(const pg::Delete& m, Lsn received, Host& host) {
+void ChangeMapper::on(const pgsource::Delete& m, Lsn received, Host& host) {
   const auto& t = table_for(m.relation_id, "a Delete", received, host);
   emit_change(t, Op::kDelete, m.old_row, m.old_row, {}, covered(m.relation_id), host);
 }
 
-void ChangeMapper::on(const pg::Truncate& m, Lsn received, Host& host) {
+void ChangeMapper::on(const pgsource::Truncate& m, Lsn received, Host& host) {
   for (uint32_t id : m.relation_ids) {
     const auto& t = table_for(id, "a Truncate", received, host);
     event::SourceInfo source;
@@ -220,8 +220,8 @@ void ChangeMapper::on(const pg::Truncate& m, Lsn received, Host& host) {
   }
 }
 
-void ChangeMapper::on(const pg::LogicalMessage& m, Lsn, Host& host) {
-  const bool heartbeat = m.prefix == pg::SourceCatalog::kHeartbeatPrefix;
+void ChangeMapper::on(const pgsource::LogicalMessage& m, Lsn, Host& host) {
+  const bool heartbeat = m.prefix == pgsource::SourceCatalog::kHeartbeatPrefix;
   if (!m.transactional) {
     // Non-transactional messages arrive in WAL order between transactions: a unit of their own.
     if (!heartbeat && wants_message(m.prefix) && !already_sent(Position{m.lsn, 0})) {
@@ -240,7 +240,7 @@ void ChangeMapper::on(const pg::LogicalMessage& m, Lsn, Host& host) {
   ++tx_events_;
 }
 
-void ChangeMapper::emit_message(const pg::LogicalMessage& m, const event::SourceInfo& source,
+void ChangeMapper::emit_message(const pgsource::LogicalMessage& m, const event::SourceInfo& source,
                                 Host& host) {
   encoder_.encode_message(options_.module, database_, m.prefix, m.content, m.transactional, source,
                           now_unix_ms(), value_);

@@ -14,7 +14,7 @@
 #include "modsync/event/event_headers.hpp"
 #include "modsync/event/row.hpp"
 #include "modsync/event/table_schema.hpp"
-#include "modsync/postgres/pgoutput.hpp"
+#include "modsync/pgsource/pgoutput.hpp"
 
 namespace modsync::capture {
 
@@ -73,7 +73,7 @@ class ChangeMapper {
     /// `after` (an update of `table` in transaction `tx`, without REPLICA IDENTITY FULL) with
     /// its unchanged TOASTed values read from the source's current row; `after` itself when
     /// the row is gone. The result must stay valid until the next call.
-    virtual event::RowImage fill_unchanged(const event::TableSchema& table, const pg::Begin& tx,
+    virtual event::RowImage fill_unchanged(const event::TableSchema& table, const pgsource::Begin& tx,
                                            event::RowImage after) = 0;
     /// One event, in order. May throw (the pipeline stops there).
     virtual void emit(const MappedEvent& event) = 0;
@@ -107,7 +107,7 @@ class ChangeMapper {
 
   /// Maps one message. `received`: the WAL position of its frame (for a Relation outside a
   /// transaction, and for error messages). Throws modsync::Error on an inconsistent stream.
-  void map(const pg::Message& message, Lsn received, Host& host);
+  void map(const pgsource::Message& message, Lsn received, Host& host);
 
   /// One snapshot row (op "r") of `table`; `source` carries its position and markers.
   void snapshot_row(const event::TableSchema& table, event::RowImage row,
@@ -122,16 +122,16 @@ class ChangeMapper {
   const std::string& database() const { return database_; }
 
  private:
-  void on(const pg::Begin& m, Lsn received, Host& host);
-  void on(const pg::Commit& m, Lsn received, Host& host);
-  void on(const pg::Origin&, Lsn, Host&) {}
-  void on(const pg::Type&, Lsn, Host&) {}
-  void on(const pg::Relation& m, Lsn received, Host& host);
-  void on(const pg::Insert& m, Lsn received, Host& host);
-  void on(const pg::Update& m, Lsn received, Host& host);
-  void on(const pg::Delete& m, Lsn received, Host& host);
-  void on(const pg::Truncate& m, Lsn received, Host& host);
-  void on(const pg::LogicalMessage& m, Lsn received, Host& host);
+  void on(const pgsource::Begin& m, Lsn received, Host& host);
+  void on(const pgsource::Commit& m, Lsn received, Host& host);
+  void on(const pgsource::Origin&, Lsn, Host&) {}
+  void on(const pgsource::Type&, Lsn, Host&) {}
+  void on(const pgsource::Relation& m, Lsn received, Host& host);
+  void on(const pgsource::Insert& m, Lsn received, Host& host);
+  void on(const pgsource::Update& m, Lsn received, Host& host);
+  void on(const pgsource::Delete& m, Lsn received, Host& host);
+  void on(const pgsource::Truncate& m, Lsn received, Host& host);
+  void on(const pgsource::LogicalMessage& m, Lsn received, Host& host);
 
   const event::TableSchema& table_for(uint32_t relation_id, const char* what, Lsn received,
                                       Host& host) const;
@@ -142,7 +142,7 @@ class ChangeMapper {
   void emit_change(const event::TableSchema& t, event::Op op, event::RowImage key_row,
                    event::RowImage before, event::RowImage after, bool skip, Host& host);
   void emit_transaction(bool begin, Host& host);
-  void emit_message(const pg::LogicalMessage& m, const event::SourceInfo& source, Host& host);
+  void emit_message(const pgsource::LogicalMessage& m, const event::SourceInfo& source, Host& host);
   bool wants_message(std::string_view prefix) const;
   MappedEvent change_event(MappedEvent::Kind kind, event::Op op, const event::TableSchema& t,
                            bool has_key, std::optional<Position> position) const;
@@ -155,7 +155,7 @@ class ChangeMapper {
   std::optional<Position> resume_after_;
   std::unordered_map<uint32_t, Lsn> snapshot_covers_;
   bool in_tx_ = false;
-  pg::Begin tx_;
+  pgsource::Begin tx_;
   uint32_t tx_index_ = 0;
   uint32_t tx_events_ = 0;
 

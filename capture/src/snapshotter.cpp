@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/time.hpp"
-#include "modsync/postgres/snapshot_reader.hpp"
+#include "modsync/pgsource/snapshot_reader.hpp"
 
 namespace modsync::capture {
 
@@ -54,21 +54,21 @@ Snapshotter::Snapshotter(const config::PairConfig& pair, checkpoint::CheckpointS
       mapper_(mapper),
       tracker_(tracker) {}
 
-void Snapshotter::set_tables(std::string context, std::vector<pg::TableInfo> tables) {
+void Snapshotter::set_tables(std::string context, std::vector<pgsource::TableInfo> tables) {
   context_ = std::move(context);
   tables_ = std::move(tables);
 }
 
-void Snapshotter::read_membership_at_start(pg::SourceCatalog& catalog) {
+void Snapshotter::read_membership_at_start(pgsource::SourceCatalog& catalog) {
   for (const auto& t : tables_)
     membership_at_start_[t.oid] = catalog.membership(src_.publication, t);
 }
 
-void Snapshotter::read_membership(pg::SourceCatalog& catalog) {
+void Snapshotter::read_membership(pgsource::SourceCatalog& catalog) {
   for (const auto& t : tables_) membership_[t.oid] = catalog.membership(src_.publication, t);
 }
 
-bool Snapshotter::membership_changed(pg::SourceCatalog& catalog, bool from_checkpoint) {
+bool Snapshotter::membership_changed(pgsource::SourceCatalog& catalog, bool from_checkpoint) {
   if (src_.snapshot != config::SnapshotMode::kInitial) {
     // Without snapshots nothing can be read again: say so, and publish the table again.
     if (from_checkpoint) return false;
@@ -184,7 +184,7 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
   stats_.state = CaptureStats::State::kSnapshotting;
   pg::PgConnection conn =
       pg::PgConnection::connect(src_.effective_dsn, pg::PgConnection::Mode::kRegular, context_);
-  pg::SnapshotReader reader(conn, snapshot_name);
+  pgsource::SnapshotReader reader(conn, snapshot_name);
   std::vector<ChunkDone> chunks;
   uint64_t next_token = 1;
   std::vector<ColumnValue> row;

@@ -14,7 +14,7 @@
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/config/config.hpp"
 #include "modsync/pg/pg_connection.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 namespace modsync::capture {
 
@@ -36,7 +36,7 @@ class Snapshotter {
     virtual ~Host() = default;
     /// Registers `table` with the columns the snapshot reads (publishing its schema when new);
     /// returns the registry's schema. `at`: the consistent point.
-    virtual const event::TableSchema& register_table(const pg::TableInfo& table,
+    virtual const event::TableSchema& register_table(const pgsource::TableInfo& table,
                                                      std::vector<event::Column> columns,
                                                      Lsn at) = 0;
     /// Serves Kafka delivery reports for up to `timeout_ms`; throws on a delivery error.
@@ -48,12 +48,12 @@ class Snapshotter {
               CaptureStats& stats, ChangeMapper& mapper, DurabilityTracker& tracker);
 
   /// The run's context ("source M (pair P)") and tables (in snapshot order).
-  void set_tables(std::string context, std::vector<pg::TableInfo> tables);
+  void set_tables(std::string context, std::vector<pgsource::TableInfo> tables);
 
   /// Reads each table's publication membership: call once before the run sets the publication
   /// up (what changed while modsync was away), once after.
-  void read_membership_at_start(pg::SourceCatalog& catalog);
-  void read_membership(pg::SourceCatalog& catalog);
+  void read_membership_at_start(pgsource::SourceCatalog& catalog);
+  void read_membership(pgsource::SourceCatalog& catalog);
 
   /// Compares each table's publication membership with the one recorded: in its snapshot
   /// progress when `from_checkpoint` (at start, before this run set the publication up), else
@@ -61,7 +61,7 @@ class Snapshotter {
   /// behind a snapshot truncate, and the result is true. Without snapshots (snapshot: never)
   /// nothing can be read again: it logs the loss, sets the publication up again, and returns
   /// false.
-  bool membership_changed(pg::SourceCatalog& catalog, bool from_checkpoint);
+  bool membership_changed(pgsource::SourceCatalog& catalog, bool from_checkpoint);
 
   /// True when a table's snapshot is not done.
   bool pending() const;
@@ -96,7 +96,7 @@ class Snapshotter {
   ChangeMapper& mapper_;
   DurabilityTracker& tracker_;
   std::string context_;
-  std::vector<pg::TableInfo> tables_;
+  std::vector<pgsource::TableInfo> tables_;
   /// Per table: its publication membership (SourceCatalog::membership) before this run set
   /// the publication up, and as last read since.
   std::unordered_map<uint32_t, std::string> membership_at_start_, membership_;

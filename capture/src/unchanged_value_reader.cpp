@@ -14,7 +14,7 @@ namespace modsync::capture {
 using event::ColumnValue;
 
 event::RowImage UnchangedValueReader::fill(pg::PgConnection& conn, const event::TableSchema& t,
-                                           const pg::Begin& tx, event::RowImage after,
+                                           const pgsource::Begin& tx, event::RowImage after,
                                            std::string_view context, std::atomic<uint64_t>& reads) {
   std::string select;
   for (size_t i = 0; i < after.size() && i < t.columns.size(); ++i) {

@@ -9,7 +9,7 @@
 #include "modsync/event/row.hpp"
 #include "modsync/event/table_schema.hpp"
 #include "modsync/pg/pg_connection.hpp"
-#include "modsync/postgres/pgoutput.hpp"
+#include "modsync/pgsource/pgoutput.hpp"
 
 namespace modsync::capture {
 
@@ -30,7 +30,7 @@ class UnchangedValueReader {
   /// table has no key, or the row is gone (a later event deletes it). The result stays valid
   /// until the next call. Throws a retriable Error when the transaction stays invisible.
   /// `reads` counts the queries.
-  event::RowImage fill(pg::PgConnection& conn, const event::TableSchema& table, const pg::Begin& tx,
+  event::RowImage fill(pg::PgConnection& conn, const event::TableSchema& table, const pgsource::Begin& tx,
                        event::RowImage after, std::string_view context,
                        std::atomic<uint64_t>& reads);
 

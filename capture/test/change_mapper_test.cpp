@@ -9,8 +9,8 @@
 
 #include "fixture.hpp"
 #include "modsync/common/error.hpp"
-#include "modsync/postgres/pgoutput_decoder.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 namespace modsync::capture {
 namespace {
@@ -20,9 +20,9 @@ using event::ColumnValue;
 using event::Op;
 using Kind = MappedEvent::Kind;
 
-/// The captured workload of connectors/postgres/test/fixtures/capture.sh (pgoutput v1, text).
+/// The captured workload of connectors/pgsource/test/fixtures/capture.sh (pgoutput v1, text).
 const std::vector<std::string>& fixture() {
-  static const std::vector<std::string> messages = pg::test::load_fixture("pgoutput_v1.hex");
+  static const std::vector<std::string> messages = pgsource::test::load_fixture("pgoutput_v1.hex");
   return messages;
 }
 
@@ -64,7 +64,7 @@ struct FakeHost final : ChangeMapper::Host {
     s.topic = "shop." + s.schema + "." + s.table;
     return tables[id] = std::move(s);
   }
-  event::RowImage fill_unchanged(const event::TableSchema&, const pg::Begin&,
+  event::RowImage fill_unchanged(const event::TableSchema&, const pgsource::Begin&,
                                  event::RowImage after) override {
     bool any = false;
     for (const auto& v : after) any = any || v.kind == ColumnValue::Kind::kUnchanged;
@@ -113,7 +113,7 @@ FakeHost map_all(ChangeMapper::Options o = options(), FakeHost host = {});
 
 /// Decodes and maps the fixture's messages [from, to) in order.
 void map_range(ChangeMapper& mapper, FakeHost& host, size_t from = 0, size_t to = SIZE_MAX) {
-  pg::PgOutputDecoder decoder;
+  pgsource::PgOutputDecoder decoder;
   for (size_t i = from; i < std::min(to, fixture().size()); ++i) {
     mapper.map(decoder.decode(fixture()[i]), Lsn{0x100000}, host);
   }
@@ -128,10 +128,10 @@ FakeHost map_all(ChangeMapper::Options o, FakeHost host) {
 
 /// The relation id the fixture's Relation message gives `relname`.
 uint32_t relation_id(std::string_view relname) {
-  pg::PgOutputDecoder decoder;
+  pgsource::PgOutputDecoder decoder;
   for (const auto& m : fixture()) {
     auto message = decoder.decode(m);
-    if (auto* r = std::get_if<pg::Relation>(&message); r && r->relname == relname) return r->id;
+    if (auto* r = std::get_if<pgsource::Relation>(&message); r && r->relname == relname) return r->id;
   }
   FAIL("no Relation message for " << relname);
   return 0;
@@ -139,11 +139,11 @@ uint32_t relation_id(std::string_view relname) {
 
 /// The commit LSN of every transaction in the fixture, in order (its Begin's final_lsn).
 std::vector<Lsn> commits() {
-  pg::PgOutputDecoder decoder;
+  pgsource::PgOutputDecoder decoder;
   std::vector<Lsn> out;
   for (const auto& m : fixture()) {
     auto message = decoder.decode(m);
-    if (auto* b = std::get_if<pg::Begin>(&message)) out.push_back(b->final_lsn);
+    if (auto* b = std::get_if<pgsource::Begin>(&message)) out.push_back(b->final_lsn);
   }
   return out;
 }
@@ -323,7 +323,7 @@ TEST_CASE("message prefixes filter; heartbeats end a unit but are never publishe
 
   ChangeMapper mapper(o);
   FakeHost idle;
-  const pg::LogicalMessage heartbeat{false, Lsn{0x5000}, pg::SourceCatalog::kHeartbeatPrefix, ""};
+  const pgsource::LogicalMessage heartbeat{false, Lsn{0x5000}, pgsource::SourceCatalog::kHeartbeatPrefix, ""};
   mapper.map(heartbeat, Lsn{0x5000}, idle);
   CHECK(idle.events.empty());
   CHECK(idle.units == std::vector<Lsn>{Lsn{0x5000}});
@@ -386,11 +386,11 @@ TEST_CASE("a truncate is one event per table, each with its own position", "[map
 TEST_CASE("a change before its relation is announced is an error naming the fix", "[mapper]") {
   ChangeMapper mapper(options());
   FakeHost host;
-  pg::PgOutputDecoder decoder;
+  pgsource::PgOutputDecoder decoder;
   // The second transaction's Insert into kinds, without the first's Relation message.
   mapper.map(decoder.decode(fixture()[5]), Lsn{0x42}, host);
   auto insert = decoder.decode(fixture()[6]);
-  REQUIRE(std::holds_alternative<pg::Insert>(insert));
+  REQUIRE(std::holds_alternative<pgsource::Insert>(insert));
   CHECK_THROWS_WITH(mapper.map(insert, Lsn{0x42}, host),
                     Contains("source shop (pair p): received an Insert for relation") &&
                         Contains("before its Relation message") && Contains("Fix:"));

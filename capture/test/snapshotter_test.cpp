@@ -7,8 +7,8 @@
 namespace modsync::capture {
 namespace {
 
-pg::TableInfo table(std::string name, uint32_t oid) {
-  pg::TableInfo t;
+pgsource::TableInfo table(std::string name, uint32_t oid) {
+  pgsource::TableInfo t;
   t.name = {"public", std::move(name)};
   t.oid = oid;
   t.key_columns = {"id"};

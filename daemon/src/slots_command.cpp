@@ -15,7 +15,7 @@
 #include "commands.hpp"
 #include "modsync/common/error.hpp"
 #include "modsync/config/dsn.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 namespace modsync::daemon {
 
@@ -242,7 +242,7 @@ int slots_drop_command(const std::string& config_path, const std::string& slot, 
 
   try {
     auto conn = connect_source(*found->pair->source);
-    pg::SourceCatalog(conn).drop_slot(slot);
+    pgsource::SourceCatalog(conn).drop_slot(slot);
   } catch (const pg::SqlError& e) {
     // A reader may have taken the slot since we looked: PostgreSQL refuses with 55006.
     if (e.sqlstate() == "55006") return refuse_active("a process that started since the check");

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/op.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/config/dsn.hpp"
 #include "modsync/config/duration.hpp"
@@ -52,14 +53,7 @@ enum class ValueMode { kModsync, kDebezium };
 enum class OnDelete { kDelete, kSoft, kIgnore };
 enum class UnknownVersion { kPause, kDeadLetter };
 
-/// Debezium operation letters, as used in `ops:`.
-enum class Op : char {
-  kCreate = 'c',
-  kUpdate = 'u',
-  kDelete = 'd',
-  kRead = 'r',  ///< snapshot row
-  kTruncate = 't',
-};
+using modsync::Op;  ///< `ops:` lists its letters (all but kMessage)
 
 /// One value of an enum and the name the YAML writes for it.
 template <typename Enum>

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/op.hpp"
+
 namespace modsync::event {
 
 /// One column of a row image, as pgoutput sends it. `data` is a view into a buffer owned by
@@ -38,14 +40,6 @@ struct Column {
   friend bool operator==(const Column&, const Column&) = default;
 };
 
-/// Change operations, with Debezium's letters.
-enum class Op : char {
-  kCreate = 'c',
-  kUpdate = 'u',
-  kDelete = 'd',
-  kRead = 'r',  ///< a row from the initial snapshot
-  kTruncate = 't',
-  kMessage = 'm',  ///< a logical decoding message (pg_logical_emit_message)
-};
+using modsync::Op;
 
 }  // namespace modsync::event

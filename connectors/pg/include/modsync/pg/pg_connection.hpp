@@ -108,9 +108,4 @@ struct PqFree {
 };
 using PqBuffer = std::unique_ptr<char, PqFree>;
 
-/// Converts PostgreSQL epoch microseconds to Unix epoch milliseconds.
-constexpr int64_t pg_time_to_unix_ms(int64_t pg_us) { return (pg_us + 946'684'800'000'000LL) / 1000; }
-/// Unix epoch microseconds to PostgreSQL epoch microseconds.
-constexpr int64_t unix_us_to_pg_time(int64_t unix_us) { return unix_us - 946'684'800'000'000LL; }
-
 }  // namespace modsync::pg

@@ -1,4 +1,4 @@
-#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 
 #include "fixture.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 namespace {
 
 using Kind = event::ColumnValue::Kind;
@@ -364,4 +364,4 @@ TEST_CASE("Row buffers are reused, not reallocated per row", "[pgoutput]") {
 }
 
 }  // namespace
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

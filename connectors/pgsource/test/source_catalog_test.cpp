@@ -9,7 +9,7 @@
 
 #include "modsync/common/error.hpp"
 #include "modsync/pg/pg_connection.hpp"
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 #include "modsync/testing/pg_cluster.hpp"
 
 using namespace modsync;
@@ -24,7 +24,7 @@ pg::PgConnection connect(const testing::PgCluster& cluster, const std::string& u
 }
 
 /// What ensure_publication throws, or "" when it returns.
-std::string publication_error(pg::SourceCatalog& catalog, bool& retriable) {
+std::string publication_error(pgsource::SourceCatalog& catalog, bool& retriable) {
   const auto tables = catalog.describe_tables({{"public", "orders"}});
   try {
     catalog.ensure_publication("modsync_pub", tables);
@@ -45,7 +45,7 @@ TEST_CASE("a connection lost while creating the publication stays a retriable lo
   cluster.create_database("src");
   cluster.exec("src", "CREATE TABLE public.orders (id int PRIMARY KEY)");
   auto conn = connect(cluster);
-  pg::SourceCatalog catalog(conn);
+  pgsource::SourceCatalog catalog(conn);
   // Another session holds the table, so CREATE PUBLICATION waits for its lock; then the
   // waiting backend is terminated, as a server restart or failover would.
   testing::PgConn holder = cluster.connect("src");
@@ -79,7 +79,7 @@ TEST_CASE("a lock timeout on the publication keeps its own message", "[integrati
   cluster.exec("src", "CREATE TABLE public.orders (id int PRIMARY KEY)");
   auto conn = connect(cluster);
   conn.exec("SET lock_timeout = '200ms'");
-  pg::SourceCatalog catalog(conn);
+  pgsource::SourceCatalog catalog(conn);
   testing::PgConn holder = cluster.connect("src");
   holder.exec("BEGIN");
   holder.exec("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE");
@@ -97,7 +97,7 @@ TEST_CASE("a role that may not publish the tables is told to use their owner",
                "CREATE TABLE public.orders (id int PRIMARY KEY); CREATE ROLE capture LOGIN; "
                "GRANT CREATE ON DATABASE src TO capture");
   auto conn = connect(cluster, "capture");
-  pg::SourceCatalog catalog(conn);
+  pgsource::SourceCatalog catalog(conn);
   bool retriable = true;
   const std::string error = publication_error(catalog, retriable);
   CHECK_FALSE(retriable);

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace modsync::pg::test {
+namespace modsync::pgsource::test {
 namespace {
 
 int hex_digit(char c) {
@@ -38,4 +38,4 @@ std::vector<std::string> load_fixture(std::string_view name) {
   return messages;
 }
 
-}  // namespace modsync::pg::test
+}  // namespace modsync::pgsource::test

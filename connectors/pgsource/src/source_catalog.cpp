@@ -1,10 +1,10 @@
-#include "modsync/postgres/source_catalog.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 #include <fmt/ranges.h>
 
 #include "modsync/common/error.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 namespace {
 
@@ -32,12 +32,12 @@ void SourceCatalog::check_server() {
   }
 }
 
-std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<QualifiedName>& tables) {
+std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<pg::QualifiedName>& tables) {
   std::vector<TableInfo> out;
   std::vector<std::string> missing;
   for (const auto& t : tables) {
     const std::string qualified = conn_.quote_ident(t.schema) + "." + conn_.quote_ident(t.table);
-    PgResult r = conn_.exec_params(
+    pg::PgResult r = conn_.exec_params(
         "SELECT c.oid, c.relreplident, c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)",
         {qualified});
     if (r.rows() == 0) {
@@ -58,7 +58,7 @@ std::vector<TableInfo> SourceCatalog::describe_tables(const std::vector<Qualifie
     info.partitioned = relkind == 'p';
     // The key that pgoutput sends: the replica identity index, else the primary key.
     const char* index_flag = info.replica_identity == 'i' ? "indisreplident" : "indisprimary";
-    PgResult k = conn_.exec_params(
+    pg::PgResult k = conn_.exec_params(
         fmt::format("SELECT a.attname FROM pg_index i "
                     "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord) "
                     "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.attnum "
@@ -88,7 +88,7 @@ void SourceCatalog::ensure_publication(const std::string& name,
     if (!list.empty()) list += ", ";
     list += conn_.quote_ident(t.name.schema) + "." + conn_.quote_ident(t.name.table);
   }
-  PgResult r = conn_.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
+  pg::PgResult r = conn_.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
   // publish_via_partition_root: a partitioned table's changes are published as its own (one
   // topic, one schema), not as the leaf partition's, which no configuration names.
   const std::string verb =
@@ -98,9 +98,9 @@ void SourceCatalog::ensure_publication(const std::string& name,
             "ALTER PUBLICATION {0} SET (publish_via_partition_root = true)";
   try {
     conn_.exec(fmt::format(fmt::runtime(verb), conn_.quote_ident(name), list));
-  } catch (const SqlError& e) {
+  } catch (const pg::SqlError& e) {
     // Only a refused privilege is the owner's business; anything else (a lock timeout, a
-    // cancel) keeps its own message and kind. A lost connection is no SqlError at all: it
+    // cancel) keeps its own message and kind. A lost connection is no pg::SqlError at all: it
     // stays retriable.
     if (e.sqlstate() != kInsufficientPrivilege) throw;
     fail(
@@ -111,7 +111,7 @@ void SourceCatalog::ensure_publication(const std::string& name,
 }
 
 std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
-  PgResult r = conn_.exec_params(
+  pg::PgResult r = conn_.exec_params(
       "SELECT plugin, database, active, active_pid, confirmed_flush_lsn, wal_status "
       "FROM pg_replication_slots WHERE slot_name = $1",
       {name});
@@ -150,7 +150,7 @@ void SourceCatalog::drop_slot(const std::string& name) {
 }
 
 std::string SourceCatalog::membership(const std::string& publication, const TableInfo& table) {
-  PgResult r = conn_.exec_params(
+  pg::PgResult r = conn_.exec_params(
       "SELECT coalesce((SELECT p.oid::text || ' ' || p.pubinsert::text || p.pubupdate::text || "
       "p.pubdelete::text || p.pubtruncate::text || p.pubviaroot::text || ' entry ' || "
       "coalesce((SELECT r.oid::text FROM pg_publication_rel r WHERE r.prpubid = p.oid AND "
@@ -167,7 +167,7 @@ void SourceCatalog::name_types(std::vector<event::Column>& cols) {
     oids += fmt::format("{}{}", i ? "," : "", cols[i].type_oid);
     modifiers += fmt::format("{}{}", i ? "," : "", cols[i].type_modifier);
   }
-  PgResult r = conn_.exec_params(
+  pg::PgResult r = conn_.exec_params(
       "SELECT format_type(t.o, t.m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY "
       "t(o, m, n) ORDER BY t.n",
       {oids + "}", modifiers + "}"});
@@ -180,4 +180,4 @@ void SourceCatalog::emit_heartbeat() {
   conn_.exec_params("SELECT pg_logical_emit_message(false, $1, '')", {kHeartbeatPrefix});
 }
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

@@ -4,9 +4,9 @@
 #include <string_view>
 #include <vector>
 
-#include "modsync/postgres/pgoutput.hpp"
+#include "modsync/pgsource/pgoutput.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 /// Decodes pgoutput messages: bytes in, typed messages out. Pure: no I/O, no logging.
 /// Not thread-safe; one decoder per replication stream.
@@ -25,4 +25,4 @@ class PgOutputDecoder {
   std::vector<uint32_t> relation_ids_;
 };
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

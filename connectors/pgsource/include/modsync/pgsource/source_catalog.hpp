@@ -10,10 +10,10 @@
 #include "modsync/pg/pg_connection.hpp"
 #include "modsync/pg/qualified_name.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 struct TableInfo {
-  QualifiedName name;
+  pg::QualifiedName name;
   uint32_t oid = 0;
   char replica_identity = 'd';           ///< pg_class.relreplident
   bool partitioned = false;              ///< relkind 'p': published as the root of its partitions
@@ -36,13 +36,13 @@ struct SlotState {
 class SourceCatalog {
  public:
   /// `conn` must outlive the catalog.
-  explicit SourceCatalog(PgConnection& conn) : conn_(conn) {}
+  explicit SourceCatalog(pg::PgConnection& conn) : conn_(conn) {}
 
   /// wal_level = logical and the current role may replicate (REPLICATION or superuser).
   void check_server();
 
   /// Looks up every table; throws one error listing all that do not exist.
-  std::vector<TableInfo> describe_tables(const std::vector<QualifiedName>& tables);
+  std::vector<TableInfo> describe_tables(const std::vector<pg::QualifiedName>& tables);
 
   /// Creates the publication for exactly `tables`, or sets its table list if it exists.
   void ensure_publication(const std::string& name, const std::vector<TableInfo>& tables);
@@ -71,7 +71,7 @@ class SourceCatalog {
   static constexpr const char* kHeartbeatPrefix = "modsync.heartbeat";
 
  private:
-  PgConnection& conn_;
+  pg::PgConnection& conn_;
 };
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

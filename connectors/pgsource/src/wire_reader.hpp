@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "modsync/postgres/pgoutput.hpp"
+#include "modsync/pgsource/pgoutput.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 /// Names the field being read, for error messages. Formatting is deferred to the failure path
 /// so the hot path never builds a string: {"column", 3, "length"} reads "column 3 length",
@@ -136,4 +136,4 @@ class WireReader {
   size_t field_start_ = 0;
 };
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

@@ -8,9 +8,9 @@
 #include <variant>
 
 #include "fixture.hpp"
-#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 namespace {
 
 constexpr uint32_t kSeed = 20240229;
@@ -95,4 +95,4 @@ TEST_CASE("Mutated messages decode or throw DecodeError, nothing else", "[pgoutp
 }
 
 }  // namespace
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

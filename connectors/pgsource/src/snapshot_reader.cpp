@@ -1,10 +1,10 @@
-#include "modsync/postgres/snapshot_reader.hpp"
+#include "modsync/pgsource/snapshot_reader.hpp"
 
 #include "modsync/common/error.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
-SnapshotReader::SnapshotReader(PgConnection& conn, const std::string& snapshot_name) : conn_(conn) {
+SnapshotReader::SnapshotReader(pg::PgConnection& conn, const std::string& snapshot_name) : conn_(conn) {
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   if (!snapshot_name.empty()) {
     conn_.exec("SET TRANSACTION SNAPSHOT " + conn_.quote_literal(snapshot_name));
@@ -12,7 +12,7 @@ SnapshotReader::SnapshotReader(PgConnection& conn, const std::string& snapshot_n
 }
 
 std::vector<event::Column> SnapshotReader::columns(const TableInfo& table) {
-  PgResult r = conn_.exec_params(
+  pg::PgResult r = conn_.exec_params(
       "SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE attrelid = $1::oid "
       "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
       {std::to_string(table.oid)});
@@ -28,7 +28,7 @@ std::vector<event::Column> SnapshotReader::columns(const TableInfo& table) {
   return out;
 }
 
-PgResult SnapshotReader::read_chunk(const TableInfo& table,
+pg::PgResult SnapshotReader::read_chunk(const TableInfo& table,
                                     const std::vector<event::Column>& columns,
                                     const std::vector<std::string>& after_key, int limit) {
   std::string select;
@@ -78,4 +78,4 @@ void SnapshotReader::finish() {
   conn_.exec("COMMIT");
 }
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

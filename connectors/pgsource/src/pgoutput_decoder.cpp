@@ -1,10 +1,10 @@
-#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
 
 #include <string_view>
 
 #include "wire_reader.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 namespace {
 
 // Notation for the layouts below, as in PostgreSQL's "Logical Replication Message Formats":
@@ -321,4 +321,4 @@ Message PgOutputDecoder::decode(std::string_view bytes) {
   return message;
 }
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 namespace {
 
 using namespace std::string_view_literals;
@@ -83,4 +83,4 @@ TEST_CASE("DecodeError is fatal", "[wire]") {
 }
 
 }  // namespace
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

@@ -7,7 +7,7 @@
 #include "modsync/common/lsn.hpp"
 #include "modsync/pg/pg_connection.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 /// A logical replication connection in the walsender protocol: slot creation, then
 /// START_REPLICATION and the CopyBoth stream of XLogData and keepalive frames.
@@ -30,7 +30,7 @@ class ReplicationStream {
   };
 
   /// `conn` must be a replication-mode connection.
-  explicit ReplicationStream(PgConnection conn) : conn_(std::move(conn)) {}
+  explicit ReplicationStream(pg::PgConnection conn) : conn_(std::move(conn)) {}
 
   /// CREATE_REPLICATION_SLOT with pgoutput. With `export_snapshot`, the returned snapshot can
   /// be imported (SET TRANSACTION SNAPSHOT) until this stream runs its next command.
@@ -48,11 +48,11 @@ class ReplicationStream {
   /// Sends a standby status update: everything up to `flushed` may be discarded by the server.
   void send_status(Lsn received, Lsn flushed, bool reply_requested = false);
 
-  PgConnection& connection() { return conn_; }
+  pg::PgConnection& connection() { return conn_; }
 
  private:
-  PgConnection conn_;
-  PqBuffer buffer_;
+  pg::PgConnection conn_;
+  pg::PqBuffer buffer_;
 };
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

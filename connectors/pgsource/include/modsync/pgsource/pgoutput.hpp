@@ -14,10 +14,19 @@
 #include "modsync/common/lsn.hpp"
 #include "modsync/event/row.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 /// Microseconds since 2000-01-01 00:00:00 UTC (PostgreSQL's epoch), as sent on the wire.
 using PgTimestamp = int64_t;
+
+/// PostgreSQL epoch microseconds to Unix epoch milliseconds.
+constexpr int64_t pg_time_to_unix_ms(PgTimestamp pg_us) {
+  return (pg_us + 946'684'800'000'000LL) / 1000;
+}
+/// Unix epoch microseconds to PostgreSQL epoch microseconds.
+constexpr PgTimestamp unix_us_to_pg_time(int64_t unix_us) {
+  return unix_us - 946'684'800'000'000LL;
+}
 
 struct Begin {
   Lsn final_lsn;  ///< LSN of the transaction's commit record
@@ -95,4 +104,4 @@ class DecodeError : public Error {
   explicit DecodeError(std::string message) : Error(ErrorKind::kFatal, std::move(message)) {}
 };
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

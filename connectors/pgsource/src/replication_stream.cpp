@@ -1,12 +1,13 @@
-#include "modsync/postgres/replication_stream.hpp"
+#include "modsync/pgsource/replication_stream.hpp"
 
 #include <poll.h>
 
 #include <chrono>
 
 #include "modsync/common/error.hpp"
+#include "modsync/pgsource/pgoutput.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 
 namespace {
 
@@ -37,7 +38,7 @@ ReplicationStream::SlotInfo ReplicationStream::create_slot(const std::string& na
   const std::string sql = fmt::format(
       "CREATE_REPLICATION_SLOT {} {}LOGICAL pgoutput (SNAPSHOT '{}')", conn_.quote_ident(name),
       temporary ? "TEMPORARY " : "", export_snapshot ? "export" : "nothing");
-  PgResult r(PQexec(conn_.get(), sql.c_str()));
+  pg::PgResult r(PQexec(conn_.get(), sql.c_str()));
   if (!r || r.status() != PGRES_TUPLES_OK) {
     std::string msg = r ? PQresultErrorMessage(r.get()) : conn_.last_error();
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
@@ -65,7 +66,7 @@ void ReplicationStream::start(const std::string& slot, Lsn start, const std::str
       "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, messages "
       "'true')",
       conn_.quote_ident(slot), start, conn_.quote_literal(pubs));
-  PgResult r(PQexec(conn_.get(), sql.c_str()));
+  pg::PgResult r(PQexec(conn_.get(), sql.c_str()));
   if (!r || r.status() != PGRES_COPY_BOTH) {
     std::string msg = r ? PQresultErrorMessage(r.get()) : conn_.last_error();
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
@@ -113,7 +114,7 @@ ReplicationStream::Frame ReplicationStream::read(int timeout_ms) {
            static_cast<unsigned char>(raw[0]), len);
     }
     if (len == -1) {
-      PgResult r(PQgetResult(conn_.get()));
+      pg::PgResult r(PQgetResult(conn_.get()));
       std::string msg = r ? PQresultErrorMessage(r.get()) : conn_.last_error();
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
       fail_retriable("{}: the server ended the replication stream: {}", conn_.context(),
@@ -152,4 +153,4 @@ void ReplicationStream::send_status(Lsn received, Lsn flushed, bool reply_reques
   }
 }
 
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource

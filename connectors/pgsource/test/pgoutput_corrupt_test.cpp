@@ -8,9 +8,9 @@
 #include <variant>
 
 #include "fixture.hpp"
-#include "modsync/postgres/pgoutput_decoder.hpp"
+#include "modsync/pgsource/pgoutput_decoder.hpp"
 
-namespace modsync::pg {
+namespace modsync::pgsource {
 namespace {
 
 using namespace std::string_view_literals;
@@ -216,4 +216,4 @@ TEST_CASE("Every DecodeError carries the fix hint and is fatal", "[pgoutput][cor
 }
 
 }  // namespace
-}  // namespace modsync::pg
+}  // namespace modsync::pgsource
