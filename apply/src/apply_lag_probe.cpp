@@ -43,21 +43,21 @@ ApplyLagProbe::ApplyLagProbe(const config::PairConfig& pair, const config::Proje
 
 ApplyLagProbe::~ApplyLagProbe() = default;
 
-int64_t ApplyLagProbe::commit_time_at(int32_t partition, int64_t offset) {
+int64_t ApplyLagProbe::commit_time_at(kafka::Partition partition, kafka::Offset offset) {
   if (auto it = commit_times_.find(partition);
       it != commit_times_.end() && it->second.first == offset) {
     return it->second.second;
   }
   int64_t ts = 0;
   try {
-    consumer_->assign(topic_, kafka::Partition{partition}, kafka::Offset{offset});
+    consumer_->assign(topic_, partition, offset);
     std::vector<kafka::Message> got;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     while (ts == 0 && std::chrono::steady_clock::now() < deadline) {
       got.clear();
       consumer_->poll_batch(16, 200, got);
       for (const auto& m : got) {
-        if (m.partition().value == partition && m.offset().value == offset) {
+        if (m.partition() == partition && m.offset() == offset) {
           ts = event_commit_time(m);
         }
       }
@@ -75,7 +75,7 @@ void ApplyLagProbe::poll() {
   const auto offsets = stats_.next_offsets();
   if (offsets.empty()) return;  // not assigned yet: nothing to measure against
   ApplyLag lag;
-  std::vector<int64_t> low;
+  std::vector<kafka::Offset> low;
   try {
     if (!consumer_) {
       // A broker that stops answering holds a query for socket.timeout.ms (60 s by default),
@@ -93,12 +93,11 @@ void ApplyLagProbe::poll() {
       consumer_ = std::make_unique<kafka::Consumer>(settings, options);
     }
     for (const auto& [partition, next] : offsets) {
-      const auto [lo, hi] =
-          consumer_->query_watermarks(topic_, kafka::Partition{partition}, kQueryTimeout);
-      PartitionLag p{partition, next, hi.value, 0};
-      p.lag_events = std::max<int64_t>(0, hi.value - (next < 0 ? lo.value : next));
-      lag.partitions.push_back(p);
-      low.push_back(lo.value);
+      const auto [lo, hi] = consumer_->query_watermarks(topic_, partition, kQueryTimeout);
+      // A logical next offset (none applied yet) reads from the partition's start.
+      const kafka::Offset from = next.value < 0 ? lo : next;
+      lag.partitions.push_back({partition, next, hi, std::max<int64_t>(0, hi.value - from.value)});
+      low.push_back(lo);
     }
   } catch (const Error& e) {
     spdlog::debug("lag probe for topic {}: {}", topic_, e.what());
@@ -113,7 +112,7 @@ void ApplyLagProbe::poll() {
     lag.lag_events += p.lag_events;
     if (p.lag_events == 0) continue;
     lag.caught_up = false;
-    const int64_t at = p.next_offset < 0 ? low[i] : p.next_offset;
+    const kafka::Offset at = p.next_offset.value < 0 ? low[i] : p.next_offset;
     if (const int64_t ts = commit_time_at(p.partition, at); ts > 0) {
       oldest = oldest == 0 ? ts : std::min(oldest, ts);
     }

@@ -98,9 +98,9 @@ struct ApplyPipeline::Impl {
     const auto stored = ProjectionWriter::load_offsets(*conn, id);
     std::vector<kafka::TopicPartitionOffset> positions;
     for (int p = 0; p < partitions; ++p) {
-      std::optional<int64_t> offset;
+      std::optional<kafka::Offset> offset;
       for (const auto& s : stored)
-        if (s.topic == topic && s.partition == p) offset = s.next_offset;
+        if (s.topic == topic && s.partition == kafka::Partition{p}) offset = s.next_offset;
       if (!offset) {
         // A projection starts from the table's whole history: the snapshot rows come first.
         // Once retention deleted the start of it, starting at what is left would miss rows.
@@ -113,9 +113,9 @@ struct ApplyPipeline::Impl {
               context, p, topic, marks.low, pair.daemon.id,
               proj.from ? proj.from->table.qualified() : proj.to.qualified());
         }
-        offset = marks.low.value;
+        offset = marks.low;
       }
-      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
+      positions.push_back({topic, kafka::Partition{p}, *offset});
     }
     consumer->assign(positions);
     publish_positions(stats, positions);

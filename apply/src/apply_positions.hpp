@@ -10,7 +10,7 @@
 
 namespace modsync::apply {
 
-/// The positions the consumer was assigned (-2 = from the beginning).
+/// The positions the consumer was assigned.
 void publish_positions(ApplyStats& stats, const std::vector<kafka::TopicPartitionOffset>& assigned);
 /// The next offsets a committed batch recorded.
 void publish_positions(ApplyStats& stats, const std::vector<checkpoint::SinkOffset>& committed);

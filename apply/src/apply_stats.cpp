@@ -2,7 +2,8 @@
 
 namespace modsync::apply {
 
-void ApplyStats::set_next_offsets(const std::vector<std::pair<int32_t, int64_t>>& offsets) {
+void ApplyStats::set_next_offsets(
+    const std::vector<std::pair<kafka::Partition, kafka::Offset>>& offsets) {
   std::lock_guard lock(mutex_);
   // A commit names only the partitions of its batch: merge, keeping the others.
   for (const auto& [partition, offset] : offsets) {
@@ -17,7 +18,7 @@ void ApplyStats::set_next_offsets(const std::vector<std::pair<int32_t, int64_t>>
   }
 }
 
-std::vector<std::pair<int32_t, int64_t>> ApplyStats::next_offsets() const {
+std::vector<std::pair<kafka::Partition, kafka::Offset>> ApplyStats::next_offsets() const {
   std::lock_guard lock(mutex_);
   return next_offsets_;
 }

@@ -110,10 +110,10 @@ void BatchApplier::apply_range(size_t from, size_t to) {
         if (entries[i].kind == Kind::kDeadLetter) send_dead_letter(batch[i], entries[i].error);
       }
     }
-    std::map<std::pair<std::string, int32_t>, int64_t> next;
+    std::map<std::pair<std::string, kafka::Partition>, kafka::Offset> next;
     for (size_t i = from; i < to; ++i) {
-      auto key = std::make_pair(std::string(batch[i].topic()), batch[i].partition().value);
-      next[key] = std::max(next[key], batch[i].offset().value + 1);
+      auto key = std::make_pair(std::string(batch[i].topic()), batch[i].partition());
+      next[key] = std::max(next[key], batch[i].offset().next());
     }
     std::vector<pgsink::StoredOffset> offsets;
     for (const auto& [k, v] : next) offsets.push_back({k.first, k.second, v});
@@ -132,7 +132,7 @@ void BatchApplier::apply_range(size_t from, size_t to) {
     writer_.commit();
     std::vector<checkpoint::SinkOffset> saved;
     for (const auto& o : offsets) {
-      saved.push_back({o.topic, kafka::Partition{o.partition}, kafka::Offset{o.next_offset}});
+      saved.push_back({o.topic, o.partition, o.next_offset});
     }
     store_.save_sink_offsets(options_.projection_id, saved);
     publish_positions(stats_, saved);

@@ -23,7 +23,9 @@ struct ProjectionReset::Impl {
     const int partitions = producer.partition_count(topic, std::chrono::seconds(10));
     std::vector<pgsink::StoredOffset> out;
     for (int p = 0; p < partitions; ++p) {
-      out.push_back({topic, p, producer.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10)).high.value});
+      const kafka::Partition partition{p};
+      out.push_back(
+          {topic, partition, producer.watermarks(topic, partition, std::chrono::seconds(10)).high});
     }
     return out;
   }

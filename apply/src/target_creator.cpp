@@ -55,13 +55,13 @@ std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const confi
   kafka::Producer metadata(settings, "modsync-" + pair.daemon.id + "-schemas",
                            [](uint64_t, const kafka::DeliveryResult&) {});
   const int partitions = metadata.partition_count(topic, std::chrono::seconds(10));
-  std::map<int, int64_t> end;
+  std::map<kafka::Partition, kafka::Offset> end;
   std::vector<kafka::TopicPartitionOffset> start;
   for (int p = 0; p < partitions; ++p) {
     const auto [low, high] =
         metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
     if (high > low) {
-      end[p] = high.value;
+      end[kafka::Partition{p}] = high;
       start.push_back({topic, kafka::Partition{p}, low});
     }
   }
@@ -79,7 +79,7 @@ std::optional<std::vector<event::SchemaColumn>> latest_source_schema(const confi
     batch.clear();
     consumer.poll_batch(1000, 200, batch);
     for (const auto& m : batch) {
-      if (m.offset().value + 1 >= end[m.partition().value]) end.erase(m.partition().value);
+      if (m.offset().next() >= end[m.partition()]) end.erase(m.partition());
       if (!m.has_value()) continue;
       auto schema = event::read_schema_event(parser, m.value());
       if (!schema || schema->module != from.module || schema->schema != from.table.schema ||

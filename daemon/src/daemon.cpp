@@ -8,17 +8,19 @@
 
 #include "modsync/apply/apply_lag_probe.hpp"
 #include "modsync/apply/apply_pipeline.hpp"
+#include "modsync/apply/apply_probe.hpp"
+#include "modsync/apply/fetch_stall_watch.hpp"
 #include "modsync/capture/capture_pipeline.hpp"
+#include "modsync/capture/capture_probe.hpp"
+#include "modsync/capture/delivery_stall_watch.hpp"
 #include "modsync/capture/slot_monitor.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
 #include "modsync/common/lsn.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/config/dsn.hpp"
-#include "modsync/observability/apply_metrics.hpp"
-#include "modsync/observability/capture_metrics.hpp"
 #include "modsync/observability/logging.hpp"
-#include "modsync/observability/pipeline_watch.hpp"
+#include "modsync/observability/recovery_watch.hpp"
 #include "modsync/pg/pg_connection.hpp"
 #include "supervisor.hpp"
 
@@ -31,9 +33,11 @@ struct PairRuntime {
   std::unique_ptr<checkpoint::CheckpointStore> store;
   capture::CaptureStats capture;
   std::deque<apply::ApplyStats> projections;
+  /// What /metrics, /readyz and /status show of the pipelines; set when the pair starts.
+  std::optional<capture::CaptureProbe> capture_probe;
+  std::deque<apply::ApplyProbe> apply_probes;  ///< one per projection
   StopSignal stop;
   std::vector<std::thread> threads;  ///< pipelines, the monitor, the lag probes
-  std::vector<observability::MetricsRegistry::CollectorId> collectors;
 };
 
 namespace {
@@ -58,7 +62,7 @@ void run_capture(PairRuntime& rt) {
       },
       [&] {
         return std::vector<std::pair<std::string, std::string>>{
-            {"lsn", Lsn(observability::capture_positions(rt.capture).confirmed).to_string()}};
+            {"lsn", Lsn(rt.capture_probe->positions().confirmed).to_string()}};
       });
 }
 
@@ -96,22 +100,22 @@ void run_monitor(PairRuntime& rt) {
   std::optional<capture::SlotMonitor> slot_monitor;
   if (pair.source) slot_monitor.emplace(pair, rt.capture);
   observability::RecoveryWatch capture_recovery;
-  observability::DeliveryStallWatch delivery_stall;
+  capture::DeliveryStallWatch delivery_stall;
   std::vector<observability::RecoveryWatch> apply_recovery(rt.projections.size());
-  std::vector<observability::FetchStallWatch> fetch_stall(rt.projections.size());
+  std::vector<apply::FetchStallWatch> fetch_stall(rt.projections.size());
   Clock::time_point last_slot_poll{};
   while (!rt.stop.flag()) {
     if (slot_monitor) {
       observability::ScopedLogContext module("module", pair.source->module);
       observability::ScopedLogContext slot("slot", pair.source->slot);
       // Where the capture stands: the confirmed LSN it resumes from.
-      observability::ScopedLogContext lsn(
-          "lsn", Lsn(observability::capture_positions(rt.capture).confirmed).to_string());
+      observability::ScopedLogContext lsn("lsn",
+                                          Lsn(rt.capture_probe->positions().confirmed).to_string());
       if (Clock::now() - last_slot_poll >= std::chrono::seconds(5)) {
         slot_monitor->poll();
         last_slot_poll = Clock::now();
       }
-      delivery_stall.look(pair, rt.capture);
+      delivery_stall.look(pair, *rt.capture_probe);
       const auto state = rt.capture.state.load();
       capture_recovery.look("capture",
                             state == capture::CaptureStats::State::kStreaming ||
@@ -124,7 +128,7 @@ void run_monitor(PairRuntime& rt) {
       observability::ScopedLogContext module("module", pair.sink->module);
       observability::ScopedLogContext table("table", projection.to.qualified());
       observability::ScopedLogContext topic_field("topic", topic);
-      fetch_stall[i].look(pair, topic, rt.projections[i]);
+      fetch_stall[i].look(pair, topic, rt.apply_probes[i]);
       apply_recovery[i].look("apply",
                              rt.projections[i].state.load() == apply::ApplyStats::State::kApplying,
                              rt.projections[i]);
@@ -213,15 +217,13 @@ void Daemon::start_pair(config::PairConfig pair) {
   }
   PairRuntime& r = *rt;
   if (r.pair.source) {
-    r.collectors.push_back(registry_.add_collector([&r](observability::MetricsWriter& w) {
-      observability::write_capture_metrics(w, r.pair.daemon.id, r.pair.source->module, r.capture);
-    }));
+    r.capture_probe.emplace(r.pair.daemon.id, r.pair.source->module, r.capture);
+    r.capture_probe->setup_metrics(registry_);
   }
   for (size_t i = 0; i < r.projections.size(); ++i) {
-    r.collectors.push_back(registry_.add_collector([&r, i](observability::MetricsWriter& w) {
-      observability::write_apply_metrics(
-          w, r.pair.daemon.id, r.pair.sink->projections[i].to.qualified(), r.projections[i]);
-    }));
+    r.apply_probes.emplace_back(r.pair.daemon.id, r.pair.sink->projections[i].to.qualified(),
+                                r.projections[i]);
+    r.apply_probes.back().setup_metrics(registry_);
   }
   {
     std::lock_guard lock(mutex_);
@@ -241,8 +243,9 @@ void Daemon::stop_pair(PairRuntime& rt) {
   rt.stop.request();
   for (auto& t : rt.threads) t.join();
   rt.threads.clear();
-  for (auto id : rt.collectors) registry_.remove_collector(id);
-  rt.collectors.clear();
+  // The probes stay (/readyz and /status read them until the pair is erased); their series go.
+  if (rt.capture_probe) rt.capture_probe->remove_metrics();
+  for (auto& probe : rt.apply_probes) probe.remove_metrics();
   spdlog::info("pair {} stopped", rt.pair.daemon.id);
 }
 
@@ -391,15 +394,11 @@ observability::Readiness Daemon::readiness() const {
   std::lock_guard lock(mutex_);
   std::string reasons;
   for (const auto& rt : pairs_) {
-    const std::string& id = rt->pair.daemon.id;
-    if (rt->pair.source) {
-      if (auto r = observability::capture_not_ready_reason(id, rt->capture)) reasons += *r + "\n";
+    if (rt->capture_probe) {
+      if (auto r = rt->capture_probe->not_ready_reason()) reasons += *r + "\n";
     }
-    for (size_t i = 0; i < rt->projections.size(); ++i) {
-      if (auto r = observability::apply_not_ready_reason(
-              id, rt->pair.sink->projections[i].to.qualified(), rt->projections[i])) {
-        reasons += *r + "\n";
-      }
+    for (const auto& probe : rt->apply_probes) {
+      if (auto r = probe.not_ready_reason()) reasons += *r + "\n";
     }
   }
   return {reasons.empty(), reasons};
@@ -410,17 +409,15 @@ std::string Daemon::status_json() const {
   std::string out = "{\"pairs\":[";
   bool first = true;
   for (const auto& rt : pairs_) {
-    const std::string& id = rt->pair.daemon.id;
-    if (rt->pair.source) {
+    if (rt->capture_probe) {
       out += first ? "" : ",";
       first = false;
-      out += observability::capture_status_json(id, rt->pair.source->module, rt->capture);
+      out += rt->capture_probe->status_json();
     }
-    for (size_t i = 0; i < rt->projections.size(); ++i) {
+    for (const auto& probe : rt->apply_probes) {
       out += first ? "" : ",";
       first = false;
-      out += observability::apply_status_json(id, rt->pair.sink->projections[i].to.qualified(),
-                                              rt->projections[i]);
+      out += probe.status_json();
     }
   }
   return out + "]}";
@@ -430,13 +427,13 @@ std::string Daemon::summary() const {
   std::lock_guard lock(mutex_);
   size_t pipelines = 0, running = 0;
   for (const auto& rt : pairs_) {
-    if (rt->pair.source) {
+    if (rt->capture_probe) {
       ++pipelines;
-      running += observability::capture_not_ready_reason("", rt->capture) ? 0 : 1;
+      running += rt->capture_probe->not_ready_reason() ? 0 : 1;
     }
-    for (const auto& p : rt->projections) {
+    for (const auto& probe : rt->apply_probes) {
       ++pipelines;
-      running += observability::apply_not_ready_reason("", "", p) ? 0 : 1;
+      running += probe.not_ready_reason() ? 0 : 1;
     }
   }
   return fmt::format("{} of {} pipelines running", running, pipelines);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -304,6 +305,27 @@ MetricsRegistry::CollectorId MetricsRegistry::add_collector(Collector collector)
 void MetricsRegistry::remove_collector(CollectorId id) {
   std::lock_guard lock(mutex_);
   collectors_.erase(id);
+}
+
+CollectorRegistration::CollectorRegistration(MetricsRegistry& registry,
+                                             MetricsRegistry::Collector collector)
+    : registry_(&registry), id_(registry.add_collector(std::move(collector))) {}
+
+CollectorRegistration::CollectorRegistration(CollectorRegistration&& other) noexcept
+    : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
+
+CollectorRegistration& CollectorRegistration::operator=(CollectorRegistration&& other) noexcept {
+  if (this != &other) {
+    reset();
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+void CollectorRegistration::reset() {
+  if (registry_ == nullptr) return;
+  std::exchange(registry_, nullptr)->remove_collector(id_);
 }
 
 std::string MetricsRegistry::render() const {

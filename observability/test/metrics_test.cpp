@@ -139,3 +139,22 @@ TEST_CASE("removed collectors no longer run, and counters count across threads")
   for (auto& t : threads) t.join();
   CHECK(c.value() == 40000);
 }
+
+TEST_CASE("a collector registration removes its collector when reset, moved over or destroyed") {
+  MetricsRegistry registry;
+  const auto gauge = [](const char* name) {
+    return [name](MetricsWriter& out) { out.gauge(name, "", {}, uint64_t{1}); };
+  };
+  {
+    CollectorRegistration a(registry, gauge("modsync_a"));
+    CHECK(a.registered());
+    CHECK(registry.render() == "# TYPE modsync_a gauge\nmodsync_a 1\n");
+    CollectorRegistration moved(std::move(a));
+    CHECK_FALSE(a.registered());
+    a.reset();  // nothing left to remove: the moved-to one still renders
+    CHECK(registry.render() == "# TYPE modsync_a gauge\nmodsync_a 1\n");
+    moved = CollectorRegistration(registry, gauge("modsync_b"));  // replaces, removing modsync_a
+    CHECK(registry.render() == "# TYPE modsync_b gauge\nmodsync_b 1\n");
+  }
+  CHECK(registry.render().empty());
+}

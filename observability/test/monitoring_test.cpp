@@ -40,12 +40,12 @@ std::set<std::string> metric_names(const std::string& text) {
   return out;
 }
 
-/// The metric families the code writes: string literals "modsync_…" in the collectors.
+/// The metric families the code writes: string literals "modsync_…" in the probes of the
+/// components (capture, apply) and the daemon's own collector.
 std::set<std::string> exported() {
   std::string code;
   for (const char* file :
-       {"observability/src/capture_metrics.cpp", "observability/src/apply_metrics.cpp",
-        "daemon/src/daemon.cpp"}) {
+       {"capture/src/capture_probe.cpp", "apply/src/apply_probe.cpp", "daemon/src/daemon.cpp"}) {
     code += read_text(kSource / file);
   }
   static const std::regex literal("\"(modsync_[a-z0-9_]+)\"");

@@ -41,8 +41,9 @@ std::vector<StoredOffset> ProjectionWriter::load_offsets(pg::PgConnection& conn,
       {projection_id});
   std::vector<StoredOffset> out;
   for (int i = 0; i < r.rows(); ++i) {
-    out.push_back(StoredOffset{std::string(r.value(i, 0)), std::stoi(std::string(r.value(i, 1))),
-                               std::stoll(std::string(r.value(i, 2)))});
+    out.push_back(StoredOffset{std::string(r.value(i, 0)),
+                               kafka::Partition{std::stoi(std::string(r.value(i, 1)))},
+                               kafka::Offset{std::stoll(std::string(r.value(i, 2)))}});
   }
   return out;
 }
@@ -57,7 +58,8 @@ void ProjectionWriter::reset(pg::PgConnection& conn, const pg::QualifiedName& ta
     conn.exec_params(
         "INSERT INTO modsync.offsets (projection, topic, partition, next_offset) VALUES "
         "($1, $2, $3, $4)",
-        {projection_id, o.topic, std::to_string(o.partition), std::to_string(o.next_offset)});
+        {projection_id, o.topic, std::to_string(o.partition.value),
+         std::to_string(o.next_offset.value)});
   }
   conn.exec("COMMIT");
 }

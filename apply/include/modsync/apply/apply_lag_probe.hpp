@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "modsync/apply/apply_stats.hpp"
+#include "modsync/common/kafka_position.hpp"
 #include "modsync/config/config.hpp"
 
 namespace modsync::kafka {
@@ -42,13 +43,14 @@ class ApplyLagProbe {
 
  private:
   /// Source commit time (Unix ms) of the event at `offset` of `partition`; 0 when unreadable.
-  int64_t commit_time_at(int32_t partition, int64_t offset);
+  int64_t commit_time_at(kafka::Partition partition, kafka::Offset offset);
 
   const config::PairConfig& pair_;
   ApplyStats& stats_;
   std::string topic_;
   std::unique_ptr<kafka::Consumer> consumer_;
-  std::map<int32_t, std::pair<int64_t, int64_t>> commit_times_;  ///< partition → (offset, ts)
+  /// partition → (offset, its source commit time in Unix ms)
+  std::map<kafka::Partition, std::pair<kafka::Offset, int64_t>> commit_times_;
   int64_t last_caught_up_unix_ms_ = 0;
 };
 

@@ -7,22 +7,25 @@
 #include <vector>
 
 #include "modsync/common/error_record.hpp"
+#include "modsync/common/kafka_position.hpp"
 #include "modsync/common/progress_watch.hpp"
 
 namespace modsync::apply {
 
 /// One partition of a projection's topic: where the projection stands and where Kafka is.
 struct PartitionLag {
-  int32_t partition = 0;
-  int64_t next_offset = -1;     ///< next offset to apply; -2 = from the beginning (none applied)
-  int64_t high_watermark = -1;  ///< offset of the next message written; -1 = not yet known
-  /// high_watermark − next_offset (from the low watermark when next_offset is -2); -1 unknown.
+  kafka::Partition partition{0};
+  /// Next offset to apply; a logical offset (negative) while none was applied.
+  kafka::Offset next_offset;
+  kafka::Offset high_watermark;  ///< offset of the next message written
+  /// high_watermark − next_offset (from the low watermark when next_offset is logical), in
+  /// events; -1 unknown.
   int64_t lag_events = -1;
 };
 
 /// What the lag probe last learnt from Kafka (ApplyLagProbe): the consumer lag per partition
-/// and where the lag in seconds counts from. observability::apply_lag_view() turns it into the
-/// figures shown, ageing them by the time since Kafka last answered.
+/// and where the lag in seconds counts from. ApplyProbe::lag_view() turns it into the figures
+/// shown, ageing them by the time since Kafka last answered.
 struct ApplyLag {
   std::vector<PartitionLag> partitions;
   bool caught_up = false;  ///< every partition's next offset was its high watermark
@@ -59,8 +62,8 @@ struct ApplyStats {
   int64_t last_error_unix_ms() const { return error_.at_unix_ms(); }
 
   /// The next offsets by partition, as the pipeline assigned or committed them.
-  void set_next_offsets(const std::vector<std::pair<int32_t, int64_t>>& offsets);
-  std::vector<std::pair<int32_t, int64_t>> next_offsets() const;
+  void set_next_offsets(const std::vector<std::pair<kafka::Partition, kafka::Offset>>& offsets);
+  std::vector<std::pair<kafka::Partition, kafka::Offset>> next_offsets() const;
 
   void set_lag(ApplyLag lag);
   ApplyLag lag() const;
@@ -68,7 +71,7 @@ struct ApplyStats {
  private:
   mutable std::mutex mutex_;
   ErrorRecord error_;
-  std::vector<std::pair<int32_t, int64_t>> next_offsets_;
+  std::vector<std::pair<kafka::Partition, kafka::Offset>> next_offsets_;
   ApplyLag lag_;
 };
 

@@ -19,6 +19,9 @@ struct Partition {
 /// (-2 beginning, -1 end, -1001 invalid/unknown).
 struct Offset {
   int64_t value = -1001;
+  /// The offset after this message's: where a consumer that processed it resumes, and what it
+  /// commits (Kafka's "next offset to read"). The one place that adds 1 to an offset.
+  constexpr Offset next() const { return Offset{value + 1}; }
   friend constexpr auto operator<=>(Offset, Offset) = default;
 };
 

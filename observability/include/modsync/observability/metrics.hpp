@@ -4,7 +4,9 @@
 // Two ways to publish a figure:
 //  - a collector: a callback the registry runs at scrape time, which reads atomics the component
 //    already keeps (e.g. capture::CaptureStats) and writes samples into a MetricsWriter. The hot
-//    path pays nothing extra. This is the preferred way.
+//    path pays nothing extra. This is the preferred way. The component's probe registers it
+//    (capture::CaptureProbe, apply::ApplyProbe): metrics are defined where the thing measured
+//    lives, and this library sits below the pipelines, knowing none of them.
 //  - an owned metric: a Counter, Gauge or Histogram created once through the registry (under a
 //    mutex) and then updated through the returned reference with relaxed atomics, lock-free.
 //
@@ -181,6 +183,28 @@ class MetricsRegistry {
   std::vector<std::unique_ptr<Owned>> owned_;
   std::map<CollectorId, Collector> collectors_;
   CollectorId next_id_ = 1;
+};
+
+/// A collector's place in a registry: removed when this is destroyed or reset(). A component's
+/// probe holds one, so its series leave /metrics with it. Move-only; the registry must outlive
+/// it (or reset() it first). Not thread-safe itself; the registry calls are.
+class CollectorRegistration {
+ public:
+  CollectorRegistration() = default;
+  CollectorRegistration(MetricsRegistry& registry, MetricsRegistry::Collector collector);
+  ~CollectorRegistration() { reset(); }
+  CollectorRegistration(CollectorRegistration&& other) noexcept;
+  CollectorRegistration& operator=(CollectorRegistration&& other) noexcept;
+  CollectorRegistration(const CollectorRegistration&) = delete;
+  CollectorRegistration& operator=(const CollectorRegistration&) = delete;
+
+  /// Removes the collector; once this returns it is not running and will not run again.
+  void reset();
+  bool registered() const { return registry_ != nullptr; }
+
+ private:
+  MetricsRegistry* registry_ = nullptr;
+  MetricsRegistry::CollectorId id_ = 0;
 };
 
 /// Escapes a label value for the text format: backslash, double quote and newline.

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modsync/common/kafka_position.hpp"
 #include "modsync/common/lsn.hpp"
 #include "modsync/pgsink/target_table.hpp"
 
@@ -13,8 +14,8 @@ namespace modsync::pgsink {
 /// A consumed Kafka position recorded in the subscriber database (next offset to read).
 struct StoredOffset {
   std::string topic;
-  int32_t partition = 0;
-  int64_t next_offset = 0;
+  kafka::Partition partition{0};
+  kafka::Offset next_offset{0};
 };
 
 struct WriterOptions {

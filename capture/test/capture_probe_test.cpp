@@ -3,13 +3,15 @@
 #include <string>
 #include <vector>
 
-#include "modsync/observability/capture_metrics.hpp"
+#include "modsync/capture/capture_probe.hpp"
 
-using namespace modsync::observability;
+using modsync::capture::CaptureProbe;
+using modsync::observability::MetricsWriter;
 using State = modsync::capture::CaptureStats::State;
 
 TEST_CASE("capture metrics read a pair's stats") {
   modsync::capture::CaptureStats stats;
+  const CaptureProbe probe("orders-to-shipping", "orders", stats);
   stats.state = State::kStreaming;
   stats.events_created = 3;
   stats.events_read = 5;
@@ -20,7 +22,7 @@ TEST_CASE("capture metrics read a pair's stats") {
   stats.last_commit_unix_ms = 1764176400123;
 
   MetricsWriter out;
-  write_capture_metrics(out, "orders-to-shipping", "orders", stats);
+  probe.write_metrics(out);
   const std::string text = out.render();
   const std::string l = "pair=\"orders-to-shipping\",module=\"orders\"";
   for (const std::string& line : std::vector<std::string>{
@@ -44,27 +46,28 @@ TEST_CASE("capture metrics read a pair's stats") {
 
 TEST_CASE("readiness names the pair and its last error") {
   modsync::capture::CaptureStats stats;
-  CHECK(capture_not_ready_reason("p", stats) == "pair p: capture starting");
+  const CaptureProbe probe("p", "m", stats);
+  CHECK(probe.not_ready_reason() == "pair p: capture starting");
   stats.state = State::kSnapshotting;
-  CHECK_FALSE(capture_not_ready_reason("p", stats).has_value());
+  CHECK_FALSE(probe.not_ready_reason().has_value());
   stats.state = State::kFailed;
   stats.retries = 3;
   stats.set_error("slot \"orders\" is active for PID 42");
-  CHECK(capture_not_ready_reason("p", stats) ==
+  CHECK(probe.not_ready_reason() ==
         "pair p: capture failed: slot \"orders\" is active for PID 42 (retries: 3)");
 }
 
 TEST_CASE("an attempt after a failure is a retry, not a fresh start") {
   modsync::capture::CaptureStats stats;
-  CHECK(capture_state_name(stats) == "starting");
+  const CaptureProbe probe("p", "m", stats);
+  CHECK(probe.state_name() == "starting");
   stats.retries = 2;
   stats.set_error("cannot reach Kafka");
   stats.state = State::kStarting;  // the supervisor's next attempt begins
-  CHECK(capture_state_name(stats) == "retrying");
-  CHECK(capture_not_ready_reason("p", stats) ==
-        "pair p: capture retrying: cannot reach Kafka (retries: 2)");
+  CHECK(probe.state_name() == "retrying");
+  CHECK(probe.not_ready_reason() == "pair p: capture retrying: cannot reach Kafka (retries: 2)");
   MetricsWriter out;
-  write_capture_metrics(out, "p", "m", stats);
+  probe.write_metrics(out);
   CHECK(
       out.render().find("modsync_capture_state{pair=\"p\",module=\"m\",state=\"retrying\"} 1\n") !=
       std::string::npos);
@@ -72,6 +75,7 @@ TEST_CASE("an attempt after a failure is a retry, not a fresh start") {
 
 TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
   modsync::capture::CaptureStats stats;
+  const CaptureProbe probe("orders-to-shipping", "orders", stats);
   stats.state = State::kRetrying;
   stats.received_lsn = 0x16B3748;
   stats.confirmed_lsn = 0x16B3700;
@@ -79,7 +83,7 @@ TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
   stats.set_error("connection lost:\n\"server closed\"");
   const std::string error_at = std::to_string(stats.last_error_unix_ms());
   CHECK(stats.last_error_unix_ms() > 1764176400000);
-  CHECK(capture_status_json("orders-to-shipping", "orders", stats) ==
+  CHECK(probe.status_json() ==
         R"({"pair":"orders-to-shipping","module":"orders","state":"retrying",)"
         R"("received_lsn":"0/16B3748","confirmed_lsn":"0/16B3700","server_lsn":"0/16B3748",)"
         R"("lag_bytes":72,"wal_status":"","slot_exists":null,)"
@@ -103,6 +107,7 @@ bool has_line(const std::string& text, const std::string& line) {
 
 TEST_CASE("a lost slot reads lost=1 and keeps its lag and positions meaningful") {
   modsync::capture::CaptureStats stats;
+  const CaptureProbe probe("p", "m", stats);
   stats.state = State::kFailed;  // the pipeline cannot start on a lost slot
   stats.server_wal_lsn = 0x9000000;
   modsync::capture::SlotView slot;
@@ -112,7 +117,7 @@ TEST_CASE("a lost slot reads lost=1 and keeps its lag and positions meaningful")
   slot.confirmed_flush = 0x1000000;
   stats.set_slot(slot);
   MetricsWriter out;
-  write_capture_metrics(out, "p", "m", stats);
+  probe.write_metrics(out);
   const std::string text = out.render();
   const std::string l = "pair=\"p\",module=\"m\"";
   CHECK(has_line(text, "modsync_slot_wal_status{" + l + ",wal_status=\"lost\"} 1"));
@@ -120,7 +125,7 @@ TEST_CASE("a lost slot reads lost=1 and keeps its lag and positions meaningful")
   CHECK(has_line(text, "modsync_source_confirmed_lsn{" + l + "} 16777216"));
   CHECK(has_line(text, "modsync_source_lag_bytes{" + l + "} " + std::to_string(0x8000000)));
   CHECK(has_line(text, "modsync_slot_safe_wal_size_bytes{" + l + "} 0"));
-  const std::string json = capture_status_json("p", "m", stats);
+  const std::string json = probe.status_json();
   CHECK_THAT(json,
              Catch::Contains(R"("confirmed_lsn":"0/1000000","server_lsn":"0/9000000",)"
                              R"("lag_bytes":134217728,"wal_status":"lost","slot_exists":true)"));
@@ -128,22 +133,23 @@ TEST_CASE("a lost slot reads lost=1 and keeps its lag and positions meaningful")
 
 TEST_CASE("events waiting for Kafka beyond the stall threshold show as stalled") {
   modsync::capture::CaptureStats stats;
+  const CaptureProbe probe("p", "m", stats);
   stats.state = State::kStreaming;
   stats.stall_threshold_ms = 1000;
   stats.producer_queue = 7;
   const int64_t now = modsync::steady_now_ms();
   stats.deliveries.outstanding_since(now - 500);
-  CHECK_FALSE(capture_delivery_stalled(stats));
-  CHECK_FALSE(capture_not_ready_reason("p", stats).has_value());
+  CHECK_FALSE(probe.delivery_stalled());
+  CHECK_FALSE(probe.not_ready_reason().has_value());
   stats.deliveries.idle();
   stats.deliveries.outstanding_since(now - 5000);
-  CHECK(capture_delivery_stalled(stats));
-  CHECK(capture_state_name(stats) == "stalled");
-  const auto reason = capture_not_ready_reason("p", stats);
+  CHECK(probe.delivery_stalled());
+  CHECK(probe.state_name() == "stalled");
+  const auto reason = probe.not_ready_reason();
   REQUIRE(reason.has_value());
   CHECK_THAT(*reason, Catch::StartsWith("pair p: capture stalled: 7 event(s) have waited"));
   MetricsWriter out;
-  write_capture_metrics(out, "p", "m", stats);
+  probe.write_metrics(out);
   const std::string text = out.render();
   const std::string l = "pair=\"p\",module=\"m\"";
   CHECK(has_line(text, "modsync_kafka_delivery_stalled{" + l + "} 1"));
@@ -151,17 +157,34 @@ TEST_CASE("events waiting for Kafka beyond the stall threshold show as stalled")
   CHECK(has_line(text, "modsync_capture_state{" + l + ",state=\"streaming\"} 0"));
   // A delivery report restarts the clock; an empty queue stops it.
   stats.deliveries.progress(modsync::steady_now_ms());
-  CHECK_FALSE(capture_delivery_stalled(stats));
+  CHECK_FALSE(probe.delivery_stalled());
   stats.deliveries.idle();
-  CHECK(capture_delivery_stall_ms(stats) == 0);
+  CHECK(probe.delivery_stall_ms() == 0);
 }
 
 TEST_CASE("heartbeats move the last commit timestamp of an idle source") {
   modsync::capture::CaptureStats stats;
+  const CaptureProbe probe("p", "m", stats);
   stats.last_commit_unix_ms = 1764176400000;
   stats.last_heartbeat_unix_ms = 1764176460500;
   MetricsWriter out;
-  write_capture_metrics(out, "p", "m", stats);
+  probe.write_metrics(out);
   CHECK(has_line(out.render(),
                  "modsync_last_commit_timestamp_seconds{pair=\"p\",module=\"m\"} 1764176460.5"));
+}
+
+TEST_CASE("the probe registers its series with the registry and removes them") {
+  modsync::capture::CaptureStats stats;
+  stats.events_created = 2;
+  modsync::observability::MetricsRegistry registry;
+  {
+    CaptureProbe probe("p", "m", stats);
+    probe.setup_metrics(registry);
+    CHECK(has_line(registry.render(),
+                   "modsync_events_captured_total{pair=\"p\",module=\"m\",op=\"c\"} 2"));
+    probe.remove_metrics();
+    CHECK(registry.render().empty());
+    probe.setup_metrics(registry);
+  }
+  CHECK(registry.render().empty());  // gone with the probe
 }

@@ -1,4 +1,4 @@
-#include "modsync/observability/capture_metrics.hpp"
+#include "modsync/capture/capture_probe.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,11 +10,12 @@
 #include "modsync/common/json_string.hpp"
 #include "modsync/common/lsn.hpp"
 
-namespace modsync::observability {
+namespace modsync::capture {
 
 namespace {
 
-using State = capture::CaptureStats::State;
+using State = CaptureStats::State;
+using observability::Labels;
 
 constexpr std::array kStates = {State::kStarting, State::kSnapshotting, State::kStreaming,
                                 State::kRetrying, State::kFailed,       State::kStopped};
@@ -24,7 +25,7 @@ uint64_t load(const std::atomic<uint64_t>& a) {
 }
 
 /// The op letters of Debezium (c u d r t) plus "m" for logical decoding messages.
-std::array<std::pair<const char*, uint64_t>, 6> events_by_op(const capture::CaptureStats& s) {
+std::array<std::pair<const char*, uint64_t>, 6> events_by_op(const CaptureStats& s) {
   return {{{"c", load(s.events_created)},
            {"u", load(s.events_updated)},
            {"d", load(s.events_deleted)},
@@ -35,31 +36,39 @@ std::array<std::pair<const char*, uint64_t>, 6> events_by_op(const capture::Capt
 
 }  // namespace
 
-int64_t capture_delivery_stall_ms(const capture::CaptureStats& stats) {
-  return stats.deliveries.stalled_for_ms(steady_now_ms());
+CaptureProbe::CaptureProbe(std::string pair, std::string module, const CaptureStats& stats)
+    : pair_(std::move(pair)), module_(std::move(module)), stats_(stats) {}
+
+void CaptureProbe::setup_metrics(observability::MetricsRegistry& registry) {
+  registration_ = observability::CollectorRegistration(
+      registry, [this](observability::MetricsWriter& out) { write_metrics(out); });
 }
 
-bool capture_delivery_stalled(const capture::CaptureStats& stats) {
-  const State state = stats.state.load(std::memory_order_relaxed);
+int64_t CaptureProbe::delivery_stall_ms() const {
+  return stats_.deliveries.stalled_for_ms(steady_now_ms());
+}
+
+bool CaptureProbe::delivery_stalled() const {
+  const State state = stats_.state.load(std::memory_order_relaxed);
   if (state != State::kStreaming && state != State::kSnapshotting) return false;
-  return capture_delivery_stall_ms(stats) >=
-         stats.stall_threshold_ms.load(std::memory_order_relaxed);
+  return delivery_stall_ms() >= stats_.stall_threshold_ms.load(std::memory_order_relaxed);
 }
 
-std::string_view capture_state_name(const capture::CaptureStats& stats) {
-  if (capture_delivery_stalled(stats)) return "stalled";
-  const State state = stats.state.load(std::memory_order_relaxed);
+std::string_view CaptureProbe::state_name() const {
+  if (delivery_stalled()) return "stalled";
+  const State state = stats_.state.load(std::memory_order_relaxed);
   // Each attempt after a failure starts over in kStarting; with the error not yet recovered
   // from, that attempt is a retry, not a fresh start.
-  if (state == State::kStarting && !stats.last_error().empty()) return "retrying";
-  return capture::to_string(state);
+  if (state == State::kStarting && !stats_.last_error().empty()) return "retrying";
+  return to_string(state);
 }
 
-CapturePositions capture_positions(const capture::CaptureStats& stats) {
+CapturePositions CaptureProbe::positions() const {
+  const CaptureStats& stats = stats_;
   CapturePositions p;
   p.received = load(stats.received_lsn);
   p.confirmed = load(stats.confirmed_lsn);
-  const capture::SlotView slot = stats.slot();
+  const SlotView slot = stats.slot();
   // Before the pipeline confirmed anything in this process (it cannot stream: a lost slot, a
   // retry loop), the slot's own confirmed_flush_lsn is the truth.
   if (p.confirmed == 0 && slot.known && slot.exists) p.confirmed = slot.confirmed_flush;
@@ -69,9 +78,9 @@ CapturePositions capture_positions(const capture::CaptureStats& stats) {
   return p;
 }
 
-void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::string_view module,
-                           const capture::CaptureStats& stats) {
-  const Labels labels{{"pair", std::string(pair)}, {"module", std::string(module)}};
+void CaptureProbe::write_metrics(observability::MetricsWriter& out) const {
+  const CaptureStats& stats = stats_;
+  const Labels labels{{"pair", pair_}, {"module", module_}};
   for (const auto& [op, n] : events_by_op(stats)) {
     Labels with_op = labels;
     with_op.push_back({"op", op});
@@ -97,7 +106,7 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
               "raised.",
               labels, load(stats.oversized_events));
 
-  const CapturePositions pos = capture_positions(stats);
+  const CapturePositions pos = positions();
   out.gauge("modsync_source_received_lsn",
             "Last WAL position received from PostgreSQL, as a byte offset.", labels, pos.received);
   out.gauge("modsync_source_confirmed_lsn",
@@ -111,7 +120,7 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
   out.gauge("modsync_kafka_producer_queue_events",
             "Events queued in or in flight to Kafka, not yet acknowledged.", labels,
             load(stats.producer_queue));
-  const int64_t stall_ms = capture_delivery_stall_ms(stats);
+  const int64_t stall_ms = delivery_stall_ms();
   out.gauge("modsync_kafka_delivery_stall_seconds",
             "How long produced events have waited with no delivery report from Kafka (0 when "
             "nothing waits).",
@@ -119,8 +128,8 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
   out.gauge("modsync_kafka_delivery_stalled",
             "1 while events have waited longer than kafka.stall_timeout for Kafka's "
             "acknowledgement, else 0.",
-            labels, capture_delivery_stalled(stats) ? uint64_t{1} : uint64_t{0});
-  const capture::SlotView slot = stats.slot();
+            labels, delivery_stalled() ? uint64_t{1} : uint64_t{0});
+  const SlotView slot = stats.slot();
   out.gauge("modsync_slot_safe_wal_size_bytes",
             "pg_replication_slots.safe_wal_size: WAL that may still be written before the slot "
             "is lost (-1 when unlimited or unknown; 0 when lost).",
@@ -149,25 +158,26 @@ void write_capture_metrics(MetricsWriter& out, std::string_view pair, std::strin
             "recovered).",
             labels, static_cast<double>(stats.last_error_unix_ms()) / 1000.0);
 
-  const std::string_view current = capture_state_name(stats);
+  const std::string_view current = state_name();
   std::vector<std::string_view> states;
-  for (State s : kStates) states.push_back(capture::to_string(s));
+  for (State s : kStates) states.push_back(to_string(s));
   states.push_back("stalled");
   out.state_gauge("modsync_capture_state", "1 for the capture pipeline's current state, else 0.",
                   labels, states, current);
 }
 
-std::optional<std::string> capture_not_ready_reason(std::string_view pair,
-                                                    const capture::CaptureStats& stats) {
+std::optional<std::string> CaptureProbe::not_ready_reason() const {
+  const CaptureStats& stats = stats_;
+  const std::string_view pair = pair_;
   const State state = stats.state.load(std::memory_order_relaxed);
   switch (state) {
     case State::kSnapshotting:
     case State::kStreaming:
-      if (capture_delivery_stalled(stats)) {
+      if (delivery_stalled()) {
         return fmt::format(
             "pair {}: capture stalled: {} event(s) have waited {} ms with no acknowledgement "
             "from Kafka (kafka.stall_timeout {} ms)",
-            pair, load(stats.producer_queue), capture_delivery_stall_ms(stats),
+            pair, load(stats.producer_queue), delivery_stall_ms(),
             stats.stall_threshold_ms.load(std::memory_order_relaxed));
       }
       return std::nullopt;
@@ -181,24 +191,24 @@ std::optional<std::string> capture_not_ready_reason(std::string_view pair,
       return fmt::format("pair {}: capture stopped", pair);
     case State::kRetrying:
     case State::kFailed:
-      return fmt::format("pair {}: capture {}: {} (retries: {})", pair, capture::to_string(state),
+      return fmt::format("pair {}: capture {}: {} (retries: {})", pair, to_string(state),
                          stats.last_error(), load(stats.retries));
   }
   return fmt::format("pair {}: capture in an unknown state", pair);
 }
 
-std::string capture_status_json(std::string_view pair, std::string_view module,
-                                const capture::CaptureStats& stats) {
-  const CapturePositions pos = capture_positions(stats);
-  const capture::SlotView slot = stats.slot();
+std::string CaptureProbe::status_json() const {
+  const CaptureStats& stats = stats_;
+  const CapturePositions pos = positions();
+  const SlotView slot = stats.slot();
   std::string out = "{\"pair\":";
-  append_json_string(pair, out);
+  append_json_string(pair_, out);
   out += ",\"module\":";
-  append_json_string(module, out);
+  append_json_string(module_, out);
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"received_lsn\":\"{}\",\"confirmed_lsn\":\"{}\","
                  "\"server_lsn\":\"{}\",\"lag_bytes\":{},\"wal_status\":",
-                 capture_state_name(stats), Lsn(pos.received), Lsn(pos.confirmed), Lsn(pos.server),
+                 state_name(), Lsn(pos.received), Lsn(pos.confirmed), Lsn(pos.server),
                  pos.lag_bytes);
   append_json_string(stats.wal_status(), out);
   fmt::format_to(std::back_inserter(out), ",\"slot_exists\":{},\"events\":{{",
@@ -214,12 +224,12 @@ std::string capture_status_json(std::string_view pair, std::string_view module,
                  "\"delivery_stall_ms\":{},\"stalled\":{},\"last_error\":",
                  load(stats.transactions), load(stats.bytes_produced), load(stats.snapshot_rows),
                  load(stats.retries), stats.last_commit_unix_ms.load(std::memory_order_relaxed),
-                 load(stats.producer_queue), capture_delivery_stall_ms(stats),
-                 capture_delivery_stalled(stats) ? "true" : "false");
+                 load(stats.producer_queue), delivery_stall_ms(),
+                 delivery_stalled() ? "true" : "false");
   append_json_string(stats.last_error(), out);
   fmt::format_to(std::back_inserter(out), ",\"last_error_unix_ms\":{}}}",
                  stats.last_error_unix_ms());
   return out;
 }
 
-}  // namespace modsync::observability
+}  // namespace modsync::capture

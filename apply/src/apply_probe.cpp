@@ -1,4 +1,4 @@
-#include "modsync/observability/apply_metrics.hpp"
+#include "modsync/apply/apply_probe.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,11 +9,12 @@
 #include "modsync/common/json_string.hpp"
 #include "modsync/common/time.hpp"
 
-namespace modsync::observability {
+namespace modsync::apply {
 
 namespace {
 
-using State = apply::ApplyStats::State;
+using State = ApplyStats::State;
+using observability::Labels;
 
 constexpr std::array kStates = {State::kStarting, State::kApplying, State::kPaused,
                                 State::kRetrying, State::kFailed,   State::kStopped};
@@ -24,10 +25,19 @@ uint64_t load(const std::atomic<uint64_t>& a) {
 
 }  // namespace
 
-ApplyLagView apply_lag_view(const apply::ApplyStats& stats) {
+ApplyProbe::ApplyProbe(std::string pair, std::string projection, const ApplyStats& stats)
+    : pair_(std::move(pair)), projection_(std::move(projection)), stats_(stats) {}
+
+void ApplyProbe::setup_metrics(observability::MetricsRegistry& registry) {
+  registration_ = observability::CollectorRegistration(
+      registry, [this](observability::MetricsWriter& out) { write_metrics(out); });
+}
+
+ApplyLagView ApplyProbe::lag_view() const {
+  const ApplyStats& stats = stats_;
   // The probe asks every second; an answer older than this is no longer the present.
   constexpr int64_t kFreshMs = 3000;
-  const apply::ApplyLag lag = stats.lag();
+  const ApplyLag lag = stats.lag();
   const int64_t now = now_unix_ms();
   const int64_t silent_ms =
       std::max<int64_t>(0, steady_now_ms() - stats.kafka_answered_steady_ms.load());
@@ -46,15 +56,15 @@ ApplyLagView apply_lag_view(const apply::ApplyStats& stats) {
   return v;
 }
 
-std::string_view apply_state_name(const apply::ApplyStats& stats) {
-  const State state = stats.state.load(std::memory_order_relaxed);
-  if (state == State::kApplying && apply_lag_view(stats).fetch_stalled) return "stalled";
-  return apply::to_string(state);
+std::string_view ApplyProbe::state_name() const {
+  const State state = stats_.state.load(std::memory_order_relaxed);
+  if (state == State::kApplying && lag_view().fetch_stalled) return "stalled";
+  return to_string(state);
 }
 
-void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_view projection,
-                         const apply::ApplyStats& stats) {
-  const Labels labels{{"pair", std::string(pair)}, {"projection", std::string(projection)}};
+void ApplyProbe::write_metrics(observability::MetricsWriter& out) const {
+  const ApplyStats& stats = stats_;
+  const Labels labels{{"pair", pair_}, {"projection", projection_}};
   const std::array<std::pair<const char*, uint64_t>, 4> rows = {{
       {"upsert", load(stats.rows_upserted)},
       {"delete", load(stats.rows_deleted)},
@@ -76,7 +86,7 @@ void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_
               load(stats.dead_lettered));
   out.counter("modsync_apply_retries_total", "Apply pipeline restarts after an error.", labels,
               load(stats.retries));
-  const ApplyLagView lag = apply_lag_view(stats);
+  const ApplyLagView lag = lag_view();
   out.gauge("modsync_apply_lag_seconds",
             "Age of the oldest change not yet applied (now - its source commit time); 0 when "
             "caught up. While Kafka does not answer, the time since the projection was last "
@@ -88,7 +98,7 @@ void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_
             labels, lag.lag_events);
   for (const auto& p : lag.partitions) {
     Labels with_partition = labels;
-    with_partition.push_back({"partition", std::to_string(p.partition)});
+    with_partition.push_back({"partition", std::to_string(p.partition.value)});
     out.gauge("modsync_apply_partition_lag_events",
               "Events of one partition not yet applied: high watermark - next offset (-1 while "
               "unknown).",
@@ -114,21 +124,21 @@ void write_apply_metrics(MetricsWriter& out, std::string_view pair, std::string_
             "When the projection's last error happened, Unix seconds (0 = none since it last "
             "recovered).",
             labels, static_cast<double>(stats.last_error_unix_ms()) / 1000.0);
-  const std::string_view current = apply_state_name(stats);
+  const std::string_view current = state_name();
   std::vector<std::string_view> states;
-  for (State s : kStates) states.push_back(apply::to_string(s));
+  for (State s : kStates) states.push_back(to_string(s));
   states.push_back("stalled");
   out.state_gauge("modsync_apply_state", "1 for the projection's current state, else 0.", labels,
                   states, current);
 }
 
-std::optional<std::string> apply_not_ready_reason(std::string_view pair,
-                                                  std::string_view projection,
-                                                  const apply::ApplyStats& stats) {
+std::optional<std::string> ApplyProbe::not_ready_reason() const {
+  const ApplyStats& stats = stats_;
+  const std::string_view pair = pair_, projection = projection_;
   const State state = stats.state.load(std::memory_order_relaxed);
   switch (state) {
     case State::kApplying: {
-      const ApplyLagView lag = apply_lag_view(stats);
+      const ApplyLagView lag = lag_view();
       if (!lag.fetch_stalled) return std::nullopt;
       return fmt::format(
           "pair {} projection {}: stalled: Kafka has not answered for {} ms; the projection "
@@ -137,28 +147,28 @@ std::optional<std::string> apply_not_ready_reason(std::string_view pair,
     }
     case State::kStarting:
     case State::kStopped:
-      return fmt::format("pair {} projection {}: {}", pair, projection, apply::to_string(state));
+      return fmt::format("pair {} projection {}: {}", pair, projection, to_string(state));
     case State::kPaused:
     case State::kRetrying:
     case State::kFailed:
       return fmt::format("pair {} projection {}: {}: {} (retries: {})", pair, projection,
-                         apply::to_string(state), stats.last_error(), load(stats.retries));
+                         to_string(state), stats.last_error(), load(stats.retries));
   }
   return fmt::format("pair {} projection {}: unknown state", pair, projection);
 }
 
-std::string apply_status_json(std::string_view pair, std::string_view projection,
-                              const apply::ApplyStats& stats) {
-  const ApplyLagView lag = apply_lag_view(stats);
+std::string ApplyProbe::status_json() const {
+  const ApplyStats& stats = stats_;
+  const ApplyLagView lag = lag_view();
   std::string out = "{\"pair\":";
-  append_json_string(pair, out);
+  append_json_string(pair_, out);
   out += ",\"projection\":";
-  append_json_string(projection, out);
+  append_json_string(projection_, out);
   fmt::format_to(std::back_inserter(out),
                  ",\"state\":\"{}\",\"events\":{},\"upserted\":{},\"deleted\":{},\"skipped\":{},"
                  "\"truncates\":{},\"batches\":{},\"dead_lettered\":{},\"retries\":{},"
                  "\"lag_ms\":{},\"lag_events\":{},\"caught_up\":{},\"partitions\":[",
-                 apply_state_name(stats), load(stats.events_consumed), load(stats.rows_upserted),
+                 state_name(), load(stats.events_consumed), load(stats.rows_upserted),
                  load(stats.rows_deleted), load(stats.rows_skipped), load(stats.truncates),
                  load(stats.batches), load(stats.dead_lettered), load(stats.retries), lag.lag_ms,
                  lag.lag_events, lag.caught_up ? "true" : "false");
@@ -180,4 +190,4 @@ std::string apply_status_json(std::string_view pair, std::string_view projection
   return out;
 }
 
-}  // namespace modsync::observability
+}  // namespace modsync::apply
