@@ -37,27 +37,8 @@ inline std::optional<std::vector<config::PairConfig>> load_config_or_report(
   }
 }
 
-/// One row of pg_replication_slots as the operator commands show it.
-struct SlotRow {
-  std::string name;
-  std::string plugin;
-  std::string database;  ///< "" for a physical slot
-  bool active = false;
-  std::optional<int> active_pid;
-  std::string confirmed_flush_lsn;   ///< "" when NULL (physical slot)
-  std::optional<int64_t> lag_bytes;  ///< server WAL position − confirmed_flush_lsn
-  std::string wal_status;
-  std::optional<int64_t> safe_wal_size;  ///< NULL when max_slot_wal_keep_size is unlimited
-  bool temporary = false;
-};
-
 /// Connects to a pair's source database (regular connection) with a short connect timeout, so an
 /// unreachable host fails in seconds. Throws modsync::Error naming the module and the fix.
 pg::PgConnection connect_source(const config::SourceConfig& source);
-
-/// The slot named `configured` (wherever it lives) plus every other slot of the connected
-/// database whose name starts with "modsync_"; the configured one first. Blocking; throws
-/// modsync::Error on a failed query.
-std::vector<SlotRow> query_modsync_slots(pg::PgConnection& conn, const std::string& configured);
 
 }  // namespace modsync::daemon

@@ -16,6 +16,7 @@
 #include "modsync/capture/slot_monitor.hpp"
 #include "modsync/checkpoint/checkpoint_store.hpp"
 #include "modsync/common/error.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 #include "modsync/common/lsn.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/config/dsn.hpp"
@@ -156,8 +157,7 @@ void run_lag_probes(PairRuntime& rt) {
 std::optional<bool> slot_exists(const config::EffectiveDsn& dsn, const std::string& slot) {
   try {
     auto conn = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "leftover check");
-    return conn.exec_params("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot})
-               .rows() > 0;
+    return pgsource::SourceCatalog(conn).slot(slot).has_value();
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -27,37 +27,6 @@ pg::PgConnection connect_source(const config::SourceConfig& source) {
                                    "source " + source.module);
 }
 
-std::vector<SlotRow> query_modsync_slots(pg::PgConnection& conn, const std::string& configured) {
-  // On a standby there is no current WAL position; the last received one measures the same lag.
-  pg::PgResult r = conn.exec_params(
-      "SELECT slot_name::text, COALESCE(plugin::text, ''), COALESCE(database::text, ''), active, "
-      "       active_pid, confirmed_flush_lsn::text, "
-      "       pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
-      "                            ELSE pg_current_wal_lsn() END, confirmed_flush_lsn)::bigint, "
-      "       COALESCE(wal_status, ''), safe_wal_size, temporary "
-      "FROM pg_replication_slots "
-      "WHERE slot_name = $1 "
-      "   OR (database = current_database() AND starts_with(slot_name::text, 'modsync_')) "
-      "ORDER BY slot_name <> $1, slot_name",
-      {configured});
-  std::vector<SlotRow> rows;
-  for (int i = 0; i < r.rows(); ++i) {
-    SlotRow s;
-    s.name = std::string(r.value(i, 0));
-    s.plugin = std::string(r.value(i, 1));
-    s.database = std::string(r.value(i, 2));
-    s.active = r.value(i, 3) == "t";
-    if (!r.is_null(i, 4)) s.active_pid = std::stoi(std::string(r.value(i, 4)));
-    if (!r.is_null(i, 5)) s.confirmed_flush_lsn = std::string(r.value(i, 5));
-    if (!r.is_null(i, 6)) s.lag_bytes = std::stoll(std::string(r.value(i, 6)));
-    s.wal_status = std::string(r.value(i, 7));
-    if (!r.is_null(i, 8)) s.safe_wal_size = std::stoll(std::string(r.value(i, 8)));
-    s.temporary = r.value(i, 9) == "t";
-    rows.push_back(std::move(s));
-  }
-  return rows;
-}
-
 namespace {
 
 std::string or_dash(const std::string& s) {
@@ -67,7 +36,7 @@ std::string or_dash(const std::optional<int64_t>& v) {
   return v ? std::to_string(*v) : std::string("-");
 }
 
-std::string active_text(const SlotRow& s) {
+std::string active_text(const pgsource::SlotRow& s) {
   if (!s.active) return "no";
   return s.active_pid ? fmt::format("pid {}", *s.active_pid) : std::string("yes");
 }
@@ -85,7 +54,7 @@ std::map<std::string, std::vector<std::string>> configured_slots(
 /// Where `slot` was found, and which pair's source connection reached it.
 struct FoundSlot {
   const config::PairConfig* pair = nullptr;
-  SlotRow row;
+  pgsource::SlotRow row;
 };
 
 }  // namespace
@@ -107,7 +76,7 @@ int slots_list_command(const std::string& config_path) {
     try {
       auto conn = connect_source(src);
       const std::string database = conn.query_value("SELECT current_database()");
-      const auto rows = query_modsync_slots(conn, src.slot);
+      const auto rows = pgsource::SourceCatalog(conn).modsync_slots(src.slot);
       if (rows.empty() || rows.front().name != src.slot) {
         std::printf("  slot %s does not exist yet: `modsync run` creates it at start\n",
                     src.slot.c_str());
@@ -170,7 +139,7 @@ int slots_drop_command(const std::string& config_path, const std::string& slot, 
     any_source = true;
     try {
       auto conn = connect_source(*pair.source);
-      for (auto& row : query_modsync_slots(conn, pair.source->slot)) {
+      for (auto& row : pgsource::SourceCatalog(conn).modsync_slots(pair.source->slot)) {
         if (row.name == slot) found = FoundSlot{&pair, std::move(row)};
       }
     } catch (const Error& e) {
@@ -199,7 +168,7 @@ int slots_drop_command(const std::string& config_path, const std::string& slot, 
     return kExitRuntime;
   }
 
-  const SlotRow& row = found->row;
+  const pgsource::SlotRow& row = found->row;
   const auto refuse_active = [&](const std::string& holder) {
     std::fprintf(
         stderr,

@@ -18,6 +18,7 @@
 #include "modsync/common/error.hpp"
 #include "modsync/common/listen_address.hpp"
 #include "modsync/common/time.hpp"
+#include "modsync/pgsource/source_catalog.hpp"
 
 namespace modsync::daemon {
 
@@ -226,7 +227,7 @@ bool print_checkpoints(const config::PairConfig& pair, const std::string& config
 bool print_slot(const config::SourceConfig& src) {
   try {
     auto conn = connect_source(src);
-    const auto rows = query_modsync_slots(conn, src.slot);
+    const auto rows = pgsource::SourceCatalog(conn).modsync_slots(src.slot);
     if (rows.empty() || rows.front().name != src.slot) {
       std::printf("  slot %s: does not exist (`modsync run` creates it at start)\n",
                   src.slot.c_str());

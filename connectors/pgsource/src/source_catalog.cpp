@@ -126,6 +126,37 @@ std::optional<SlotState> SourceCatalog::slot(const std::string& name) {
   return s;
 }
 
+std::vector<SlotRow> SourceCatalog::modsync_slots(const std::string& configured) {
+  // On a standby there is no current WAL position; the last received one measures the same lag.
+  pg::PgResult r = conn_.exec_params(
+      "SELECT slot_name::text, COALESCE(plugin::text, ''), COALESCE(database::text, ''), active, "
+      "       active_pid, confirmed_flush_lsn::text, "
+      "       pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() "
+      "                            ELSE pg_current_wal_lsn() END, confirmed_flush_lsn)::bigint, "
+      "       COALESCE(wal_status, ''), safe_wal_size, temporary "
+      "FROM pg_replication_slots "
+      "WHERE slot_name = $1 "
+      "   OR (database = current_database() AND starts_with(slot_name::text, 'modsync_')) "
+      "ORDER BY slot_name <> $1, slot_name",
+      {configured});
+  std::vector<SlotRow> rows;
+  for (int i = 0; i < r.rows(); ++i) {
+    SlotRow s;
+    s.name = std::string(r.value(i, 0));
+    s.plugin = std::string(r.value(i, 1));
+    s.database = std::string(r.value(i, 2));
+    s.active = r.value(i, 3) == "t";
+    if (!r.is_null(i, 4)) s.active_pid = std::stoi(std::string(r.value(i, 4)));
+    if (!r.is_null(i, 5)) s.confirmed_flush_lsn = std::string(r.value(i, 5));
+    if (!r.is_null(i, 6)) s.lag_bytes = std::stoll(std::string(r.value(i, 6)));
+    s.wal_status = std::string(r.value(i, 7));
+    if (!r.is_null(i, 8)) s.safe_wal_size = std::stoll(std::string(r.value(i, 8)));
+    s.temporary = r.value(i, 9) == "t";
+    rows.push_back(std::move(s));
+  }
+  return rows;
+}
+
 std::optional<SlotState> SourceCatalog::usable_slot(const std::string& name,
                                                     std::string_view context) {
   auto s = slot(name);

@@ -31,6 +31,20 @@ struct SlotState {
   std::string wal_status;  ///< reserved | extended | unreserved | lost
 };
 
+/// One row of pg_replication_slots as the operator commands show it.
+struct SlotRow {
+  std::string name;
+  std::string plugin;
+  std::string database;  ///< "" for a physical slot
+  bool active = false;
+  std::optional<int> active_pid;
+  std::string confirmed_flush_lsn;   ///< "" when NULL (physical slot)
+  std::optional<int64_t> lag_bytes;  ///< server WAL position − confirmed_flush_lsn
+  std::string wal_status;
+  std::optional<int64_t> safe_wal_size;  ///< NULL when max_slot_wal_keep_size is unlimited
+  bool temporary = false;
+};
+
 /// Start-up checks and catalog set-up on a regular connection to a source database.
 /// Each check throws modsync::Error naming the problem and the fix.
 class SourceCatalog {
@@ -53,6 +67,10 @@ class SourceCatalog {
   /// or PostgreSQL invalidated it (wal_status lost).
   std::optional<SlotState> usable_slot(const std::string& name, std::string_view context);
   void drop_slot(const std::string& name);
+  /// The slot named `configured` (wherever it lives) plus every other slot of the connected
+  /// database whose name starts with "modsync_"; the configured one first (the operator
+  /// commands' listing).
+  std::vector<SlotRow> modsync_slots(const std::string& configured);
 
   /// Writes a non-transactional logical message that the slot will decode, so an idle
   /// database's slot still advances while other databases of the cluster write WAL.
