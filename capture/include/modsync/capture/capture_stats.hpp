@@ -34,6 +34,8 @@ struct CaptureStats {
   std::atomic<uint64_t> received_lsn{0};   ///< last WAL position received from the server
   std::atomic<uint64_t> confirmed_lsn{0};  ///< last LSN confirmed to PostgreSQL
   std::atomic<uint64_t> snapshot_rows{0};
+  /// Rows the snapshot expects to read in all (the catalog's estimates of its tables).
+  std::atomic<uint64_t> snapshot_rows_estimated{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<int64_t> last_commit_unix_ms{0};
   /// When the capture last read one of its own heartbeat messages (Unix ms): the source time
