@@ -289,8 +289,8 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
     spdlog::info("{}: snapshot of {} from row {} at {} (about {} rows, {} workers)", context_,
                  table.name.to_string(), run.progress.rows, consistent_point, run.estimated_rows,
                  workers);
-    stats_.snapshot_rows_estimated.fetch_add(run.estimated_rows - run.progress.rows,
-                                             std::memory_order_relaxed);
+    stats_.set_snapshot_table(
+        {table.name.to_string(), run.progress.rows, run.estimated_rows, false});
     runs.push_back(std::move(run));
     return true;
   };
@@ -397,6 +397,9 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
     progress.done = range.final;
     chunks.push_back(ChunkDone{ChunkToken{next_token}, progress});
     tracker_.end_chunk(ChunkToken{next_token++});
+    run.estimated_rows = std::max(run.estimated_rows, progress.rows);
+    stats_.set_snapshot_table(
+        {run.table->name.to_string(), progress.rows, run.estimated_rows, progress.done});
     const auto now = Clock::now();
     if (progress.done) {
       spdlog::info("{}: snapshot of {} read {} rows", context_, run.table->name.to_string(),

@@ -165,3 +165,23 @@ TEST_CASE("heartbeats move the last commit timestamp of an idle source") {
   CHECK(has_line(out.render(),
                  "modsync_last_commit_timestamp_seconds{pair=\"p\",module=\"m\"} 1764176460.5"));
 }
+
+TEST_CASE("capture metrics show each table's snapshot progress against its estimate") {
+  modsync::capture::CaptureStats stats;
+  stats.set_snapshot_table({"public.orders", 1200, 5000, false});
+  stats.set_snapshot_table({"public.lines", 10, 10, true});
+  stats.set_snapshot_table({"public.orders", 2400, 5000, false});  // replaces, not adds
+  MetricsWriter out;
+  write_capture_metrics(out, "p", "m", stats);
+  const std::string text = out.render();
+  const std::string l = "pair=\"p\",module=\"m\"";
+  for (const std::string& line : std::vector<std::string>{
+           "modsync_snapshot_table_rows{" + l + ",table=\"public.orders\"} 2400\n",
+           "modsync_snapshot_table_rows_estimated{" + l + ",table=\"public.orders\"} 5000\n",
+           "modsync_snapshot_table_rows{" + l + ",table=\"public.lines\"} 10\n",
+       }) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  CHECK(text.find("public.orders\"} 1200") == std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "modsync/common/error_record.hpp"
 #include "modsync/common/progress_watch.hpp"
@@ -34,8 +35,6 @@ struct CaptureStats {
   std::atomic<uint64_t> received_lsn{0};   ///< last WAL position received from the server
   std::atomic<uint64_t> confirmed_lsn{0};  ///< last LSN confirmed to PostgreSQL
   std::atomic<uint64_t> snapshot_rows{0};
-  /// Rows the snapshot expects to read in all (the catalog's estimates of its tables).
-  std::atomic<uint64_t> snapshot_rows_estimated{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<int64_t> last_commit_unix_ms{0};
   /// When the capture last read one of its own heartbeat messages (Unix ms): the source time
@@ -62,6 +61,28 @@ struct CaptureStats {
     return slot_.known && !slot_.wal_status.empty() ? slot_.wal_status : wal_status_;
   }
 
+  /// A table's snapshot progress: rows read (resumed snapshots count the rows of earlier runs),
+  /// and the catalog's estimate of its rows (pg_class.reltuples, at least the rows read).
+  struct SnapshotTable {
+    std::string table;  ///< "schema.table"
+    uint64_t rows = 0, estimated_rows = 0;
+    bool done = false;
+  };
+  void set_snapshot_table(SnapshotTable t) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : snapshot_tables_) {
+      if (s.table == t.table) {
+        s = std::move(t);
+        return;
+      }
+    }
+    snapshot_tables_.push_back(std::move(t));
+  }
+  std::vector<SnapshotTable> snapshot_tables() const {
+    std::lock_guard lock(mutex_);
+    return snapshot_tables_;
+  }
+
   void set_slot(SlotView slot) {
     std::lock_guard lock(mutex_);
     slot_ = std::move(slot);
@@ -82,6 +103,7 @@ struct CaptureStats {
   ErrorRecord error_;
   std::string wal_status_;
   SlotView slot_;
+  std::vector<SnapshotTable> snapshot_tables_;
 };
 
 const char* to_string(CaptureStats::State state);
