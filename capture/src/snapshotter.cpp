@@ -302,12 +302,15 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
     task.seq = next_seq++;
     task.table = run.table;
     task.schema = run.schema;
-    task.range = std::move(range);
     task.table_ordinal = run.ordinal;
     task.row_base = run.next_row;
     task.block_size = run.block_size;
-    task.keyed = !run.table->key_columns.empty();
+    // A keyless table read in one range has countable rows (a partitioned table has no blocks
+    // of its own, and its partitions' ctids repeat each other).
+    task.dense_ordinals =
+        !run.table->key_columns.empty() || (range.first_block == 0 && range.end_block == 0);
     task.last_of_snapshot = final && run.ordinal == last_pending;
+    task.range = std::move(range);
     task.point = consistent_point;
     task.ts_ms = ts;
     pool.submit(std::move(task));

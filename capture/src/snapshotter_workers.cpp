@@ -246,7 +246,7 @@ void SnapshotWorkerPool::read_task(pgsource::SnapshotReader& reader, ChangeMappe
   };
   reader.begin_range(*task.table, schema.columns, task.range);
   while (const std::vector<ColumnValue>* values = reader.next_row()) {
-    const uint64_t ordinal = task.keyed
+    const uint64_t ordinal = task.dense_ordinals
                                  ? task.row_base + rows
                                  : pgsource::ctid_ordinal((*values)[columns].data, task.block_size);
     ++rows;

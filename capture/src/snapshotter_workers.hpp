@@ -50,11 +50,14 @@ struct SnapshotTask {
   const event::TableSchema* schema = nullptr;
   pgsource::SnapshotRange range;
   uint32_t table_ordinal = 0;
-  /// Keyed tables: the snapshot ordinal of the range's first row (its rows are consecutive).
+  /// With `dense_ordinals`: the snapshot ordinal of the range's first row (its rows are
+  /// consecutive). Keyed tables, and keyless ones read in one range (a partitioned table's
+  /// partitions repeat each other's ctids).
   uint64_t row_base = 0;
-  /// Keyless tables: the heap's block size, for their rows' ordinals (pgsource::ctid_ordinal).
+  bool dense_ordinals = false;
+  /// Else (keyless tables): the heap's block size, for their rows' ordinals from their ctid
+  /// (pgsource::ctid_ordinal).
   uint64_t block_size = 8192;
-  bool keyed = false;
   bool last_of_snapshot = false;  ///< its last row carries snapshot "last"
   Lsn point;
   int64_t ts_ms = 0;
