@@ -285,6 +285,10 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
                                         ? std::max<uint64_t>(estimate.rows / estimate.blocks, 1)
                                         : 50;
     run.blocks_per_range = std::max<uint64_t>(chunk_rows / rows_per_block, 1);
+    // Ordinals from ctids must fit the projections' position (_modsync_seq, an integer): a
+    // keyless table too big for that is read in one range, its rows counted.
+    if (run.blocks * pgsource::max_tuples_per_block(run.block_size) > INT32_MAX)
+      run.blocks_per_range = std::max<uint64_t>(run.blocks, 1);
     run.progress = std::move(progress);
     spdlog::info("{}: snapshot of {} from row {} at {} (about {} rows, {} workers)", context_,
                  table.name.to_string(), run.progress.rows, consistent_point, run.estimated_rows,

@@ -176,9 +176,12 @@ uint64_t ctid_ordinal(std::string_view ctid, uint64_t block_size) {
     }
   }
   if (!ok) fail("snapshot: malformed ctid \"{}\" in a COPY row", ctid);
+  return block * max_tuples_per_block(block_size) + offset - 1;
+}
+
+uint64_t max_tuples_per_block(uint64_t block_size) {
   // MaxHeapTuplesPerPage: a page header of 24 bytes, 24-byte tuple headers and 4-byte item ids.
-  const uint64_t per_block = block_size > 24 ? (block_size - 24) / 28 : 1;
-  return block * per_block + offset - 1;
+  return block_size > 24 ? (block_size - 24) / 28 : 1;
 }
 
 }  // namespace modsync::pgsource

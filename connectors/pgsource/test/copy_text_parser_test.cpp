@@ -87,6 +87,8 @@ TEST_CASE("ctid_ordinal orders rows by block and offset, uniquely", "[copy]") {
   CHECK(ctid_ordinal("(0,291)", 8192) == 290);
   CHECK(ctid_ordinal("(1,1)", 8192) == 291);
   CHECK(ctid_ordinal("(4294967295,7)", 8192) == 4294967295ull * 291 + 6);
+  CHECK(max_tuples_per_block(8192) == 291);
+  CHECK(max_tuples_per_block(32768) == 1169);
   CHECK_THROWS_WITH(ctid_ordinal("(1,0)", 8192), Catch::Contains("malformed ctid \"(1,0)\""));
   CHECK_THROWS_WITH(ctid_ordinal("1,2", 8192), Catch::Contains("malformed ctid"));
   CHECK_THROWS_WITH(ctid_ordinal("(1,2", 8192), Catch::Contains("malformed ctid"));

@@ -82,5 +82,7 @@ class SnapshotReader {
 /// block can hold + offset − 1, so ordinals are unique, in heap order, and the same whichever
 /// range or worker read the row. Throws when `ctid` is malformed.
 uint64_t ctid_ordinal(std::string_view ctid, uint64_t block_size);
+/// The most tuples a heap block of `block_size` bytes holds (MaxHeapTuplesPerPage).
+uint64_t max_tuples_per_block(uint64_t block_size);
 
 }  // namespace modsync::pgsource
