@@ -95,6 +95,16 @@ void CaptureProbe::write_metrics(observability::MetricsWriter& out) const {
               labels, load(stats.bytes_produced));
   out.counter("modsync_snapshot_rows_total", "Rows read by the initial snapshot.", labels,
               load(stats.snapshot_rows));
+  for (const auto& t : stats.snapshot_tables()) {
+    Labels with_table = labels;
+    with_table.push_back({"table", t.table});
+    out.gauge("modsync_snapshot_table_rows", "Rows of the table its snapshot has read.",
+              with_table, t.rows);
+    out.gauge("modsync_snapshot_table_rows_estimated",
+              "Rows the catalog estimates the table holds (pg_class.reltuples, at least the rows "
+              "read): the snapshot's goal.",
+              with_table, t.estimated_rows);
+  }
   out.counter("modsync_capture_retries_total", "Capture pipeline restarts after an error.", labels,
               load(stats.retries));
   out.counter("modsync_toast_fetches_total",

@@ -1,19 +1,20 @@
 #include "snapshotter.hpp"
 
 #include <algorithm>
+#include <deque>
 
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "modsync/common/time.hpp"
 #include "modsync/pgsource/snapshot_reader.hpp"
+#include "snapshotter_workers.hpp"
 
 namespace modsync::capture {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using event::ColumnValue;
 
 }  // namespace
 
@@ -179,27 +180,73 @@ void Snapshotter::emit_restart(const event::TableSchema& schema, uint32_t ordina
       context_, schema.schema, schema.table, point, source.position.to_string());
 }
 
+namespace {
+
+/// Ranges of the tables ahead of the workers: enough to keep them busy, few enough that a
+/// stop leaves little read for nothing.
+constexpr size_t kRangesAhead = 2;
+/// Key bounds asked for at once (one query over the key index).
+constexpr uint64_t kBoundsPerQuery = 16;
+/// Encoded events the workers may hold ahead of the one being emitted.
+constexpr size_t kWorkerBufferBytes = size_t{16} << 20;
+
+}  // namespace
+
+/// The per-table state of a run: where planning stands, and the progress recorded so far.
+struct Snapshotter::TableRun {
+  uint32_t ordinal = 0;
+  const pgsource::TableInfo* table = nullptr;
+  const event::TableSchema* schema = nullptr;
+  checkpoint::SnapshotProgress progress;
+  /// Planning: the key after which the next range starts, the next ordinal and block, done.
+  std::vector<std::string> next_after;
+  uint64_t next_row = 0;
+  uint64_t next_block = 0, blocks_per_range = 1, blocks = 0, block_size = 8192;
+  uint64_t estimated_rows = 0;
+  bool planned = false;
+  Clock::time_point last_log{};
+};
+
 bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bool all_sent_before,
                       ChangeMapper::Host& events, Host& host, const std::atomic<bool>& stop) {
   stats_.state = CaptureStats::State::kSnapshotting;
   pg::PgConnection conn =
       pg::PgConnection::connect(src_.effective_dsn, pg::PgConnection::Mode::kRegular, context_);
   pgsource::SnapshotReader reader(conn, snapshot_name);
+  const size_t workers = snapshot_worker_count(src_.snapshot_workers);
+  SnapshotWorkerPool pool(workers, src_.effective_dsn, context_, snapshot_name, mapper_,
+                          kWorkerBufferBytes);
+  // Every worker imports the exported snapshot before anything else is asked of the slot.
+  pool.start();
   std::vector<ChunkDone> chunks;
   uint64_t next_token = 1;
-  std::vector<ColumnValue> row;
   uint32_t last_pending = 0;
   for (uint32_t ordinal = 0; ordinal < tables_.size(); ++ordinal) {
     const auto& t = tables_[ordinal];
     auto p = store_.load_snapshot_progress(t.name.schema, t.name.table);
     if (!p || !p->done) last_pending = ordinal;
   }
-  for (uint32_t ordinal = 0; ordinal < tables_.size(); ++ordinal) {
+  const uint64_t chunk_rows = src_.snapshot_chunk_rows;
+  const int64_t ts = now_unix_ms();
+  std::vector<TableRun> runs;
+  runs.reserve(tables_.size());
+  // Per submitted range, in order: its table run, its last key (keyed), whether it is the last.
+  struct Planned {
+    size_t run = 0;
+    std::vector<std::string> upto;
+    bool final = false;
+  };
+  std::deque<Planned> planned;
+  uint64_t next_seq = 1;
+  uint32_t next_table = 0;
+
+  // Sets a table's run up: its schema, its restart, its start record.
+  auto begin_table = [&](uint32_t ordinal) -> bool {
     const auto& table = tables_[ordinal];
     auto progress =
         store_.load_snapshot_progress(table.name.schema, table.name.table)
             .value_or(checkpoint::SnapshotProgress{table.name.schema, table.name.table});
-    if (progress.done) continue;
+    if (progress.done) return false;
     // An earlier attempt began this table (its start is recorded before its first row is sent).
     const bool attempted = !progress.consistent_point.is_zero();
     if (table.key_columns.empty() || progress.consistent_point.is_zero()) {
@@ -223,63 +270,158 @@ bool Snapshotter::run(const std::string& snapshot_name, Lsn consistent_point, bo
     // The table's start, before any of its rows can reach Kafka: a later attempt knows that
     // rows of this one may be there (a table never begun needs no truncate).
     if (progress.rows == 0) store_.save_snapshot_progress(progress);
-    std::vector<std::string> last_key = decode_key_list(progress.last_key_json);
-    std::vector<int> key_index;
-    for (const auto& k : table.key_columns) {
-      for (size_t i = 0; i < schema.columns.size(); ++i)
-        if (schema.columns[i].name == k) key_index.push_back(static_cast<int>(i));
+    TableRun run;
+    run.ordinal = ordinal;
+    run.table = &table;
+    run.schema = &schema;
+    run.next_after = decode_key_list(progress.last_key_json);
+    run.next_row = progress.rows;
+    const pgsource::TableEstimate estimate = reader.estimate(table);
+    run.estimated_rows = std::max(estimate.rows, progress.rows);
+    run.blocks = estimate.blocks;
+    run.block_size = estimate.block_size;
+    // Keyless ranges are block ranges of about chunk_rows rows, as the catalog counts them.
+    const uint64_t rows_per_block = estimate.rows > 0 && estimate.blocks > 0
+                                        ? std::max<uint64_t>(estimate.rows / estimate.blocks, 1)
+                                        : 50;
+    run.blocks_per_range = std::max<uint64_t>(chunk_rows / rows_per_block, 1);
+    // Ordinals from ctids must fit the projections' position (_modsync_seq, an integer): a
+    // keyless table too big for that is read in one range, its rows counted.
+    if (run.blocks * pgsource::max_tuples_per_block(run.block_size) > INT32_MAX)
+      run.blocks_per_range = std::max<uint64_t>(run.blocks, 1);
+    run.progress = std::move(progress);
+    spdlog::info("{}: snapshot of {} from row {} at {} (about {} rows, {} workers)", context_,
+                 table.name.to_string(), run.progress.rows, consistent_point, run.estimated_rows,
+                 workers);
+    stats_.set_snapshot_table(
+        {table.name.to_string(), run.progress.rows, run.estimated_rows, false});
+    runs.push_back(std::move(run));
+    return true;
+  };
+
+  auto submit = [&](size_t run_index, pgsource::SnapshotRange range, std::vector<std::string> upto,
+                    bool final) {
+    TableRun& run = runs[run_index];
+    SnapshotTask task;
+    task.seq = next_seq++;
+    task.table = run.table;
+    task.schema = run.schema;
+    task.table_ordinal = run.ordinal;
+    task.row_base = run.next_row;
+    task.block_size = run.block_size;
+    // A keyless table read in one range has countable rows (a partitioned table has no blocks
+    // of its own, and its partitions' ctids repeat each other).
+    task.dense_ordinals =
+        !run.table->key_columns.empty() || (range.first_block == 0 && range.end_block == 0);
+    task.last_of_snapshot = final && run.ordinal == last_pending;
+    task.range = std::move(range);
+    task.point = consistent_point;
+    task.ts_ms = ts;
+    pool.submit(std::move(task));
+    planned.push_back(Planned{run_index, std::move(upto), final});
+  };
+
+  // Plans more ranges of the table being planned (or begins the next): false when none is left.
+  auto plan_more = [&]() -> bool {
+    while (runs.empty() || runs.back().planned) {
+      if (next_table >= tables_.size()) return false;
+      begin_table(next_table++);
     }
-    spdlog::info("{}: snapshot of {} from row {} at {}", context_, table.name.to_string(),
-                 progress.rows, consistent_point);
-    const int limit = static_cast<int>(src_.snapshot_chunk_rows);
-    const int64_t ts = now_unix_ms();
-    for (;;) {
-      // Keyed tables read one row more than they emit: it tells whether this chunk is the
-      // table's last, so the snapshot's final row can carry snapshot "last".
-      const bool keyed = !key_index.empty();
-      pg::PgResult chunk =
-          reader.read_chunk(table, schema.columns, last_key, keyed ? limit + 1 : limit);
-      const int n = std::min(chunk.rows(), limit);
-      const bool final_chunk = keyed ? chunk.rows() <= limit : n < limit;
-      row.resize(schema.columns.size());
-      for (int r = 0; r < n; ++r) {
-        for (int c = 0; c < static_cast<int>(row.size()); ++c) {
-          row[c] = chunk.is_null(r, c) ? ColumnValue{ColumnValue::Kind::kNull, {}}
-                                       : ColumnValue{ColumnValue::Kind::kText, chunk.value(r, c)};
+    const size_t index = runs.size() - 1;
+    TableRun& run = runs[index];
+    if (run.table->key_columns.empty()) {
+      pgsource::SnapshotRange range;
+      range.first_block = run.next_block;
+      const bool final = run.next_block + run.blocks_per_range >= run.blocks;
+      // The final range is open: blocks added since the estimate hold no row of the snapshot,
+      // but reading them costs nothing.
+      range.end_block = final ? 0 : run.next_block + run.blocks_per_range;
+      run.next_block += run.blocks_per_range;
+      run.planned = final;
+      submit(index, std::move(range), {}, final);
+      return true;
+    }
+    const pgsource::KeyBounds bounds =
+        reader.key_bounds(*run.table, run.next_after, chunk_rows, kBoundsPerQuery);
+    for (const auto& upto : bounds.upto) {
+      pgsource::SnapshotRange range;
+      range.after_key = run.next_after;
+      range.upto_key = upto;
+      submit(index, std::move(range), upto, false);
+      run.next_after = upto;
+      run.next_row += chunk_rows;
+    }
+    if (!bounds.more) {
+      pgsource::SnapshotRange range;
+      range.after_key = run.next_after;
+      submit(index, std::move(range), {}, true);
+      run.planned = true;
+    }
+    return true;
+  };
+
+  std::vector<event::EventHeaders::Header> headers(event::EventHeaders::kMaxHeaders);
+  auto emit_pieces = [&](const TableRun& run, std::vector<EncodedPiece*>& pieces) {
+    MappedEvent e;
+    e.kind = MappedEvent::Kind::kChange;
+    e.op = event::Op::kRead;
+    e.table = run.schema;
+    e.topic = run.schema->topic;
+    for (const EncodedPiece* piece : pieces) {
+      for (const auto& ev : piece->events) {
+        for (uint32_t h = 0; h < ev.header_count; ++h) {
+          const auto& ph = piece->headers[ev.header_at + h];
+          headers[h].name = ph.name;
+          headers[h].value.assign(piece->view(ph.at, ph.size));
         }
-        event::SourceInfo source;
-        // Each snapshot row has its own position, so a keyless projection can tell a row
-        // re-sent after a crash from a new one.
-        const uint64_t row_ordinal = progress.rows + static_cast<uint64_t>(r);
-        source.position = Position{
-            consistent_point, static_cast<uint32_t>(std::min<uint64_t>(row_ordinal, UINT32_MAX))};
-        source.commit_time_ms = ts;
-        source.snapshot = final_chunk && ordinal == last_pending && r == n - 1
-                              ? event::SnapshotMarker::kLast
-                              : event::SnapshotMarker::kTrue;
-        source.snapshot_table = ordinal;
-        source.snapshot_row = row_ordinal;
-        mapper_.snapshot_row(schema, row, source, ts, events);
+        e.has_key = ev.has_key;
+        e.key = piece->view(ev.key_at, ev.key_size);
+        e.value = piece->view(ev.value_at, ev.value_size);
+        e.headers = std::span<const event::EventHeaders::Header>(headers.data(), ev.header_count);
+        events.emit(e);
       }
-      progress.rows += static_cast<uint64_t>(n);
-      stats_.snapshot_rows.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-      if (n > 0 && !key_index.empty()) {
-        last_key.clear();
-        for (int k : key_index) last_key.emplace_back(chunk.value(n - 1, k));
-        progress.last_key_json = encode_key_list(last_key);
-      }
-      progress.done = final_chunk;
-      chunks.push_back(ChunkDone{ChunkToken{next_token}, progress});
-      tracker_.end_chunk(ChunkToken{next_token++});
-      host.poll(0);
-      save_completed(chunks);
-      if (progress.done) break;
-      if (stop.load(std::memory_order_relaxed)) break;
     }
-    if (!progress.done) break;
-    spdlog::info("{}: snapshot of {} read {} rows", context_, table.name.to_string(),
-                 progress.rows);
+  };
+
+  bool stopped = false;
+  while (!stopped) {
+    while (pool.outstanding() < workers * kRangesAhead && plan_more()) {
+    }
+    if (planned.empty()) break;
+    SnapshotWorkerPool::Taken taken = pool.take(10);
+    TableRun& run = runs[planned.front().run];
+    emit_pieces(run, taken.pieces);
+    pool.recycle(taken.pieces);
+    host.poll(0);
+    save_completed(chunks);
+    if (!taken.done) continue;
+    const Planned range = std::move(planned.front());
+    planned.pop_front();
+    checkpoint::SnapshotProgress& progress = run.progress;
+    progress.rows += taken.rows;
+    stats_.snapshot_rows.fetch_add(taken.rows, std::memory_order_relaxed);
+    if (!range.upto.empty()) progress.last_key_json = encode_key_list(range.upto);
+    progress.done = range.final;
+    chunks.push_back(ChunkDone{ChunkToken{next_token}, progress});
+    tracker_.end_chunk(ChunkToken{next_token++});
+    run.estimated_rows = std::max(run.estimated_rows, progress.rows);
+    stats_.set_snapshot_table(
+        {run.table->name.to_string(), progress.rows, run.estimated_rows, progress.done});
+    const auto now = Clock::now();
+    if (progress.done) {
+      spdlog::info("{}: snapshot of {} read {} rows", context_, run.table->name.to_string(),
+                   progress.rows);
+    } else if (now - run.last_log >= std::chrono::seconds(10)) {
+      if (run.last_log != Clock::time_point{}) {
+        spdlog::info("{}: snapshot of {}: {} of about {} rows", context_,
+                     run.table->name.to_string(), progress.rows, run.estimated_rows);
+      }
+      run.last_log = now;
+    }
+    // A stop takes effect between ranges.
+    if (stop.load(std::memory_order_relaxed)) stopped = true;
   }
+  pool.stop();
   reader.finish();
   // On stop, wait for Kafka only as long as the shutdown allows; what is not acknowledged
   // is read again on the next start.

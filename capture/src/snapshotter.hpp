@@ -19,9 +19,11 @@
 namespace modsync::capture {
 
 /// Reads the tables whose snapshot is not done as op "r" events at an exported snapshot's
-/// consistent point, `snapshot_chunk_rows` rows at a time in key order, and records each
-/// chunk's progress (SnapshotProgress) once Kafka acknowledged it and everything before it,
-/// so a crash costs at most the chunks in flight:
+/// consistent point, split into ranges of about `snapshot_chunk_rows` rows (key ranges, or
+/// CTID block ranges for keyless tables) that `snapshot_workers` connections read with COPY
+/// and encode in parallel (SnapshotWorkerPool). It emits the ranges in order and records each
+/// one's progress (SnapshotProgress) once Kafka acknowledged it and everything before it, so a
+/// crash costs at most the ranges in flight:
 ///  - a keyed table resumes after the last recorded key; a keyless one starts over, behind a
 ///    snapshot truncate (its earlier rows can only be told apart by their older position);
 ///  - whole_at records the consistent point when a table was read whole there, so streaming
@@ -86,6 +88,7 @@ class Snapshotter {
     checkpoint::SnapshotProgress progress;
   };
   void save_completed(std::vector<ChunkDone>& chunks);
+  struct TableRun;
   void emit_restart(const event::TableSchema& schema, uint32_t ordinal, Lsn point,
                     ChangeMapper::Host& events);
 

@@ -188,3 +188,24 @@ TEST_CASE("the probe registers its series with the registry and removes them") {
   }
   CHECK(registry.render().empty());  // gone with the probe
 }
+
+TEST_CASE("capture metrics show each table's snapshot progress against its estimate") {
+  modsync::capture::CaptureStats stats;
+  stats.set_snapshot_table({"public.orders", 1200, 5000, false});
+  stats.set_snapshot_table({"public.lines", 10, 10, true});
+  stats.set_snapshot_table({"public.orders", 2400, 5000, false});  // replaces, not adds
+  const CaptureProbe probe("p", "m", stats);
+  MetricsWriter out;
+  probe.write_metrics(out);
+  const std::string text = out.render();
+  const std::string l = "pair=\"p\",module=\"m\"";
+  for (const std::string& line : std::vector<std::string>{
+           "modsync_snapshot_table_rows{" + l + ",table=\"public.orders\"} 2400\n",
+           "modsync_snapshot_table_rows_estimated{" + l + ",table=\"public.orders\"} 5000\n",
+           "modsync_snapshot_table_rows{" + l + ",table=\"public.lines\"} 10\n",
+       }) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  CHECK(text.find("public.orders\"} 1200") == std::string::npos);
+}

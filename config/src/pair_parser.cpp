@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
 constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
                                                         "stall_timeout", "envelope"};
-constexpr std::array<std::string_view, 16> kSourceKeys = {"module",
+constexpr std::array<std::string_view, 17> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
                                                           "tables",
@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 16> kSourceKeys = {"module",
                                                           "publication",
                                                           "snapshot",
                                                           "snapshot_chunk_rows",
+                                                          "snapshot_workers",
                                                           "topic",
                                                           "transaction_topic",
                                                           "message_prefixes",
@@ -45,6 +46,8 @@ constexpr std::array<std::string_view, 2> kModuleTopicPlaceholders = {"module", 
 /// A snapshot chunk is one query result, held in memory whole; a million rows of a wide table
 /// are already gigabytes (and the snapshot reader counts rows in an int).
 constexpr uint64_t kMaxSnapshotChunkRows = 1'000'000;
+/// Each worker is a source connection (max_connections) holding the exported snapshot.
+constexpr uint64_t kMaxSnapshotWorkers = 64;
 
 }  // namespace
 
@@ -224,6 +227,9 @@ SourceConfig PairParser::parse_source(const Field& field, const DaemonConfig& da
   }
   if (auto f = map->get("snapshot_chunk_rows")) {
     if (auto v = r_.positive_integer(*f, kMaxSnapshotChunkRows)) s.snapshot_chunk_rows = *v;
+  }
+  if (auto f = map->get("snapshot_workers")) {
+    if (auto v = r_.positive_integer(*f, kMaxSnapshotWorkers)) s.snapshot_workers = *v;
   }
   if (auto f = map->get("topic")) {
     if (auto v = r_.string(*f)) {

@@ -5,6 +5,9 @@
 #   wide_columns                        # the column list, for SELECTs and checksums
 #   wide_create_table PORT DB NAME [EXTRA_COLUMNS]  # CREATE TABLE NAME (…, EXTRA_COLUMNS)
 #   wide_rows_sql LO HI                 # a SELECT of rows LO..HI (deterministic, from the id)
+#   wide_load_clusters ROWS [SRC_SETTING...]  # clusters $src (database src, table wide with ROWS
+#                                       # rows, vacuumed) and $dst (database dst, empty wide_copy)
+#                                       # under $work, autovacuum off
 #   wide_workload_sql FILE ROWS         # the workload as one psql script, each statement its own
 #                                       # transaction: ROWS inserts (100 per transaction), then an
 #                                       # update of two columns of every row (100 per transaction),
@@ -31,6 +34,21 @@ wide_create_table() {
     dimensions  integer[],
     created_at  timestamptz NOT NULL,
     updated_at  timestamptz NOT NULL${extra:+, $extra})"
+}
+
+wide_load_clusters() {
+  local rows=$1
+  shift
+  src=$(pg_free_port)
+  pg_cluster_start "$work/src" "$src" "max_wal_size = 4GB" "autovacuum = off" "$@"
+  dst=$(pg_free_port)
+  pg_cluster_start "$work/dst" "$dst" "max_wal_size = 4GB" "autovacuum = off"
+  bench_psql "$src" postgres -c "CREATE DATABASE src"
+  bench_psql "$dst" postgres -c "CREATE DATABASE dst"
+  wide_create_table "$src" src wide
+  bench_psql "$src" src -c "INSERT INTO wide ($wide_columns) $(wide_rows_sql 1 "$rows")"
+  bench_psql "$src" src -c "VACUUM ANALYZE wide"
+  wide_create_table "$dst" dst wide_copy
 }
 
 wide_rows_sql() {

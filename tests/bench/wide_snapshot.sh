@@ -32,16 +32,7 @@ export BENCH_KAFKA_PROPERTIES=${BENCH_KAFKA_PROPERTIES-compression.type: lz4}
 bench_workdir wide-snapshot
 
 echo "== wide_snapshot: $n wide rows, COPY pipe vs modsync snapshot into a projection"
-src=$(pg_free_port)
-pg_cluster_start "$work/src" "$src" "max_wal_size = 4GB" "autovacuum = off"
-dst=$(pg_free_port)
-pg_cluster_start "$work/dst" "$dst" "max_wal_size = 4GB" "autovacuum = off"
-bench_psql "$src" postgres -c "CREATE DATABASE src"
-bench_psql "$dst" postgres -c "CREATE DATABASE dst"
-wide_create_table "$src" src wide
-bench_psql "$src" src -c "INSERT INTO wide ($wide_columns) $(wide_rows_sql 1 "$n")"
-bench_psql "$src" src -c "VACUUM ANALYZE wide"
-wide_create_table "$dst" dst wide_copy
+wide_load_clusters "$n"
 wide_create_table "$dst" dst wide "_modsync_lsn pg_lsn, _modsync_seq integer"
 table_mib=$(bench_psql "$src" src -c "SELECT pg_table_size('wide') / 1048576")
 echo "  source table: $n rows, $table_mib MiB"

@@ -53,7 +53,8 @@ PgConnection PgConnection::connect(const config::EffectiveDsn& target, Mode mode
   if (raw == nullptr)
     fail_retriable("{}: out of memory allocating a libpq connection", conn.context_);
   // Server notices ("schema already exists, skipping") would reach stderr unformatted.
-  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) != CONNECTION_OK) {
     // A server or libpq message has no reason to quote the password; make sure it cannot.
     const std::string* password = parsed.find("password");
@@ -122,6 +123,31 @@ void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
     if (r.status() != PGRES_COMMAND_OK && !failed) failed.emplace(std::move(r));
   }
   if (failed) throw_result_error(*failed, copy_sql);
+}
+
+void PgConnection::copy_out_begin(const std::string& copy_sql) {
+  PgResult start(PQexec(conn_.get(), copy_sql.c_str()));
+  if (!start || start.status() != PGRES_COPY_OUT) throw_result_error(start, copy_sql);
+}
+
+bool PgConnection::copy_out_row(PqBuffer& holder, std::string_view& row) {
+  char* buffer = nullptr;
+  const int n = PQgetCopyData(conn_.get(), &buffer, 0);
+  holder.reset(buffer);
+  if (n >= 0) {
+    row = {buffer, static_cast<size_t>(n)};
+    return true;
+  }
+  if (n == -2) fail_retriable("{}: reading COPY data failed: {}", context_, last_error());
+  // -1: the COPY ended; its result says whether it succeeded.
+  std::optional<PgResult> failed;
+  for (;;) {
+    PgResult r(PQgetResult(conn_.get()));
+    if (!r) break;
+    if (r.status() != PGRES_COMMAND_OK && !failed) failed.emplace(std::move(r));
+  }
+  if (failed) throw_result_error(*failed, "COPY … TO STDOUT");
+  return false;
 }
 
 PgResult PgConnection::exec_params(const std::string& sql,

@@ -1,10 +1,13 @@
 #include "modsync/pgsource/snapshot_reader.hpp"
 
+#include <charconv>
+
 #include "modsync/common/error.hpp"
 
 namespace modsync::pgsource {
 
-SnapshotReader::SnapshotReader(pg::PgConnection& conn, const std::string& snapshot_name) : conn_(conn) {
+SnapshotReader::SnapshotReader(pg::PgConnection& conn, const std::string& snapshot_name)
+    : conn_(conn) {
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   if (!snapshot_name.empty()) {
     conn_.exec("SET TRANSACTION SNAPSHOT " + conn_.quote_literal(snapshot_name));
@@ -28,54 +31,157 @@ std::vector<event::Column> SnapshotReader::columns(const TableInfo& table) {
   return out;
 }
 
-pg::PgResult SnapshotReader::read_chunk(const TableInfo& table,
-                                    const std::vector<event::Column>& columns,
-                                    const std::vector<std::string>& after_key, int limit) {
+TableEstimate SnapshotReader::estimate(const TableInfo& table) {
+  pg::PgResult r = conn_.exec_params(
+      "SELECT greatest(reltuples, 0)::bigint, current_setting('block_size')::bigint, "
+      "pg_relation_size(oid) / current_setting('block_size')::bigint FROM pg_class "
+      "WHERE oid = $1::oid",
+      {std::to_string(table.oid)});
+  TableEstimate e;
+  if (r.rows() == 1) {
+    e.rows = std::stoull(std::string(r.value(0, 0)));
+    e.block_size = std::stoull(std::string(r.value(0, 1)));
+    e.blocks = std::stoull(std::string(r.value(0, 2)));
+  }
+  return e;
+}
+
+std::string SnapshotReader::select_list(const TableInfo& table,
+                                        const std::vector<event::Column>& columns) const {
   std::string select;
   for (const auto& c : columns) {
     if (!select.empty()) select += ", ";
     select += conn_.quote_ident(c.name);
   }
-  const std::string from =
-      conn_.quote_ident(table.name.schema) + "." + conn_.quote_ident(table.name.table);
-  if (table.key_columns.empty()) {
-    if (cursor_table_ != from) {
-      if (!cursor_table_.empty()) conn_.exec("CLOSE modsync_snapshot");
-      conn_.exec(fmt::format("DECLARE modsync_snapshot NO SCROLL CURSOR FOR SELECT {} FROM {}",
-                             select, from));
-      cursor_table_ = from;
-    }
-    return conn_.exec(fmt::format("FETCH {} FROM modsync_snapshot", limit));
+  if (table.key_columns.empty()) select += select.empty() ? "ctid" : ", ctid";
+  return select;
+}
+
+std::string SnapshotReader::key_list(const TableInfo& table) const {
+  std::string keys;
+  for (const auto& k : table.key_columns) {
+    if (!keys.empty()) keys += ", ";
+    keys += conn_.quote_ident(k);
   }
-  std::string keys, params;
-  for (size_t i = 0; i < table.key_columns.size(); ++i) {
-    if (i > 0) {
-      keys += ", ";
-      params += ", ";
-    }
-    keys += conn_.quote_ident(table.key_columns[i]);
-    params += fmt::format("${}", i + 1);
-  }
-  if (after_key.empty()) {
-    return conn_.exec(
-        fmt::format("SELECT {} FROM {} ORDER BY {} LIMIT {}", select, from, keys, limit));
-  }
-  if (after_key.size() != table.key_columns.size()) {
+  return keys;
+}
+
+std::string SnapshotReader::key_literals(const TableInfo& table,
+                                         const std::vector<std::string>& key) const {
+  if (key.size() != table.key_columns.size()) {
     fail(
         "snapshot of {}: the saved resume key has {} values but the key has {} columns. Fix: "
         "the table's key changed during the snapshot; run `modsync resnapshot`.",
-        table.name.to_string(), after_key.size(), table.key_columns.size());
+        table.name.to_string(), key.size(), table.key_columns.size());
   }
-  std::vector<std::optional<std::string>> values(after_key.begin(), after_key.end());
-  return conn_.exec_params(fmt::format("SELECT {} FROM {} WHERE ({}) > ({}) ORDER BY {} LIMIT {}",
-                                       select, from, keys, params, keys, limit),
-                           values);
+  // Untyped literals take the key columns' types in the row comparison.
+  std::string out;
+  for (const auto& v : key) {
+    if (!out.empty()) out += ", ";
+    out += conn_.quote_literal(v);
+  }
+  return out;
+}
+
+KeyBounds SnapshotReader::key_bounds(const TableInfo& table,
+                                     const std::vector<std::string>& after_key, uint64_t chunk_rows,
+                                     uint64_t ranges) {
+  const std::string keys = key_list(table);
+  const std::string from =
+      conn_.quote_ident(table.name.schema) + "." + conn_.quote_ident(table.name.table);
+  const std::string where =
+      after_key.empty() ? ""
+                        : fmt::format(" WHERE ({}) > ({})", keys, key_literals(table, after_key));
+  std::string key_text;
+  for (const auto& k : table.key_columns) {
+    if (!key_text.empty()) key_text += ", ";
+    key_text += conn_.quote_ident(k) + "::text";
+  }
+  // One row more than the ranges hold tells whether rows follow; the total whether the last
+  // bound would be the table's last row. (The aliases cannot hide a key column: a table whose
+  // key column is named modsync_n or modsync_total gets an error naming them.)
+  const uint64_t limit = chunk_rows * ranges + 1;
+  pg::PgResult r = conn_.exec(fmt::format(
+      "SELECT {}, modsync_total FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS modsync_n, "
+      "count(*) OVER () AS modsync_total FROM (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) a) b "
+      "WHERE modsync_n % {} = 0 ORDER BY modsync_n",
+      key_text, keys, keys, keys, from, where, keys, limit, chunk_rows));
+  KeyBounds out;
+  const int k = static_cast<int>(table.key_columns.size());
+  uint64_t total = 0;
+  for (int i = 0; i < r.rows(); ++i) {
+    std::vector<std::string> bound;
+    for (int c = 0; c < k; ++c) bound.emplace_back(r.value(i, c));
+    out.upto.push_back(std::move(bound));
+    total = std::stoull(std::string(r.value(i, k)));
+  }
+  out.more = total == limit;
+  // A bound at the table's last row would leave the final, open range empty.
+  if (!out.more && !out.upto.empty() && total == chunk_rows * out.upto.size()) out.upto.pop_back();
+  return out;
+}
+
+void SnapshotReader::begin_range(const TableInfo& table, const std::vector<event::Column>& columns,
+                                 const SnapshotRange& range) {
+  const std::string from =
+      conn_.quote_ident(table.name.schema) + "." + conn_.quote_ident(table.name.table);
+  std::string sql = "COPY (SELECT " + select_list(table, columns) + " FROM " + from;
+  if (table.key_columns.empty()) {
+    sql += fmt::format(" WHERE ctid >= '({},0)'::tid", range.first_block);
+    if (range.end_block > 0) sql += fmt::format(" AND ctid < '({},0)'::tid", range.end_block);
+  } else {
+    const std::string keys = key_list(table);
+    const char* glue = " WHERE ";
+    if (!range.after_key.empty()) {
+      sql += fmt::format("{}({}) > ({})", glue, keys, key_literals(table, range.after_key));
+      glue = " AND ";
+    }
+    if (!range.upto_key.empty())
+      sql += fmt::format("{}({}) <= ({})", glue, keys, key_literals(table, range.upto_key));
+    sql += " ORDER BY " + keys;
+  }
+  sql += ") TO STDOUT";
+  conn_.copy_out_begin(sql);
+  copying_ = true;
+  fields_ = columns.size() + (table.key_columns.empty() ? 1 : 0);
+  what_ = "snapshot of " + table.name.to_string();
+}
+
+const std::vector<event::ColumnValue>* SnapshotReader::next_row() {
+  if (!copying_) return nullptr;
+  std::string_view row;
+  if (!conn_.copy_out_row(row_, row)) {
+    copying_ = false;
+    return nullptr;
+  }
+  parser_.parse(row, fields_, what_);
+  return &parser_.values();
 }
 
 void SnapshotReader::finish() {
-  if (!cursor_table_.empty()) conn_.exec("CLOSE modsync_snapshot");
-  cursor_table_.clear();
   conn_.exec("COMMIT");
+}
+
+uint64_t ctid_ordinal(std::string_view ctid, uint64_t block_size) {
+  uint64_t block = 0, offset = 0;
+  const char* p = ctid.data();
+  const char* end = ctid.data() + ctid.size();
+  bool ok = ctid.size() >= 5 && *p == '(' && end[-1] == ')';
+  if (ok) {
+    auto b = std::from_chars(p + 1, end, block);
+    ok = b.ec == std::errc{} && b.ptr < end && *b.ptr == ',';
+    if (ok) {
+      auto o = std::from_chars(b.ptr + 1, end, offset);
+      ok = o.ec == std::errc{} && o.ptr == end - 1 && offset > 0;
+    }
+  }
+  if (!ok) fail("snapshot: malformed ctid \"{}\" in a COPY row", ctid);
+  return block * max_tuples_per_block(block_size) + offset - 1;
+}
+
+uint64_t max_tuples_per_block(uint64_t block_size) {
+  // MaxHeapTuplesPerPage: a page header of 24 bytes, 24-byte tuple headers and 4-byte item ids.
+  return block_size > 24 ? (block_size - 24) / 28 : 1;
 }
 
 }  // namespace modsync::pgsource

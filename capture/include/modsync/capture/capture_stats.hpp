@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "modsync/common/error_record.hpp"
 #include "modsync/common/progress_watch.hpp"
@@ -60,6 +61,28 @@ struct CaptureStats {
     return slot_.known && !slot_.wal_status.empty() ? slot_.wal_status : wal_status_;
   }
 
+  /// A table's snapshot progress: rows read (resumed snapshots count the rows of earlier runs),
+  /// and the catalog's estimate of its rows (pg_class.reltuples, at least the rows read).
+  struct SnapshotTable {
+    std::string table;  ///< "schema.table"
+    uint64_t rows = 0, estimated_rows = 0;
+    bool done = false;
+  };
+  void set_snapshot_table(SnapshotTable t) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : snapshot_tables_) {
+      if (s.table == t.table) {
+        s = std::move(t);
+        return;
+      }
+    }
+    snapshot_tables_.push_back(std::move(t));
+  }
+  std::vector<SnapshotTable> snapshot_tables() const {
+    std::lock_guard lock(mutex_);
+    return snapshot_tables_;
+  }
+
   void set_slot(SlotView slot) {
     std::lock_guard lock(mutex_);
     slot_ = std::move(slot);
@@ -80,6 +103,7 @@ struct CaptureStats {
   ErrorRecord error_;
   std::string wal_status_;
   SlotView slot_;
+  std::vector<SnapshotTable> snapshot_tables_;
 };
 
 const char* to_string(CaptureStats::State state);

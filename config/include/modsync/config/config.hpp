@@ -147,6 +147,8 @@ struct SourceConfig {
   std::string publication;        ///< [a-z0-9_]{1,63}
   SnapshotMode snapshot = SnapshotMode::kInitial;
   uint64_t snapshot_chunk_rows = 10000;
+  /// Source connections reading a snapshot in parallel; 0 = min(4, cores) (snapshot_workers()).
+  uint64_t snapshot_workers = 0;
   std::string topic = "{module}.{schema}.{table}";  ///< see topic_for()
   std::string transaction_topic;                    ///< "" = no transaction metadata events
   /// Logical-message prefixes to publish; nullopt = all, empty = none.

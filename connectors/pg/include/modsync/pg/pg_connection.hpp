@@ -31,6 +31,12 @@ class SqlError : public Error {
   std::string sqlstate_;
 };
 
+/// Owns a buffer that libpq allocated (PQgetCopyData, PQescape*). Move-only.
+struct PqFree {
+  void operator()(void* p) const { PQfreemem(p); }
+};
+using PqBuffer = std::unique_ptr<char, PqFree>;
+
 /// Owns a PGresult. Move-only.
 class PgResult {
  public:
@@ -83,6 +89,12 @@ class PgConnection {
   /// length argument is an int), then ends it. Throws like exec(): a row the server rejects is
   /// an SqlError carrying its SQLSTATE.
   void copy_in(const std::string& copy_sql, std::string_view data);
+  /// Starts `copy_sql` (a COPY … TO STDOUT); read its rows with copy_out_row().
+  void copy_out_begin(const std::string& copy_sql);
+  /// The next row of the COPY started by copy_out_begin() (one whole row, its newline
+  /// included, in `holder`, which libpq allocated), or false once the COPY ended; throws like
+  /// exec() when the server reported an error.
+  bool copy_out_row(PqBuffer& holder, std::string_view& row);
 
   /// Escapes an identifier ("public"."Orders") or a literal for SQL text.
   std::string quote_ident(std::string_view ident) const;
@@ -101,11 +113,5 @@ class PgConnection {
   std::unique_ptr<PGconn, Deleter> conn_;
   std::string context_;
 };
-
-/// Owns a buffer that libpq allocated (PQgetCopyData, PQescape*). Move-only.
-struct PqFree {
-  void operator()(void* p) const { PQfreemem(p); }
-};
-using PqBuffer = std::unique_ptr<char, PqFree>;
 
 }  // namespace modsync::pg
