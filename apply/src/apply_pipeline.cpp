@@ -127,8 +127,9 @@ struct ApplyPipeline::Impl {
   /// unknown_version: pause, before any of the batch is applied.
   void project_batch() {
     for (const auto& m : batch) {
-      ProjectedEvent e = projector->project(m.has_value() ? std::optional(m.value()) : std::nullopt,
-                                            m.header(event::kSchemaVersionHeader), lines);
+      ProjectedEvent e = projector->project(
+          m.has_value() ? std::optional(m.value()) : std::nullopt,
+          [&m] { return m.header(event::kSchemaVersionHeader); }, lines);
       if (e.kind == ProjectedEvent::Kind::kFiltered) {
         stats.rows_skipped.fetch_add(1, std::memory_order_relaxed);
       } else if (e.kind == ProjectedEvent::Kind::kPause) {
