@@ -52,6 +52,11 @@ class ProjectionWriter {
   static void reset(pg::PgConnection& conn, const pg::QualifiedName& target,
                     const std::string& projection_id, const std::vector<StoredOffset>& start);
 
+  /// Starts a batch's transaction, with synchronous_commit off: the batch's offsets commit in
+  /// the same transaction as its rows, so a commit the subscriber loses in a crash loses its
+  /// offsets with it, and the pipeline, which reloads the offsets from this database whenever
+  /// it starts over, applies those events again (docs/projections.md, "Batches, effectively
+  /// once").
   void begin();
   /// Stages `copy_data` (complete StageLines lines) and merges it into the target.
   void apply(std::string_view copy_data);
