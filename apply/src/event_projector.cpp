@@ -102,9 +102,8 @@ ProjectedEvent EventProjector::project(std::optional<std::string_view> value,
   if (debezium && event_.connect_schema()) row_schema_.load(*event_.connect_schema());
 
   const std::optional<uint32_t> envelope_version = event_.schema_version();
-  const uint32_t version = envelope_version
-                               ? *envelope_version
-                               : event::schema_version_of(schema_version_header());
+  const uint32_t version =
+      envelope_version ? *envelope_version : event::schema_version_of(schema_version_header());
   const auto rule_it = proj.versions.find(version);
   const config::VersionRule* rule = rule_it == proj.versions.end() ? nullptr : &rule_it->second;
 

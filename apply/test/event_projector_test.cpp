@@ -128,7 +128,10 @@ TEST_CASE("projector: ops not listed, messages and tombstones are skipped",
   CHECK(f.project(event('t', "", "")).kind == Kind::kSkip);
   CHECK(f.project(event('c', "", kOpen)).kind == Kind::kLine);
   CHECK(f.project(R"({"op":"m","message":{"prefix":"a","content":"b"}})").kind == Kind::kSkip);
-  CHECK(f.projector.project(std::nullopt, [] { return std::optional<std::string_view>(); }, f.lines).kind == Kind::kSkip);
+  CHECK(f.projector
+            .project(
+                std::nullopt, [] { return std::optional<std::string_view>(); }, f.lines)
+            .kind == Kind::kSkip);
 }
 
 TEST_CASE("projector: a snapshot truncate applies whatever `ops` says",

@@ -59,7 +59,10 @@ class ProjectionWriter {
   /// once").
   void begin();
   /// Stages `copy_data` (complete StageLines lines) and merges it into the target.
-  void apply(std::string_view copy_data);
+  /// With `distinct_keys` the caller vouches that no two lines of `copy_data` have the same
+  /// key: the merge then skips its newest-per-key DISTINCT ON (a sort of the whole stage, the
+  /// biggest part of the merge's cost). Ignored for append-only targets.
+  void apply(std::string_view copy_data, bool distinct_keys = false);
   /// Empties the projection as of `position` (the truncate event's): rows from older events
   /// go, and older events still to come are ignored. Targets without the position columns get
   /// a plain TRUNCATE.
@@ -83,6 +86,7 @@ class ProjectionWriter {
   WriterOptions options_;
   std::string stage_;
   std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
+  std::string merge_distinct_sql_;  ///< merge_sql_ for a stage without repeated keys
   bool in_tx_ = false;
   bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };
