@@ -9,6 +9,7 @@
 
 #include "apply_positions.hpp"
 #include "batch_applier.hpp"
+#include "batch_applier_thread.hpp"
 #include "event_projector.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/consumer.hpp"
@@ -33,7 +34,8 @@ std::string ApplyPipeline::projection_id(const config::PairConfig& pair,
   return pair.daemon.id + "/" + projection.to.qualified();
 }
 
-/// The loop wiring the parts: consumer → EventProjector (per event) → BatchApplier (per batch).
+/// The loop wiring the parts: consumer → EventProjector (per event) → BatchApplier (per batch,
+/// on its own thread while the next batch is polled and projected).
 struct ApplyPipeline::Impl {
   Impl(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
        ApplyStats& st)
@@ -52,6 +54,9 @@ struct ApplyPipeline::Impl {
   std::unique_ptr<BatchApplier> applier;
   std::unique_ptr<EventProjector> projector;
   std::unique_ptr<kafka::Consumer> consumer;
+  // Destroyed before the applier it runs and the consumer whose messages it holds (destroying
+  // a librdkafka consumer waits until its last message is freed).
+  std::unique_ptr<BatchApplierThread> applying;
 
   std::vector<kafka::Message> batch;
   std::vector<ProjectedEvent> entries;
@@ -83,6 +88,7 @@ struct ApplyPipeline::Impl {
                             "modsync-" + pair.daemon.id + "-dlq",
                             proj.on_delete == config::OnDelete::kSoft},
         settings, *writer, store, stats);
+    applying = std::make_unique<BatchApplierThread>(*applier);
     kafka::Producer& metadata = applier->producer();
     int partitions = 0;
     try {
@@ -127,8 +133,9 @@ struct ApplyPipeline::Impl {
   /// unknown_version: pause, before any of the batch is applied.
   void project_batch() {
     for (const auto& m : batch) {
-      ProjectedEvent e = projector->project(m.has_value() ? std::optional(m.value()) : std::nullopt,
-                                            m.header(event::kSchemaVersionHeader), lines);
+      ProjectedEvent e = projector->project(
+          m.has_value() ? std::optional(m.value()) : std::nullopt,
+          [&m] { return m.header(event::kSchemaVersionHeader); }, lines);
       if (e.kind == ProjectedEvent::Kind::kFiltered) {
         stats.rows_skipped.fetch_add(1, std::memory_order_relaxed);
       } else if (e.kind == ProjectedEvent::Kind::kPause) {
@@ -168,6 +175,7 @@ struct ApplyPipeline::Impl {
       entries.clear();
       lines.clear();
       poll(max_rows, 100);
+      applying->check();
       if (batch.empty()) continue;
       const auto deadline = Clock::now() + batch_time;
       while (batch.size() < max_rows && !stop.load(std::memory_order_relaxed)) {
@@ -177,8 +185,9 @@ struct ApplyPipeline::Impl {
         poll(max_rows - batch.size(), static_cast<int>(left.count()));
       }
       project_batch();
-      applier->apply(batch, entries, lines);
+      applying->submit(batch, entries, lines);
     }
+    applying->drain();
     consumer->close();
   }
 };

@@ -44,12 +44,13 @@ bool MergeSegment::must_follow(const ProjectedEvent& line) const {
 
 void MergeSegment::add(const ProjectedEvent& line, const pgsink::StageLines& lines) {
   text_.append(lines.slice(line.line));
-  keys_.insert(line.key_hash);
+  if (!keys_.insert(line.key_hash).second) distinct_keys_ = false;
 }
 
 void MergeSegment::clear() {
   text_.clear();
   keys_.clear();
+  distinct_keys_ = true;
 }
 
 void BatchApplier::apply(const std::vector<kafka::Message>& batch,
@@ -85,7 +86,7 @@ void BatchApplier::apply_range(size_t from, size_t to) {
   try {
     writer_.begin();
     const auto merge = [&] {
-      writer_.apply(segment_.text());
+      writer_.apply(segment_.text(), segment_.distinct_keys());
       segment_.clear();
     };
     segment_.clear();

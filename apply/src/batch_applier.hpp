@@ -33,12 +33,16 @@ class MergeSegment {
   /// Adds `line`, whose text is in `lines`.
   void add(const ProjectedEvent& line, const pgsink::StageLines& lines);
   std::string_view text() const { return text_; }
+  /// Whether no two lines added have the same key (hash): the merge can then skip its
+  /// newest-per-key sort. Equal hashes of different keys only take the sorting merge.
+  bool distinct_keys() const { return distinct_keys_; }
   void clear();
 
  private:
   bool soft_deletes_;
   std::string text_;
   std::unordered_set<uint64_t> keys_;
+  bool distinct_keys_ = true;
 };
 
 /// Where a batch applier reports and what it writes under.

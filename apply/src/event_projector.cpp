@@ -73,7 +73,7 @@ bool EventProjector::matches(simdjson::dom::object row, const config::VersionRul
 }
 
 ProjectedEvent EventProjector::project(std::optional<std::string_view> value,
-                                       std::optional<std::string_view> schema_version,
+                                       const SchemaVersionHeader& schema_version_header,
                                        pgsink::StageLines& lines) {
   ProjectedEvent entry;
   if (!value) return entry;
@@ -101,7 +101,9 @@ ProjectedEvent EventProjector::project(std::optional<std::string_view> value,
   row_schema_.clear();
   if (debezium && event_.connect_schema()) row_schema_.load(*event_.connect_schema());
 
-  const uint32_t version = event::schema_version_of(schema_version);
+  const std::optional<uint32_t> envelope_version = event_.schema_version();
+  const uint32_t version =
+      envelope_version ? *envelope_version : event::schema_version_of(schema_version_header());
   const auto rule_it = proj.versions.find(version);
   const config::VersionRule* rule = rule_it == proj.versions.end() ? nullptr : &rule_it->second;
 

@@ -42,6 +42,23 @@ TEST_CASE("a merge segment takes every line that needs no earlier row of its key
     segment.add(*e, lines);
   }
   CHECK(segment.text() == lines.text());
+  // Key 1 came three times: the merge must keep the newest line per key.
+  CHECK_FALSE(segment.distinct_keys());
+}
+
+TEST_CASE("a merge segment of distinct keys says so, until a key repeats or it is cleared",
+          "[unit][apply][applier]") {
+  StageLines lines;
+  MergeSegment segment(false);
+  CHECK(segment.distinct_keys());
+  segment.add(line(lines, 1, StageOp::kUpsert, 0), lines);
+  segment.add(line(lines, 2, StageOp::kDelete, 1), lines);
+  segment.add(line(lines, 3, StageOp::kPartial, 2), lines);
+  CHECK(segment.distinct_keys());
+  segment.add(line(lines, 2, StageOp::kUpsert, 3), lines);
+  CHECK_FALSE(segment.distinct_keys());
+  segment.clear();
+  CHECK(segment.distinct_keys());
 }
 
 TEST_CASE("a partial update or a soft delete after a line of its key starts a new segment",

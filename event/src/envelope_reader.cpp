@@ -121,24 +121,32 @@ bool UnchangedColumns::contains(std::string_view column) const {
 
 std::optional<Position> ChangeEvent::position() const {
   std::string_view text;
-  if (doc_["source"]["position"].get(text) != simdjson::SUCCESS) return std::nullopt;
+  if (!source_ || (*source_)["position"].get(text) != simdjson::SUCCESS) return std::nullopt;
   return parse_position(text);
+}
+
+std::optional<uint32_t> ChangeEvent::schema_version() const {
+  uint64_t version = 0;
+  if (!source_ || (*source_)["schema_version"].get(version) != simdjson::SUCCESS ||
+      version > UINT32_MAX)
+    return std::nullopt;
+  return static_cast<uint32_t>(version);
 }
 
 int64_t ChangeEvent::source_ts_ms() const {
   int64_t ts = 0;
-  if (doc_["source"]["ts_ms"].get(ts) != simdjson::SUCCESS) return 0;
+  if (!source_ || (*source_)["ts_ms"].get(ts) != simdjson::SUCCESS) return 0;
   return ts;
 }
 
 bool ChangeEvent::snapshot() const {
   std::string_view flag;
-  return doc_["source"]["snapshot"].get(flag) == simdjson::SUCCESS && flag != "false";
+  return source_ && (*source_)["snapshot"].get(flag) == simdjson::SUCCESS && flag != "false";
 }
 
 bool ChangeEvent::debezium_values() const {
   std::string_view mode;
-  return doc_["source"][debezium::kValueModeField].get(mode) == simdjson::SUCCESS &&
+  return source_ && (*source_)[debezium::kValueModeField].get(mode) == simdjson::SUCCESS &&
          mode == "debezium";
 }
 
@@ -174,6 +182,8 @@ EnvelopeReader::Status EnvelopeReader::read(std::string_view value, ChangeEvent&
   std::string_view op;
   if (doc["op"].get(op) != simdjson::SUCCESS || op.size() != 1) return Status::kNoOp;
   out.op_ = op[0];
+  simdjson::dom::object source;
+  if (doc["source"].get(source) == simdjson::SUCCESS) out.source_ = source;
   return Status::kOk;
 }
 

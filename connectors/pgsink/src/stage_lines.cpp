@@ -1,5 +1,6 @@
 #include "modsync/pgsink/stage_lines.hpp"
 
+#include <charconv>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -38,8 +39,12 @@ void StageLines::begin_line(const Position& position) {
   unchanged_.clear();
   text_ += "?\t";  // the op, known at end_line
   text_ += position.commit_lsn.to_string();
-  fmt::format_to(std::back_inserter(text_), "\t{}\t", position.index);
+  text_ += '\t';
+  char seq[10];
+  text_.append(seq, std::to_chars(seq, seq + sizeof seq, position.index).ptr);
+  text_ += '\t';
   unchanged_at_ = text_.size();
+  text_ += "\\N";  // the unchanged column; end_line replaces it in the rare partial line
 }
 
 void StageLines::unchanged_value(std::string_view target_column) {
@@ -53,9 +58,7 @@ StageLines::Line StageLines::end_line(StageOp op) {
   if (!unchanged_.empty()) {
     op = StageOp::kPartial;
     unchanged_ += ',';
-    text_.insert(unchanged_at_, unchanged_);  // rare: only updates with TOAST columns
-  } else {
-    text_.insert(unchanged_at_, "\\N");
+    text_.replace(unchanged_at_, 2, unchanged_);  // rare: only updates with TOAST columns
   }
   text_[line_begin_] = static_cast<char>(op);
   return {line_begin_, text_.size(), op};

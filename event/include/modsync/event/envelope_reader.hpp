@@ -41,6 +41,9 @@ class ChangeEvent {
 
   /// "source.position"; nullopt when absent or malformed.
   std::optional<Position> position() const;
+  /// "source.schema_version", the version of the table's column set; nullopt when absent (a
+  /// message event, or an event not written by modsync).
+  std::optional<uint32_t> schema_version() const;
   /// "source.ts_ms", the source commit time (Unix ms); 0 when absent.
   int64_t source_ts_ms() const;
   /// Whether "source.snapshot" is present and not "false" (a snapshot row or a snapshot's
@@ -62,6 +65,7 @@ class ChangeEvent {
 
   simdjson::dom::element doc_;  ///< the change event (the payload of a schema_payload envelope)
   std::optional<simdjson::dom::element> connect_schema_;
+  std::optional<simdjson::dom::object> source_;  ///< "source", looked up once
   char op_ = 0;
 };
 

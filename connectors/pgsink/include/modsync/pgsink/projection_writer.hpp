@@ -53,9 +53,17 @@ class ProjectionWriter {
   static void reset(pg::PgConnection& conn, const pg::QualifiedName& target,
                     const std::string& projection_id, const std::vector<StoredOffset>& start);
 
+  /// Starts a batch's transaction, with synchronous_commit off: the batch's offsets commit in
+  /// the same transaction as its rows, so a commit the subscriber loses in a crash loses its
+  /// offsets with it, and the pipeline, which reloads the offsets from this database whenever
+  /// it starts over, applies those events again (docs/projections.md, "Batches, effectively
+  /// once").
   void begin();
   /// Stages `copy_data` (complete StageLines lines) and merges it into the target.
-  void apply(std::string_view copy_data);
+  /// With `distinct_keys` the caller vouches that no two lines of `copy_data` have the same
+  /// key: the merge then skips its newest-per-key DISTINCT ON (a sort of the whole stage, the
+  /// biggest part of the merge's cost). Ignored for append-only targets.
+  void apply(std::string_view copy_data, bool distinct_keys = false);
   /// Empties the projection as of `position` (the truncate event's): rows from older events
   /// go, and older events still to come are ignored. Targets without the position columns get
   /// a plain TRUNCATE.
@@ -79,6 +87,7 @@ class ProjectionWriter {
   WriterOptions options_;
   std::string stage_;
   std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
+  std::string merge_distinct_sql_;  ///< merge_sql_ for a stage without repeated keys
   bool in_tx_ = false;
   bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };
