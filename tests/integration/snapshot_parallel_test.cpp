@@ -28,14 +28,18 @@ std::string output(const modsync::testing::ChildProcess& p) {
 }
 
 /// A keyed table (acct), a composite-key one (line: text and int, so key order is not insert
-/// order) and a keyless one (hist), `rows` rows each, with their targets.
+/// order; its key columns are named like the row number and count of an earlier range-bound
+/// query, which then failed as ambiguous) and a keyless one (hist), `rows` rows each, with
+/// their targets.
 void create_tables(ApplyHarness& h, int rows) {
   h.src("CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2))");
   h.src(
       fmt::format("INSERT INTO acct SELECT g, 'note ' || g || E'\\t\\\\ \\n', g / 7.0 FROM "
                   "generate_series(1, {}) g",
                   rows));
-  h.src("CREATE TABLE line (region text, n int, qty int, PRIMARY KEY (region, n))");
+  h.src(
+      "CREATE TABLE line (modsync_total text, modsync_n int, qty int, PRIMARY KEY (modsync_total, "
+      "modsync_n))");
   h.src(fmt::format(
       "INSERT INTO line SELECT (ARRAY['west', 'east', 'north'])[1 + g % 3], g, g % 17 FROM "
       "generate_series(1, {}) g",
@@ -49,8 +53,10 @@ void create_tables(ApplyHarness& h, int rows) {
   h.src("DELETE FROM hist WHERE n % 13 = 0");
   h.sub(fmt::format("CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2), {})",
                     kPosition));
-  h.sub(fmt::format("CREATE TABLE line (region text, n int, qty int, PRIMARY KEY (region, n), {})",
-                    kPosition));
+  h.sub(fmt::format(
+      "CREATE TABLE line (modsync_total text, modsync_n int, qty int, PRIMARY KEY (modsync_total, "
+      "modsync_n), {})",
+      kPosition));
   h.sub(fmt::format("CREATE TABLE hist (n int, note text, {})", kPosition));
 }
 
@@ -72,7 +78,7 @@ std::filesystem::path setup(ApplyHarness& h, int rows, int chunk_rows) {
 
 void check_equal(ApplyHarness& h, const modsync::testing::ChildProcess& daemon) {
   for (const auto& q : {"SELECT id, note, amount FROM acct ORDER BY id",
-                        "SELECT region, n, qty FROM line ORDER BY region, n",
+                        "SELECT modsync_total, modsync_n, qty FROM line ORDER BY 1, 2",
                         "SELECT n, note FROM hist ORDER BY n, note"}) {
     const bool same = h.converges(q, q, 120s);
     INFO(q << "\n" << h.last_difference().substr(0, 2000) << daemon.describe());
@@ -90,7 +96,7 @@ TEST_CASE("a parallel snapshot equals the source for keyed, composite-key and ke
   CHECK(output(daemon).find("3 workers") != std::string::npos);
   // Streamed after the snapshot point: they win over the snapshot rows by version.
   h.src("UPDATE acct SET note = 'streamed' WHERE id % 10 = 0");
-  h.src("DELETE FROM line WHERE n % 9 = 0");
+  h.src("DELETE FROM line WHERE modsync_n % 9 = 0");
   h.src("INSERT INTO hist VALUES (9999, 'streamed')");
   check_equal(h, daemon);
   // Each row once on Kafka: op r events of the keyed table, counted with kcat.
@@ -130,7 +136,7 @@ TEST_CASE("a parallel snapshot resumed after SIGKILL mid-range equals the source
   h.src("DELETE FROM acct WHERE id % 7 = 0");
   h.src("UPDATE acct SET note = 'changed' WHERE id % 7 = 1");
   h.src("INSERT INTO acct SELECT g, 'late', 1 FROM generate_series(20001, 20100) g");
-  h.src("UPDATE line SET qty = -1 WHERE n % 5 = 0");
+  h.src("UPDATE line SET qty = -1 WHERE modsync_n % 5 = 0");
   h.src("INSERT INTO hist SELECT g, 'late' FROM generate_series(1, 100) g");
   auto again = h.start(config, {"resuming the snapshot", "streaming from slot"}, 60s);
   // It resumed after the recorded ranges, not from the first row.

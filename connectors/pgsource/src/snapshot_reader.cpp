@@ -92,20 +92,23 @@ KeyBounds SnapshotReader::key_bounds(const TableInfo& table,
   const std::string where =
       after_key.empty() ? ""
                         : fmt::format(" WHERE ({}) > ({})", keys, key_literals(table, after_key));
-  std::string key_text;
-  for (const auto& k : table.key_columns) {
-    if (!key_text.empty()) key_text += ", ";
-    key_text += conn_.quote_ident(k) + "::text";
+  // Every column of the derived tables is renamed (k1…kN, n, total), so no key column's name can
+  // collide with the row number or the count.
+  std::string renamed, renamed_text;
+  for (size_t i = 1; i <= table.key_columns.size(); ++i) {
+    if (i > 1) renamed += ", ", renamed_text += ", ";
+    renamed += fmt::format("k{}", i);
+    renamed_text += fmt::format("k{}::text", i);
   }
   // One row more than the ranges hold tells whether rows follow; the total whether the last
-  // bound would be the table's last row. (The aliases cannot hide a key column: a table whose
-  // key column is named modsync_n or modsync_total gets an error naming them.)
+  // bound would be the table's last row.
   const uint64_t limit = chunk_rows * ranges + 1;
   pg::PgResult r = conn_.exec(fmt::format(
-      "SELECT {}, modsync_total FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS modsync_n, "
-      "count(*) OVER () AS modsync_total FROM (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) a) b "
-      "WHERE modsync_n % {} = 0 ORDER BY modsync_n",
-      key_text, keys, keys, keys, from, where, keys, limit, chunk_rows));
+      "SELECT {}, total FROM (SELECT {}, row_number() OVER (ORDER BY {}), count(*) OVER () "
+      "FROM (SELECT {} FROM {}{} ORDER BY {} LIMIT {}) a({})) b({}, n, total) "
+      "WHERE n % {} = 0 ORDER BY n",
+      renamed_text, renamed, renamed, keys, from, where, keys, limit, renamed, renamed,
+      chunk_rows));
   KeyBounds out;
   const int k = static_cast<int>(table.key_columns.size());
   uint64_t total = 0;
