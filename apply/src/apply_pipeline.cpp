@@ -1,5 +1,6 @@
 #include "modsync/apply/apply_pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -15,9 +16,10 @@
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
+#include "modsync/pg/pg_connection.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/stage_lines.hpp"
-#include "modsync/pg/pg_connection.hpp"
+#include "partition_claims.hpp"
 #include "projection_plan.hpp"
 
 namespace modsync::apply {
@@ -40,6 +42,13 @@ struct ApplyPipeline::Impl {
   Impl(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
        ApplyStats& st)
       : pair(p), sink(*p.sink), proj(pr), store(s), stats(st) {}
+  // The consumer before the members its rebalance hooks use, but after the messages it gave
+  // out: rd_kafka_destroy waits until every message is released (it hung there once).
+  ~Impl() {
+    entries.clear();
+    batch.clear();
+    consumer.reset();
+  }
 
   const config::PairConfig& pair;
   const config::SinkConfig& sink;
@@ -53,14 +62,94 @@ struct ApplyPipeline::Impl {
   std::unique_ptr<ProjectionWriter> writer;
   std::unique_ptr<BatchApplier> applier;
   std::unique_ptr<EventProjector> projector;
+  std::unique_ptr<PartitionClaims> claims;
   std::unique_ptr<kafka::Consumer> consumer;
   // Destroyed before the applier it runs and the consumer whose messages it holds (destroying
   // a librdkafka consumer waits until its last message is freed).
   std::unique_ptr<BatchApplierThread> applying;
 
   std::vector<kafka::Message> batch;
+  std::vector<int32_t> batch_partitions;  ///< the partitions `batch` holds events of
   std::vector<ProjectedEvent> entries;
   pgsink::StageLines lines;
+
+  /// Claims `partitions` (PartitionClaims) and returns where each starts: its stored next
+  /// offset, or the topic's first offset for a partition this projection never read.
+  std::vector<kafka::TopicPartitionOffset> claim(const std::vector<int32_t>& partitions) {
+    const auto stored = claims->claim(partitions);
+    std::vector<kafka::TopicPartitionOffset> positions;
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      const int32_t p = partitions[i];
+      std::optional<int64_t> offset = stored[i];
+      if (!offset) {
+        // A projection starts from the table's whole history: the snapshot rows come first.
+        // Once retention deleted the start of it, starting at what is left would miss rows.
+        const auto marks =
+            applier->producer().watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
+        if (marks.low.value > 0) {
+          fail(
+              "{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
+              "events, so this new projection would miss rows. It is not started. Fix: fill it "
+              "from a new snapshot with `modsync resnapshot --config <file> {} {}`",
+              context, p, topic, marks.low, pair.daemon.id,
+              proj.from ? proj.from->table.qualified() : proj.to.qualified());
+        }
+        offset = marks.low.value;
+      }
+      positions.push_back({topic, kafka::Partition{p}, kafka::Offset{*offset}});
+    }
+    return positions;
+  }
+
+  /// The partitions of `list` that are this projection's topic's.
+  std::vector<int32_t> partitions_of(const std::vector<kafka::TopicPartitionOffset>& list) const {
+    std::vector<int32_t> out;
+    for (const auto& p : list)
+      if (p.topic == topic) out.push_back(p.partition.value);
+    return out;
+  }
+
+  /// Drops the events of `partitions` from the batch being filled: they were read under an
+  /// assignment that is ending, and whoever owns them next reads them again from the stored
+  /// offset. (Hooks run only inside poll, so only while a batch fills, never while one applies.)
+  void abandon(const std::vector<int32_t>& partitions) {
+    const size_t before = batch.size();
+    std::erase_if(batch, [&](const kafka::Message& m) {
+      return std::find(partitions.begin(), partitions.end(), m.partition().value) !=
+             partitions.end();
+    });
+    if (batch.size() != before) {
+      spdlog::info("{}: {} event(s) of partitions {} not applied here: the partitions move",
+                   context, before - batch.size(), fmt::join(partitions, ","));
+    }
+  }
+
+  void on_assigned(std::vector<kafka::TopicPartitionOffset>& assigned) {
+    const auto partitions = partitions_of(assigned);
+    abandon(partitions);
+    const auto positions = claim(partitions);
+    for (auto& a : assigned) {
+      for (const auto& p : positions)
+        if (a.topic == p.topic && a.partition == p.partition) a.offset = p.offset;
+    }
+    publish_positions(stats, positions);
+    std::vector<std::string> described;
+    for (const auto& p : positions)
+      described.push_back(fmt::format("{}@{}", p.partition, p.offset));
+    spdlog::info("{}: consumer group assigned partition(s) {} (partition@next offset)", context,
+                 fmt::join(described, ", "));
+  }
+
+  void on_revoked(const std::vector<kafka::TopicPartitionOffset>& revoked) {
+    const auto partitions = partitions_of(revoked);
+    abandon(partitions);
+    claims->release(partitions);
+    std::vector<kafka::Partition> typed;
+    for (int32_t p : partitions) typed.push_back(kafka::Partition{p});
+    stats.drop_next_offsets(typed);
+    spdlog::info("{}: consumer group took partition(s) {} away", context,
+                 fmt::join(partitions, ","));
+  }
 
   void setup() {
     id = projection_id(pair, proj);
@@ -70,6 +159,8 @@ struct ApplyPipeline::Impl {
     conn.emplace(
         pg::PgConnection::connect(sink.effective_dsn, pg::PgConnection::Mode::kRegular, context));
     ProjectionWriter::ensure_offsets_table(*conn);
+    PartitionClaims::ensure_table(*conn);
+    claims = std::make_unique<PartitionClaims>(*conn, id, topic, context);
     plan = ProjectionPlan::prepare(pair, proj, *conn, context);
     projector = std::make_unique<EventProjector>(*plan);
     writer = std::make_unique<ProjectionWriter>(*conn, plan->target(), plan->writer_options(id));
@@ -86,7 +177,8 @@ struct ApplyPipeline::Impl {
     applier = std::make_unique<BatchApplier>(
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
                             "modsync-" + pair.daemon.id + "-dlq",
-                            proj.on_delete == config::OnDelete::kSoft},
+                            proj.on_delete == config::OnDelete::kSoft,
+                            [this] { claims->check(batch_partitions); }},
         settings, *writer, store, stats);
     applying = std::make_unique<BatchApplierThread>(*applier);
     kafka::Producer& metadata = applier->producer();
@@ -97,36 +189,31 @@ struct ApplyPipeline::Impl {
       fail_retriable("{}: waiting for topic {}: {}", context, topic, e.what());
     }
     kafka::ConsumerOptions options;
-    options.group_id = "modsync-" + pair.daemon.id + "-" + sink.module;
     options.client_id = "modsync-" + pair.daemon.id;
     options.session_timeout_ms = 10000;
-    consumer = std::make_unique<kafka::Consumer>(settings, options);
-    const auto stored = ProjectionWriter::load_offsets(*conn, id);
-    std::vector<kafka::TopicPartitionOffset> positions;
-    for (int p = 0; p < partitions; ++p) {
-      std::optional<kafka::Offset> offset;
-      for (const auto& s : stored)
-        if (s.topic == topic && s.partition == kafka::Partition{p}) offset = s.next_offset;
-      if (!offset) {
-        // A projection starts from the table's whole history: the snapshot rows come first.
-        // Once retention deleted the start of it, starting at what is left would miss rows.
-        const auto marks = metadata.watermarks(topic, kafka::Partition{p}, std::chrono::seconds(10));
-        if (marks.low.value > 0) {
-          fail(
-              "{}: partition {} of {} starts at offset {}: Kafka's retention deleted the older "
-              "events, so this new projection would miss rows. It is not started. Fix: fill it "
-              "from a new snapshot with `modsync resnapshot --config <file> {} {}`",
-              context, p, topic, marks.low, pair.daemon.id,
-              proj.from ? proj.from->table.qualified() : proj.to.qualified());
-        }
-        offset = marks.low;
-      }
-      positions.push_back({topic, kafka::Partition{p}, *offset});
+    if (!sink.group.empty()) {
+      // Scale-out (docs/scaling.md): the group spreads the partitions over the daemons running
+      // this file, and the hooks claim and release them.
+      options.group_id = sink.group + "." + proj.to.qualified();
+      options.assignment_strategy = "cooperative-sticky";
+      options.hooks.on_assigned = [this](auto& assigned) { on_assigned(assigned); };
+      options.hooks.on_revoked = [this](const auto& revoked) { on_revoked(revoked); };
+      consumer = std::make_unique<kafka::Consumer>(settings, options);
+      consumer->subscribe({topic});
+      spdlog::info(
+          "{}: applying into {} ({} partitions, shared with the other members of consumer "
+          "group {})",
+          context, proj.to.qualified(), partitions, options.group_id);
+      return;
     }
+    options.group_id = "modsync-" + pair.daemon.id + "-" + sink.module;
+    consumer = std::make_unique<kafka::Consumer>(settings, options);
+    std::vector<int32_t> all(static_cast<size_t>(partitions));
+    for (int p = 0; p < partitions; ++p) all[static_cast<size_t>(p)] = p;
+    const auto positions = claim(all);
     consumer->assign(positions);
     publish_positions(stats, positions);
-    spdlog::info("{}: applying into {} ({} partitions, {} with stored offsets)", context,
-                 proj.to.qualified(), partitions, stored.size());
+    spdlog::info("{}: applying into {} ({} partitions)", context, proj.to.qualified(), partitions);
   }
 
   /// Projects the batch's events; throws at an event of an unknown schema version under
@@ -183,6 +270,16 @@ struct ApplyPipeline::Impl {
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) break;
         poll(max_rows - batch.size(), static_cast<int>(left.count()));
+      }
+      if (batch.empty()) continue;  // its partitions moved while it filled
+      batch_partitions.clear();
+      for (const auto& m : batch) {
+        const int32_t p = m.partition().value;
+        if (!batch_partitions.empty() && batch_partitions.back() == p) continue;
+        if (std::find(batch_partitions.begin(), batch_partitions.end(), p) ==
+            batch_partitions.end()) {
+          batch_partitions.push_back(p);
+        }
       }
       project_batch();
       applying->submit(batch, entries, lines);

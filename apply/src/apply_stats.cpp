@@ -1,5 +1,7 @@
 #include "modsync/apply/apply_stats.hpp"
 
+#include <algorithm>
+
 namespace modsync::apply {
 
 void ApplyStats::set_next_offsets(
@@ -16,6 +18,13 @@ void ApplyStats::set_next_offsets(
     }
     if (!found) next_offsets_.emplace_back(partition, offset);
   }
+}
+
+void ApplyStats::drop_next_offsets(const std::vector<kafka::Partition>& partitions) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(next_offsets_, [&](const auto& e) {
+    return std::find(partitions.begin(), partitions.end(), e.first) != partitions.end();
+  });
 }
 
 std::vector<std::pair<kafka::Partition, kafka::Offset>> ApplyStats::next_offsets() const {

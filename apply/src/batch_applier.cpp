@@ -104,6 +104,7 @@ void BatchApplier::apply_range(size_t from, size_t to) {
       }
     }
     merge();
+    if (options_.check_ownership) options_.check_ownership();
     // Sent only once the rows applied: a data error splits this range and retries its halves,
     // and a dead letter sent before that would be sent again with its half.
     if (has_dead_letters) {

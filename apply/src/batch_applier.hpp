@@ -2,6 +2,7 @@
 // Applies one batch of projected events to the subscriber database with its offsets, narrowing
 // a failing batch down to its poison events, which go to the dead-letter topic.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ struct BatchApplierOptions {
   std::string dlq_topic;      ///< `{prefix}.dlq.{daemon.id}`
   std::string dlq_client_id;
   bool soft_deletes = false;  ///< on_delete: soft
+  /// Run in each batch transaction once its rows are merged, before dead letters and offsets:
+  /// throws to roll the batch back (the pipeline's partition claims check, PartitionClaims).
+  std::function<void()> check_ownership;
 };
 
 /// One projection's batch applier (docs/projections.md, "Batches, effectively once" and

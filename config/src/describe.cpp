@@ -54,8 +54,8 @@ void describe_source(const PairConfig& pair, const SourceConfig& s, std::string&
                                                        : format_duration(s.heartbeat_interval),
                      format_duration(s.status_interval));
   if (pair.kafka.envelope != KafkaEnvelope::kPlain || s.value_mode != ValueMode::kModsync) {
-    out += fmt::format("  events: {} envelope, {} values\n",
-                       to_string(pair.kafka.envelope), to_string(s.value_mode));
+    out += fmt::format("  events: {} envelope, {} values\n", to_string(pair.kafka.envelope),
+                       to_string(s.value_mode));
   }
 }
 
@@ -70,8 +70,15 @@ std::string describe_columns(const Projection& p) {
 
 void describe_sink(const PairConfig& pair, const SinkConfig& s, std::string& out) {
   out += fmt::format("sink {}: {}\n", s.module, connection_line(s.dsn, s.password_file));
-  out += fmt::format("  consumer group {}, batches of {} rows or {}\n", pair.daemon.id,
-                     s.batch_rows, format_duration(s.batch_time));
+  if (s.group.empty()) {
+    out += fmt::format("  consumer group {}, batches of {} rows or {}\n", pair.daemon.id,
+                       s.batch_rows, format_duration(s.batch_time));
+  } else {
+    out += fmt::format(
+        "  consumer groups {}.<schema>.<table>, partitions shared with every daemon running "
+        "this file; batches of {} rows or {}\n",
+        s.group, s.batch_rows, format_duration(s.batch_time));
+  }
   for (size_t i = 0; i < s.projections.size(); ++i) {
     const Projection& p = s.projections[i];
     const std::string from =

@@ -14,8 +14,8 @@ namespace modsync::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kSinkKeys = {"module",     "dsn",        "password_file",
-                                                       "batch_rows", "batch_time", "projections"};
+constexpr std::array<std::string_view, 7> kSinkKeys = {
+    "module", "dsn", "password_file", "batch_rows", "batch_time", "group", "projections"};
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
                                                               "to",           "columns",
                                                               "where",        "ops",
@@ -37,6 +37,13 @@ SinkConfig SinkParser::parse(const Field& field) {
   }
   if (auto f = map->get("batch_time")) {
     if (auto v = r_.duration(*f, false)) s.batch_time = *v;
+  }
+  if (auto f = map->get("group")) {
+    if (auto v = r_.string(*f)) {
+      check(v->empty() || is_topic_name(*v), *f, "a consumer group name of [A-Za-z0-9._-]",
+            json_quoted(*v), "use only letters, digits, '.', '_' and '-'");
+      s.group = *v;
+    }
   }
   if (auto f = map->require("projections", "a non-empty list of projections",
                             "[{ from: orders.public.orders, to: public.orders }]")) {

@@ -57,6 +57,17 @@ TEST_CASE("a bad enum value names file, line, column, path and fix", "[config][e
            "Fix: set snapshot to initial or never."});
 }
 
+TEST_CASE("a bad sink group names the characters a group may have", "[config][errors]") {
+  CHECK(errors_of(kHead + R"(sink:
+  module: shipping
+  dsn: host=db
+  group: "ship apply"
+  projections: [{ from: orders.public.orders, to: orders }]
+)") == std::vector<std::string>{
+           "orders.yaml:8:3: sink.group: expected a consumer group name of [A-Za-z0-9._-]; got "
+           "\"ship apply\". Fix: use only letters, digits, '.', '_' and '-'."});
+}
+
 TEST_CASE("a bad envelope or value mode names the choices", "[config][errors]") {
   CHECK(errors_of(kHead + R"(source:
   module: orders

@@ -45,6 +45,11 @@
 #                                              # the start), bench_daemon_cpu_s, bench_daemon_hwm_kb. The
 #                                              # daemon keeps running (its sink backends' CPU can still
 #                                              # be read) until bench_stop_daemon
+#   bench_capture_to_kafka PORT DB SLOT END_LSN CONFIG LOG TOPIC...
+#                                              # `modsync run` of a capture config until SLOT confirms
+#                                              # END_LSN, then stopped; sets bench_capture_s and
+#                                              # bench_events (messages on the TOPICs); fails when the
+#                                              # mock dropped any (a partition over ~5 MiB)
 #   bench_write_apply_config FILE ID SINK_DSN BROKERS STATE_DIR [SOURCE_DSN SLOT PUBLICATION SNAPSHOT]
 #                                              # a pair of module `bench`; the caller appends the
 #                                              # `projections:` list items (sink.projections)
@@ -228,6 +233,33 @@ bench_wait_log() {
     fi
     sleep 0.1
   done
+}
+
+bench_capture_to_kafka() {
+  local port=$1 db=$2 slot=$3 end=$4 config=$5 log=$6
+  shift 6
+  local t0 t1 pid t dropped=0
+  t0=$(bench_now)
+  "$BENCH_MODSYNC" run --config "$config" 2>"$log" &
+  pid=$!
+  pids+=("$pid")
+  if ! bench_wait_confirmed "$port" "$db" "$slot" "$end" 300; then
+    tail -n 20 "$log" >&2
+    return 1
+  fi
+  t1=$(bench_now)
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  bench_capture_s=$(bench_calc "round($t1 - $t0, 3)")
+  bench_events=0
+  for t in "$@"; do
+    bench_events=$((bench_events + $(bench_topic_messages "$BENCH_BROKERS" "$t")))
+    dropped=$((dropped + $(bench_topic_low_total "$BENCH_BROKERS" "$t")))
+  done
+  if [ "$dropped" -ne 0 ]; then
+    echo "bench: the dev broker dropped $dropped events (a partition exceeded ~5 MiB): add partitions" >&2
+    return 1
+  fi
 }
 
 bench_write_apply_config() {

@@ -12,7 +12,7 @@ build=${1:-build}
 shift || true
 
 benchmarks=(capture_throughput large_transaction_rss apply_throughput apply_latency apply_latency_2x snapshot_throughput
-  wide_snapshot snapshot_workers wide_apply idle_pairs soak)
+  wide_snapshot snapshot_workers wide_apply apply_group idle_pairs soak)
 if [ $# -gt 0 ]; then benchmarks=("$@"); fi
 
 export BENCH_RUN_ID=${BENCH_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}

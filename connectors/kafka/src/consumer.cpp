@@ -68,10 +68,12 @@ TopicPartitionOffset Message::next_position() const {
 struct Consumer::Impl {
   KafkaSettings settings;
   ConsumerOptions options;
-  KafkaPtr rk;
   bool closed = false;
   std::exception_ptr callback_exception;
   std::optional<KafkaError> deferred;
+  // Last, so destroyed first: rd_kafka_destroy closes the consumer, which runs on_rebalance,
+  // and that uses the members above.
+  KafkaPtr rk;
 
   std::string where() const {
     return fmt::format("Kafka consumer (group '{}', brokers {})", options.group_id,
@@ -83,10 +85,22 @@ struct Consumer::Impl {
     auto* self = static_cast<Impl*>(opaque);
     const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
     const bool assigning = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-    const auto& hook = assigning ? self->options.hooks.on_assigned : self->options.hooks.on_revoked;
-    if (hook && !self->callback_exception) {
+    if (assigning && self->options.hooks.on_assigned && !self->callback_exception) {
       try {
-        hook(to_vector(partitions));
+        auto positions = to_vector(partitions);
+        self->options.hooks.on_assigned(positions);
+        for (const auto& p : positions) {
+          if (auto* e = rd_kafka_topic_partition_list_find(partitions, p.topic.c_str(),
+                                                           p.partition.value)) {
+            e->offset = p.offset.value;
+          }
+        }
+      } catch (...) {
+        self->callback_exception = std::current_exception();
+      }
+    } else if (!assigning && self->options.hooks.on_revoked && !self->callback_exception) {
+      try {
+        self->options.hooks.on_revoked(to_vector(partitions));
       } catch (...) {
         self->callback_exception = std::current_exception();
       }
@@ -101,6 +115,9 @@ struct Consumer::Impl {
       const auto e = rd_kafka_assign(rk, assigning ? partitions : nullptr);
       if (e) spdlog::error("{}: rebalance failed: {}", self->where(), rd_kafka_err2str(e));
     }
+    // Partitions whose hook failed have no trusted start offset: they are not fetched until the
+    // exception (thrown by the next poll) has ended this consumer.
+    if (assigning && self->callback_exception) rd_kafka_pause_partitions(rk, partitions);
   }
 
   static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -129,8 +146,9 @@ struct Consumer::Impl {
                                 context, rd_kafka_message_errstr(m)));
       case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
       case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-        return KafkaError(m->err, fmt::format("{}: topic does not exist ({}). Fix: create the topic",
-                                              context, rd_kafka_message_errstr(m)));
+        return KafkaError(
+            m->err, fmt::format("{}: topic does not exist ({}). Fix: create the topic", context,
+                                rd_kafka_message_errstr(m)));
       default:
         // Only the message's wording differs; the kind comes from error_kind().
         return KafkaError(m->err, fmt::format("{}: {} ({})", context, rd_kafka_message_errstr(m),
@@ -158,6 +176,10 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
                        "consumer option auto_offset_reset");
   detail::set_property(conf.get(), "session.timeout.ms", std::to_string(o.session_timeout_ms),
                        "consumer option session_timeout_ms");
+  if (!o.assignment_strategy.empty()) {
+    detail::set_property(conf.get(), "partition.assignment.strategy", o.assignment_strategy,
+                         "consumer option assignment_strategy");
+  }
   // Latency: a Kafka broker answers a fetch as soon as fetch.min.bytes (1) is there, but the dev
   // broker (librdkafka's mock) holds an empty fetch for the whole fetch.wait.max.ms and does not
   // cut it short when events arrive, so the 500 ms default delayed every event of an idle
@@ -180,6 +202,7 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
 }
 
 Consumer::~Consumer() = default;
+
 Consumer::Consumer(Consumer&&) noexcept = default;
 Consumer& Consumer::operator=(Consumer&&) noexcept = default;
 
@@ -198,9 +221,9 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
 void Consumer::assign(const std::vector<TopicPartitionOffset>& positions) {
   auto list = to_list(positions);
   if (const auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
-    throw KafkaError(ErrorKind::kFatal, err,
-                     fmt::format("{}: cannot assign partitions: {}", impl_->where(),
-                                 rd_kafka_err2str(err)));
+    throw KafkaError(
+        ErrorKind::kFatal, err,
+        fmt::format("{}: cannot assign partitions: {}", impl_->where(), rd_kafka_err2str(err)));
   }
 }
 
@@ -245,10 +268,10 @@ void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
   }
   for (int i = 0; i < list->cnt; ++i) {
     if (const auto err = list->elems[i].err) {
-      throw KafkaError(ErrorKind::kRetriable, err,
-                       fmt::format("{}: commit for topic '{}' partition {} failed: {}",
-                                   impl_->where(), list->elems[i].topic, list->elems[i].partition,
-                                   rd_kafka_err2str(err)));
+      throw KafkaError(
+          ErrorKind::kRetriable, err,
+          fmt::format("{}: commit for topic '{}' partition {} failed: {}", impl_->where(),
+                      list->elems[i].topic, list->elems[i].partition, rd_kafka_err2str(err)));
     }
   }
 }

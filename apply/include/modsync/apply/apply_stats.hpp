@@ -64,6 +64,8 @@ struct ApplyStats {
   /// The next offsets by partition, as the pipeline assigned or committed them.
   void set_next_offsets(const std::vector<std::pair<kafka::Partition, kafka::Offset>>& offsets);
   std::vector<std::pair<kafka::Partition, kafka::Offset>> next_offsets() const;
+  /// Forgets partitions the pipeline no longer applies (given to another process).
+  void drop_next_offsets(const std::vector<kafka::Partition>& partitions);
 
   void set_lag(ApplyLag lag);
   ApplyLag lag() const;

@@ -213,6 +213,10 @@ struct SinkConfig {
   /// backlog fills batch_rows first). 100 ms gave p99 ~700 ms at 20k rows/s (make bench
   /// apply_latency); 10 ms gave ~140 ms at no throughput cost (apply_throughput).
   Duration batch_time = 10ms;
+  /// Scale-out (docs/scaling.md): when set, each projection joins the Kafka consumer group
+  /// `{group}.{schema}.{table}` and applies the partitions the group gives it, so several
+  /// daemons running this file share them. "" (default): one daemon applies every partition.
+  std::string group;
   std::vector<Projection> projections;  ///< non-empty
 };
 

@@ -47,9 +47,12 @@ class Message {
 
 /// Rebalance hooks, invoked on the thread calling poll_batch() or close(): `on_assigned`
 /// before the partitions are assigned, `on_revoked` before they are taken away (commit what
-/// you processed there).
+/// you processed there, or drop it). With the cooperative protocol both name only the partitions
+/// that change; with the eager one every rebalance revokes all and assigns all. `on_assigned`
+/// may set each partition's offset, where fetching then starts (left at Offset{} = -1001: the
+/// group's committed offset, else auto_offset_reset).
 struct RebalanceHooks {
-  std::function<void(const std::vector<TopicPartitionOffset>&)> on_assigned;
+  std::function<void(std::vector<TopicPartitionOffset>&)> on_assigned;
   std::function<void(const std::vector<TopicPartitionOffset>&)> on_revoked;
 };
 
@@ -62,6 +65,9 @@ struct ConsumerOptions {
   /// A consumer that stops polling is evicted after this long; a re-join after every member
   /// left waits about as long again, so tests use 6000.
   int session_timeout_ms = 45000;
+  /// partition.assignment.strategy; "" keeps librdkafka's default (range,roundrobin: eager).
+  /// "cooperative-sticky" moves only the partitions that change owner (KIP-429).
+  std::string assignment_strategy;
   RebalanceHooks hooks;
 };
 
@@ -69,8 +75,8 @@ struct ConsumerOptions {
 /// is marked consumed until commit() says so.
 ///
 /// Threads: not thread-safe; one thread polls, commits and closes. Callbacks (rebalance hooks)
-/// run on that thread. Moving is allowed. Destroying leaves the group (rd_kafka_destroy) but
-/// commits nothing; call close() for an orderly stop.
+/// run on that thread. Moving is allowed. Destroying leaves the group (rd_kafka_destroy, which
+/// may run on_revoked) but commits nothing; call close() for an orderly stop.
 class Consumer {
  public:
   /// Creates the client (no network I/O yet). Throws a fatal modsync::Error naming the property

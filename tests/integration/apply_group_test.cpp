@@ -1,0 +1,186 @@
+// Scale-out (docs/scaling.md): two daemons run the same sink file with `sink.group`, share each
+// projection's partitions through a Kafka consumer group, and hand them over when one is
+// SIGKILLed or joins again, while changes flow: the projections equal the filtered source and
+// the append-only one holds every change once.
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "apply_harness.hpp"
+#include "modsync/testing/child_process.hpp"
+#include "modsync/testing/eventually.hpp"
+
+using namespace std::chrono_literals;
+using modsync::itest::ApplyHarness;
+using modsync::itest::rows_text;
+using modsync::testing::ChildProcess;
+
+namespace {
+
+constexpr int kPartitions = 6;
+
+std::string owner_of(const ChildProcess& daemon) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, daemon.pid());
+}
+
+/// Partitions of each projection by owner: "public.items owner n" lines.
+std::string owners(ApplyHarness& h) {
+  return rows_text(h.pg().query(
+      "ship",
+      "SELECT split_part(projection, '/', 2), owner, count(*) FROM modsync.partition_claims "
+      "GROUP BY 1, 2 ORDER BY 1, 2"));
+}
+
+size_t occurrences(const ChildProcess& daemon, const std::string& phrase) {
+  const std::string text = daemon.stdout_text() + daemon.stderr_text();
+  size_t n = 0;
+  for (size_t at = text.find(phrase); at != std::string::npos; at = text.find(phrase, at + 1)) ++n;
+  return n;
+}
+
+/// `config` with its state directory renamed: each replica has its own RocksDB.
+std::filesystem::path replica(const std::filesystem::path& config, const std::string& name) {
+  std::stringstream text;
+  text << std::ifstream(config).rdbuf();
+  const std::string replaced = std::regex_replace(text.str(), std::regex("state_dir: \"([^\"]*)\""),
+                                                  "state_dir: \"$1-" + name + "\"");
+  const auto path = config.parent_path() / (config.stem().string() + "-" + name + ".yaml");
+  std::ofstream(path) << replaced;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "two daemons share a projection through a consumer group; one is SIGKILLed, the "
+    "other takes its partitions over, and each change is applied once",
+    "[integration][apply][group]") {
+  ApplyHarness h(
+      {.topics = {{"shop.public.items", kPartitions}, {"shop.public.log", kPartitions}}});
+  h.src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");
+  h.src("CREATE TABLE log (at int NOT NULL, what text)");
+  // Append-only without position columns on purpose: an event applied twice shows as two rows.
+  h.sub(
+      "CREATE TABLE items (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
+      "_modsync_seq integer); CREATE TABLE log (at int, what text)");
+  const auto capture = h.write_config("cap", "tables: [items, log]\nsnapshot: never", "");
+  const auto sink =
+      h.write_config("grp", "",
+                     "- from: shop.public.items\n  to: items\n"
+                     "  where: \"qty <> 3\"\n"
+                     "- from: shop.public.log\n  to: log",
+                     "batch_rows: 200\ngroup: fleet", "properties: { session.timeout.ms: 6000 }");
+  const auto sink_a = replica(sink, "a");
+  const auto sink_b = replica(sink, "b");
+
+  auto cap = h.start(capture, {"streaming from slot"});
+  auto a = h.start(sink_a, {"applying into public.items", "applying into public.log"});
+  const std::string assigned = "consumer group assigned partition(s)";
+  REQUIRE(modsync::testing::eventually([&] { return occurrences(a, assigned) >= 2; }, 30s));
+  auto b = h.start(sink_b, {"applying into public.items", "applying into public.log"});
+  // Cooperative: a gives up half of each projection's partitions, b takes them.
+  const bool shared = modsync::testing::eventually(
+      [&] {
+        return owners(h) == fmt::format(
+                                "public.items | {0} | 3\npublic.items | {1} | 3\n"
+                                "public.log | {0} | 3\npublic.log | {1} | 3\n",
+                                std::min(owner_of(a), owner_of(b)),
+                                std::max(owner_of(a), owner_of(b)));
+      },
+      40s, 200ms);
+  INFO(owners(h) << a.describe() << b.describe());
+  REQUIRE(shared);
+
+  const auto script = h.dir().path() / "changes.sql";
+  std::ofstream(script) << "\\set id random(1, 400)\n"
+                           "INSERT INTO items VALUES (:id, 1) ON CONFLICT (id) DO UPDATE SET qty "
+                           "= items.qty + 1;\n"
+                           "INSERT INTO log VALUES (:id, 'x');\n";
+  const std::string port = std::to_string(h.pg().port());
+  const auto pgbench = [&](int seconds) {
+    return ChildProcess({"pgbench", "-h", h.pg().host(), "-p", port, "-U", "postgres", "-n", "-f",
+                         script.string(), "-c", "2", "-j", "2", "-R", "300", "-T",
+                         std::to_string(seconds), "shop"});
+  };
+  const std::string items_src = "SELECT id, qty FROM items WHERE qty <> 3 ORDER BY id";
+  const std::string items_sub = "SELECT id, qty FROM items ORDER BY id";
+  const std::string log =
+      "SELECT count(*), md5(string_agg(at || what, ',' ORDER BY at, what)) FROM log";
+
+  // The projections equal the filtered source, and the append-only one holds each change once.
+  const auto expect_projections = [&](const std::string& daemons) {
+    const bool items_same = h.converges(items_src, items_sub, 60s);
+    INFO("items: " << h.last_difference() << daemons);
+    CHECK(items_same);
+    const bool log_same = h.converges(log, log, 30s);
+    INFO("log: " << h.last_difference() << daemons);
+    CHECK(log_same);
+  };
+
+  {
+    INFO("b is SIGKILLed while changes flow");
+    auto bench = pgbench(10);
+    std::this_thread::sleep_for(3s);
+    REQUIRE(h.sub_value("SELECT count(*) > 0 FROM log") == "t");
+    b.kill();
+    REQUIRE(b.wait(5s).has_value());
+    // After the session timeout (6 s) the group gives b's partitions to a.
+    const bool took_over = modsync::testing::eventually(
+        [&] {
+          return owners(h) ==
+                 fmt::format("public.items | {0} | 6\npublic.log | {0} | 6\n", owner_of(a));
+        },
+        40s, 200ms);
+    INFO(owners(h) << a.describe());
+    REQUIRE(took_over);
+    REQUIRE(bench.wait(60s) == 0);
+    expect_projections(a.describe());
+  }
+  {
+    INFO("b comes back while changes flow: a hands half the partitions over again");
+    auto bench = pgbench(8);
+    std::this_thread::sleep_for(1s);
+    b = h.start(sink_b, {"applying into public.items"});
+    REQUIRE(bench.wait(60s) == 0);
+    const bool reshared =
+        modsync::testing::eventually([&] { return occurrences(b, assigned) >= 2; }, 40s, 200ms);
+    INFO(owners(h) << a.describe() << b.describe());
+    CHECK(reshared);
+    expect_projections(a.describe() + b.describe());
+  }
+  {
+    INFO(
+        "a is frozen past its session timeout while changes flow, b takes its partitions, a "
+        "is thawed: what a read before must not commit");
+    auto bench = pgbench(12);
+    std::this_thread::sleep_for(2s);
+    a.signal(SIGSTOP);
+    const bool moved = modsync::testing::eventually(
+        [&] {
+          return owners(h) ==
+                 fmt::format("public.items | {0} | 6\npublic.log | {0} | 6\n", owner_of(b));
+        },
+        40s, 200ms);
+    a.signal(SIGCONT);
+    INFO(owners(h) << a.describe() << b.describe());
+    REQUIRE(moved);
+    REQUIRE(bench.wait(60s) == 0);
+    expect_projections(a.describe() + b.describe());
+  }
+  CHECK(h.src_value("SELECT count(*) > 3000 FROM log") == "t");
+  ApplyHarness::stop(b);
+  ApplyHarness::stop(a);
+  ApplyHarness::stop(cap);
+}
