@@ -65,7 +65,16 @@ PairConfig PairParser::parse(const YAML::Node& root) {
     parse_kafka(*f, pair.kafka);
   }
   if (auto f = map->get("source")) pair.source = parse_source(*f, pair.daemon);
-  if (auto f = map->get("sink")) pair.sink = SinkParser(r_, file_).parse(*f);
+  if (auto f = map->get("sink")) {
+    pair.sink = SinkParser(r_, file_).parse(*f);
+    // Replicas of a scale-out sink run the same file; each would capture from the one slot.
+    if (pair.source && !pair.sink->group.empty()) {
+      r_.error(f->value["group"].Mark(), "sink.group",
+               "a pair with a source cannot be scaled out: its replicas would all stream from "
+               "slot " + pair.source->slot + ". Fix: move the sink into a file of its own (a "
+               "sink-only pair) and set sink.group there (docs/scaling.md)");
+    }
+  }
   if (!map->get("source") && !map->get("sink")) {
     r_.expected(top.mark, "", "a source section, a sink section or both", "neither",
                 "add \"source:\" to capture changes or \"sink:\" to apply them");

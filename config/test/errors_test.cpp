@@ -68,6 +68,24 @@ TEST_CASE("a bad sink group names the characters a group may have", "[config][er
            "\"ship apply\". Fix: use only letters, digits, '.', '_' and '-'."});
 }
 
+TEST_CASE("a scale-out sink in a pair with a source is refused, naming the slot", "[config][errors]") {
+  const auto errors = errors_of(kHead + R"(source:
+  module: orders
+  dsn: host=db
+  tables: [orders]
+sink:
+  module: shipping
+  dsn: host=db
+  group: shipping-apply
+  projections: [{ from: orders.public.orders, to: orders }]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] ==
+        "orders.yaml:12:10: sink.group: a pair with a source cannot be scaled out: its replicas "
+        "would all stream from slot modsync_orders_to_shipping. Fix: move the sink into a file "
+        "of its own (a sink-only pair) and set sink.group there (docs/scaling.md)");
+}
+
 TEST_CASE("a bad envelope or value mode names the choices", "[config][errors]") {
   CHECK(errors_of(kHead + R"(source:
   module: orders
