@@ -43,7 +43,6 @@ sink:
   dsn: "postgresql://modsync@db2/shipping"
   batch_rows: 100
   batch_time: 1s
-  group: shipping-apply
   projections:
     - from: orders.public.orders
       to: public.orders_to_ship
@@ -119,7 +118,6 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(k.effective_dsn == EffectiveDsn{"postgresql://modsync@db2/shipping", ""});
   CHECK(k.batch_rows == 100);
   CHECK(k.batch_time == 1s);
-  CHECK(k.group == "shipping-apply");
   REQUIRE(k.projections.size() == 2);
 
   const Projection& p = k.projections[0];
@@ -141,7 +139,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(p.versions == std::map<uint32_t, VersionRule>{
                           {1, VersionRule{{{"amount_cents", "total"}}, {{"currency", "EUR"}}}}});
   CHECK(p.location.file == (dir.path() / "full.yaml").string());
-  CHECK(p.location.line == 34);
+  CHECK(p.location.line == 33);
   CHECK(p.location.column == 7);
 
   const Projection& q = k.projections[1];
@@ -296,8 +294,7 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             "  heartbeat off, status every 250ms\n"
             "  events: schema_payload envelope, debezium values\n"
             "sink shipping: dsn \"host=db2 dbname=shipping user=modsync\"\n"
-            "  consumer groups shipping-apply.<schema>.<table>, partitions shared with every "
-            "daemon running this file; batches of 100 rows or 1s\n"
+            "  consumer group orders-to-shipping, batches of 100 rows or 1s\n"
             "  projection 1: orders.public.orders (topic cdc.orders.public.orders) -> "
             "public.orders_to_ship\n"
             "    columns: id -> order_id, customer_id, total -> amount\n"
@@ -389,4 +386,22 @@ TEST_CASE("enum names are one table per enum, read back by to_string", "[config]
   check_names(kOpNames);
   CHECK(to_string(Op::kTruncate) == "t");
   CHECK(to_string(UnknownVersion::kDeadLetter) == "dead_letter");
+}
+
+TEST_CASE("a sink-only file may scale out with sink.group") {
+  TempDir dir;
+  const PairConfig c = load_file(dir.write("apply.yaml", R"(daemon: { id: orders-to-shipping }
+kafka: { brokers: "k1:9092" }
+sink:
+  module: shipping
+  dsn: "host=db2 dbname=shipping"
+  group: shipping-apply
+  projections: [{ from: orders.public.orders, to: public.orders_to_ship }]
+)"),
+                                 fake_env());
+  REQUIRE(c.sink);
+  CHECK(c.sink->group == "shipping-apply");
+  CHECK_THAT(describe(c), Catch::Contains("  consumer groups shipping-apply.<schema>.<table>, "
+                                          "partitions shared with every daemon running this "
+                                          "file; batches of"));
 }
