@@ -43,8 +43,11 @@ struct ApplyPipeline::Impl {
        ApplyStats& st)
       : pair(p), sink(*p.sink), proj(pr), store(s), stats(st) {}
   // The consumer before the members its rebalance hooks use, but after the messages it gave
-  // out: rd_kafka_destroy waits until every message is released (it hung there once).
+  // out, those of the batch being applied included: rd_kafka_destroy waits until every message
+  // is released (it hung there twice: the merge of the applier thread and the group hooks
+  // reset the consumer while the thread still held its last batch).
   ~Impl() {
+    applying.reset();
     entries.clear();
     batch.clear();
     consumer.reset();
