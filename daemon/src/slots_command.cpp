@@ -75,8 +75,9 @@ int slots_list_command(const std::string& config_path) {
                 config::redact_dsn(src.dsn).c_str());
     try {
       auto conn = connect_source(src);
-      const std::string database = conn.query_value("SELECT current_database()");
-      const auto rows = pgsource::SourceCatalog(conn).modsync_slots(src.slot);
+      pgsource::SourceCatalog catalog(conn);
+      const std::string database = catalog.database();
+      const auto rows = catalog.modsync_slots(src.slot);
       if (rows.empty() || rows.front().name != src.slot) {
         std::printf("  slot %s does not exist yet: `modsync run` creates it at start\n",
                     src.slot.c_str());

@@ -157,6 +157,10 @@ std::vector<SlotRow> SourceCatalog::modsync_slots(const std::string& configured)
   return rows;
 }
 
+std::string SourceCatalog::database() {
+  return conn_.query_value("SELECT current_database()");
+}
+
 std::optional<SlotState> SourceCatalog::usable_slot(const std::string& name,
                                                     std::string_view context) {
   auto s = slot(name);

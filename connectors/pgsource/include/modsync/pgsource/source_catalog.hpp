@@ -71,6 +71,8 @@ class SourceCatalog {
   /// database whose name starts with "modsync_"; the configured one first (the operator
   /// commands' listing).
   std::vector<SlotRow> modsync_slots(const std::string& configured);
+  /// The connected database's name (a slot's `database` is compared with it).
+  std::string database();
 
   /// Writes a non-transactional logical message that the slot will decode, so an idle
   /// database's slot still advances while other databases of the cluster write WAL.
