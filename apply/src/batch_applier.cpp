@@ -85,6 +85,12 @@ void BatchApplier::apply_range(size_t from, size_t to) {
   auto& entries = *entries_;
   try {
     writer_.begin();
+    for (size_t i = from; i < to; ++i) {
+      if (entries[i].kind == Kind::kTruncate) {
+        writer_.lock_for_truncate();
+        break;
+      }
+    }
     const auto merge = [&] {
       writer_.apply(segment_.text(), segment_.distinct_keys());
       segment_.clear();

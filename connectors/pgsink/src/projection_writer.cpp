@@ -211,6 +211,14 @@ void ProjectionWriter::apply(std::string_view copy_data, bool distinct_keys) {
   stage_used_ = true;
 }
 
+void ProjectionWriter::lock_for_truncate() {
+  // SHARE ROW EXCLUSIVE waits for the merges in flight (ROW EXCLUSIVE) to commit, holds later
+  // ones until this batch commits (their statements then see its mark), and serialises
+  // truncates with each other.
+  conn_.exec(fmt::format("LOCK TABLE {}.{} IN SHARE ROW EXCLUSIVE MODE",
+                         conn_.quote_ident(table_.name.schema), conn_.quote_ident(table_.name.table)));
+}
+
 void ProjectionWriter::truncate(const Position& position) {
   if (!positioned()) {
     conn_.exec(truncate_sql_);

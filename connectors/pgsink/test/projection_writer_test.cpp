@@ -1,7 +1,12 @@
 // ProjectionWriter's merge on a real subscriber database.
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 
@@ -57,4 +62,52 @@ TEST_CASE("a stage of distinct keys merges as the sorting merge does", "[integra
   }
   CHECK(results[0] == "1=new@0/10,2=kept@0/5,4=newer@0/50,5=born@0/10");
   CHECK(results[1] == results[0]);
+}
+
+// Two connections applying one projection (sink.workers, sink.group replicas): a truncate on
+// one and a merge of an older row on the other, at the same time. The merge did not see the
+// truncate's uncommitted mark and the truncate's DELETE did not see the merge's uncommitted
+// row, so the row older than the truncate survived it. lock_for_truncate holds the merge until
+// the truncate commits; the merge then sees the mark and drops the row.
+TEST_CASE("a merge beside a truncate on another connection does not keep older rows",
+          "[integration][pgsink]") {
+  testing::PgCluster pg;
+  pg.create_database("ship");
+  const config::EffectiveDsn dsn{pg.dsn("ship"), ""};
+  auto truncating = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink a");
+  auto merging = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink b");
+  pgsink::ProjectionWriter::ensure_offsets_table(truncating);
+  for (const char* table : {"keyed", "appended"}) {
+    CAPTURE(table);
+    const bool keyed = std::string(table) == "keyed";
+    pg.exec("ship", fmt::format("CREATE TABLE {} (id int {}, v text, _modsync_lsn pg_lsn, "
+                                "_modsync_seq int); INSERT INTO {} VALUES (1, 'before', '0/5', 0)",
+                                table, keyed ? "PRIMARY KEY" : "", table));
+    auto target = pgsink::describe_target(truncating, {"public", table});
+    REQUIRE(target);
+    const pgsink::WriterOptions options{std::string("p/public.") + table, {"id", "v"}, ""};
+    pgsink::ProjectionWriter a(truncating, *target, options);
+    pgsink::ProjectionWriter b(merging, *target, options);
+    pgsink::StageLines lines;
+    lines.begin_line(Position{Lsn{0x50}, 0});  // older than the truncate at 0/100
+    pgsink::append_copy_escaped("2", lines.next_value());
+    pgsink::append_copy_escaped("older", lines.next_value());
+    lines.end_line(pgsink::StageOp::kUpsert);
+
+    a.begin();
+    a.lock_for_truncate();
+    a.truncate(Position{Lsn{0x100}, 0});
+    std::atomic<bool> merged{false};
+    std::thread other([&] {
+      b.begin();
+      b.apply(lines.text());
+      b.commit();
+      merged = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK_FALSE(merged.load());  // waits for the truncate's commit
+    a.commit();
+    other.join();
+    CHECK(pg.query_value("ship", fmt::format("SELECT count(*) FROM {}", table)) == "0");
+  }
 }

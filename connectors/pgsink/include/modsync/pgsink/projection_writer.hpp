@@ -68,6 +68,12 @@ class ProjectionWriter {
   /// go, and older events still to come are ignored. Targets without the position columns get
   /// a plain TRUNCATE.
   void truncate(const Position& position);
+  /// Before the first statement of a batch that holds a truncate: locks the target against
+  /// the merges of other connections (sink.workers, sink.group replicas) until this batch
+  /// commits. Without it a merge running beside the truncate did not see its mark yet, and
+  /// the truncate's DELETE did not see the merge's rows: an older row survived the truncate.
+  /// Taken first, so a batch never upgrades its lock (two batches upgrading deadlock).
+  void lock_for_truncate();
   void save_offsets(const std::vector<StoredOffset>& offsets);
   void commit();
   /// Rolls back an open batch; safe to call when none is open.
