@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -16,11 +19,13 @@
 #include "modsync/kafka/consumer.hpp"
 #include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
+#include "modsync/observability/logging.hpp"
 #include "modsync/pg/pg_connection.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
 #include "modsync/pgsink/stage_lines.hpp"
 #include "partition_claims.hpp"
 #include "projection_plan.hpp"
+#include "thread_name.hpp"
 
 namespace modsync::apply {
 
@@ -36,17 +41,29 @@ std::string ApplyPipeline::projection_id(const config::PairConfig& pair,
   return pair.daemon.id + "/" + projection.to.qualified();
 }
 
-/// The loop wiring the parts: consumer → EventProjector (per event) → BatchApplier (per batch,
-/// on its own thread while the next batch is polled and projected).
-struct ApplyPipeline::Impl {
-  Impl(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
-       ApplyStats& st)
-      : pair(p), sink(*p.sink), proj(pr), store(s), stats(st) {}
+size_t apply_worker_count(uint64_t configured, int partitions) {
+  const size_t most = static_cast<size_t>(std::max(partitions, 1));
+  if (configured > 0) return std::min<size_t>(configured, most);
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min({most, cores, size_t{4}});
+}
+
+namespace {
+
+/// One worker of a projection (sink.workers): its own subscriber connection, writer, batch
+/// applier and consumer, for its share of the topic's partitions. The loop wiring the parts:
+/// consumer → EventProjector (per event) → BatchApplier (per batch, on its own thread while the
+/// next batch is polled and projected). Each batch's transaction commits the offsets of its
+/// own partitions only, so workers never write the same offset rows.
+struct Worker {
+  Worker(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
+         ApplyStats& st, size_t i)
+      : pair(p), sink(*p.sink), proj(pr), store(s), stats(st), index(i) {}
   // The consumer before the members its rebalance hooks use, but after the messages it gave
   // out, those of the batch being applied included: rd_kafka_destroy waits until every message
   // is released (it hung there twice: the merge of the applier thread and the group hooks
   // reset the consumer while the thread still held its last batch).
-  ~Impl() {
+  ~Worker() {
     applying.reset();
     entries.clear();
     batch.clear();
@@ -58,10 +75,10 @@ struct ApplyPipeline::Impl {
   const config::Projection& proj;
   checkpoint::CheckpointStore& store;
   ApplyStats& stats;
+  const size_t index;  ///< among the projection's workers
   std::string context, id, topic;
 
   std::optional<pg::PgConnection> conn;
-  std::unique_ptr<ProjectionPlan> plan;
   std::unique_ptr<ProjectionWriter> writer;
   std::unique_ptr<BatchApplier> applier;
   std::unique_ptr<EventProjector> projector;
@@ -154,8 +171,9 @@ struct ApplyPipeline::Impl {
                  fmt::join(partitions, ","));
   }
 
-  void setup() {
-    id = projection_id(pair, proj);
+  /// Connects to the subscriber database and makes sure modsync's own tables exist.
+  void connect() {
+    id = ApplyPipeline::projection_id(pair, proj);
     topic = config::projection_topic(pair, proj);
     context =
         fmt::format("sink {} projection {} (topic {})", sink.module, proj.to.qualified(), topic);
@@ -163,19 +181,16 @@ struct ApplyPipeline::Impl {
         pg::PgConnection::connect(sink.effective_dsn, pg::PgConnection::Mode::kRegular, context));
     ProjectionWriter::ensure_offsets_table(*conn);
     PartitionClaims::ensure_table(*conn);
+    // The owner recorded is the process (host:pid), whichever of its workers claims: the
+    // claim's epoch is what tells two workers' claims apart.
     claims = std::make_unique<PartitionClaims>(*conn, id, topic, context);
-    plan = ProjectionPlan::prepare(pair, proj, *conn, context);
-    projector = std::make_unique<EventProjector>(*plan);
-    writer = std::make_unique<ProjectionWriter>(*conn, plan->target(), plan->writer_options(id));
-    if (writer->append_only() && !writer->positioned()) {
-      spdlog::warn(
-          "{}: {} has no primary key and no _modsync_lsn/_modsync_seq columns: events "
-          "the capture re-sends after a crash can be inserted twice. Fix: ALTER TABLE {} "
-          "ADD COLUMN _modsync_lsn pg_lsn, ADD COLUMN _modsync_seq integer; and an "
-          "index on them",
-          context, proj.to.qualified(), proj.to.qualified());
-    }
+  }
 
+  /// The writer and the applier for `plan` (prepared once for all workers, on worker 0's
+  /// connection: two workers creating the target at once would collide).
+  void build(const ProjectionPlan& plan) {
+    projector = std::make_unique<EventProjector>(plan);
+    writer = std::make_unique<ProjectionWriter>(*conn, plan.target(), plan.writer_options(id));
     const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     applier = std::make_unique<BatchApplier>(
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
@@ -183,17 +198,28 @@ struct ApplyPipeline::Impl {
                             proj.on_delete == config::OnDelete::kSoft,
                             [this] { claims->check(batch_partitions); }},
         settings, *writer, store, stats);
-    applying = std::make_unique<BatchApplierThread>(*applier);
-    kafka::Producer& metadata = applier->producer();
-    int partitions = 0;
+    applying =
+        std::make_unique<BatchApplierThread>(*applier, fmt::format("apply-w{}-merge", index));
+  }
+
+  int partition_count() {
     try {
-      partitions = metadata.partition_count(topic, std::chrono::seconds(10));
+      return applier->producer().partition_count(topic, std::chrono::seconds(10));
     } catch (const Error& e) {
       fail_retriable("{}: waiting for topic {}: {}", context, topic, e.what());
     }
+  }
+
+  /// Starts the consumer. Default mode: worker `index` of `workers` assigns itself the
+  /// partitions p with p % workers == index, after claiming them. Group mode: each worker is
+  /// one more member of the consumer group.
+  void start(int partitions, size_t workers) {
+    const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     kafka::ConsumerOptions options;
     options.client_id = "modsync-" + pair.daemon.id;
     options.session_timeout_ms = 10000;
+    const std::string share =
+        workers > 1 ? fmt::format(", worker {} of {}", index, workers) : std::string();
     if (!sink.group.empty()) {
       // Scale-out (docs/scaling.md): the group spreads the partitions over the daemons running
       // this file, and the hooks claim and release them.
@@ -205,18 +231,21 @@ struct ApplyPipeline::Impl {
       consumer->subscribe({topic});
       spdlog::info(
           "{}: applying into {} ({} partitions, shared with the other members of consumer "
-          "group {})",
-          context, proj.to.qualified(), partitions, options.group_id);
+          "group {}{})",
+          context, proj.to.qualified(), partitions, options.group_id, share);
       return;
     }
     options.group_id = "modsync-" + pair.daemon.id + "-" + sink.module;
     consumer = std::make_unique<kafka::Consumer>(settings, options);
-    std::vector<int32_t> all(static_cast<size_t>(partitions));
-    for (int p = 0; p < partitions; ++p) all[static_cast<size_t>(p)] = p;
-    const auto positions = claim(all);
+    std::vector<int32_t> mine;
+    for (int p = 0; p < partitions; ++p)
+      if (static_cast<size_t>(p) % workers == index) mine.push_back(p);
+    const auto positions = claim(mine);
     consumer->assign(positions);
     publish_positions(stats, positions);
-    spdlog::info("{}: applying into {} ({} partitions)", context, proj.to.qualified(), partitions);
+    spdlog::info("{}: applying into {} ({} partitions{}{})", context, proj.to.qualified(),
+                 partitions, share,
+                 workers > 1 ? fmt::format(": partitions {}", fmt::join(mine, ",")) : "");
   }
 
   /// Projects the batch's events; throws at an event of an unknown schema version under
@@ -256,7 +285,6 @@ struct ApplyPipeline::Impl {
   }
 
   void run(const std::atomic<bool>& stop) {
-    setup();
     stats.state = ApplyStats::State::kApplying;
     const size_t max_rows = std::max<uint64_t>(1, sink.batch_rows);
     const auto batch_time = std::chrono::milliseconds(sink.batch_time);
@@ -289,6 +317,105 @@ struct ApplyPipeline::Impl {
     }
     applying->drain();
     consumer->close();
+  }
+};
+
+}  // namespace
+
+/// A projection's workers (sink.workers), each on its own thread; one worker runs on the
+/// caller's thread.
+struct ApplyPipeline::Impl {
+  Impl(const config::PairConfig& p, const config::Projection& pr, checkpoint::CheckpointStore& s,
+       ApplyStats& st)
+      : pair(p), proj(pr), store(s), stats(st) {}
+  // The workers before the plan their projectors read.
+  ~Impl() { workers.clear(); }
+
+  const config::PairConfig& pair;
+  const config::Projection& proj;
+  checkpoint::CheckpointStore& store;
+  ApplyStats& stats;
+  std::unique_ptr<ProjectionPlan> plan;
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  /// Worker 0 prepares the target (creating it with create_table) before any other worker
+  /// connects, and learns the partition count the worker count depends on.
+  void setup() {
+    auto& first = *workers.emplace_back(std::make_unique<Worker>(pair, proj, store, stats, 0));
+    first.connect();
+    plan = ProjectionPlan::prepare(pair, proj, *first.conn, first.context);
+    first.build(*plan);
+    if (first.writer->append_only() && !first.writer->positioned()) {
+      spdlog::warn(
+          "{}: {} has no primary key and no _modsync_lsn/_modsync_seq columns: events "
+          "the capture re-sends after a crash can be inserted twice. Fix: ALTER TABLE {} "
+          "ADD COLUMN _modsync_lsn pg_lsn, ADD COLUMN _modsync_seq integer; and an "
+          "index on them",
+          first.context, proj.to.qualified(), proj.to.qualified());
+    }
+    const int partitions = first.partition_count();
+    // In a consumer group the default is one member per daemon: the group balances members,
+    // not daemons, so daemons with more members than others would get more partitions.
+    const uint64_t configured =
+        pair.sink->workers > 0 || pair.sink->group.empty() ? pair.sink->workers : 1;
+    const size_t n = apply_worker_count(configured, partitions);
+    if (pair.sink->workers > n) {
+      spdlog::info("{}: sink.workers is {}, but the topic has {} partition(s): {} worker(s) run",
+                   first.context, pair.sink->workers, partitions, n);
+    }
+    for (size_t i = 1; i < n; ++i) {
+      auto& w = *workers.emplace_back(std::make_unique<Worker>(pair, proj, store, stats, i));
+      w.connect();
+      w.build(*plan);
+    }
+    for (auto& w : workers) w->start(partitions, n);
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    setup();
+    if (workers.size() == 1) {
+      workers[0]->run(stop);
+      return;
+    }
+    // Any worker's failure stops them all: the supervisor starts the projection over, and
+    // every worker resumes from its partitions' stored offsets.
+    std::atomic<bool> halt{false};
+    std::mutex mutex;
+    std::condition_variable finished_cv;
+    size_t finished = 0;
+    std::exception_ptr error;
+    const std::string topic = workers[0]->topic;
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < workers.size(); ++i) {
+      threads.emplace_back([&, i] {
+        set_thread_name(fmt::format("apply-w{}", i));
+        observability::ScopedLogContext ctx("pair", pair.daemon.id);
+        observability::ScopedLogContext module("module", pair.sink->module);
+        observability::ScopedLogContext table("table", proj.to.qualified());
+        observability::ScopedLogContext topic_field("topic", topic);
+        observability::ScopedLogContext worker("worker", std::to_string(i));
+        std::exception_ptr failed;
+        try {
+          workers[i]->run(halt);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+        std::lock_guard lock(mutex);
+        if (failed && !error) error = failed;
+        if (failed) halt = true;
+        ++finished;
+        finished_cv.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(mutex);
+      while (finished < threads.size()) {
+        if (stop.load(std::memory_order_relaxed)) halt = true;
+        finished_cv.wait_for(lock, std::chrono::milliseconds(100));
+      }
+    }
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
   }
 };
 

@@ -2,10 +2,12 @@
 
 #include <utility>
 
+#include "thread_name.hpp"
+
 namespace modsync::apply {
 
-BatchApplierThread::BatchApplierThread(BatchApplier& applier)
-    : applier_(applier), thread_([this] { run(); }) {}
+BatchApplierThread::BatchApplierThread(BatchApplier& applier, std::string name)
+    : applier_(applier), name_(std::move(name)), thread_([this] { run(); }) {}
 
 BatchApplierThread::~BatchApplierThread() {
   {
@@ -50,6 +52,7 @@ void BatchApplierThread::check() {
 }
 
 void BatchApplierThread::run() {
+  if (!name_.empty()) set_thread_name(name_);
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait(lock, [this] { return busy_ || stop_; });

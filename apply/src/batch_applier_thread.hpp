@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -22,7 +23,8 @@ namespace modsync::apply {
 /// every message of the handle is freed).
 class BatchApplierThread {
  public:
-  explicit BatchApplierThread(BatchApplier& applier);
+  /// `name`: the thread's name (thread_name.hpp); "" keeps the one it inherits.
+  explicit BatchApplierThread(BatchApplier& applier, std::string name = {});
   ~BatchApplierThread();
   BatchApplierThread(const BatchApplierThread&) = delete;
   BatchApplierThread& operator=(const BatchApplierThread&) = delete;
@@ -47,6 +49,7 @@ class BatchApplierThread {
   void wait_idle(std::unique_lock<std::mutex>& lock);
 
   BatchApplier& applier_;
+  std::string name_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool busy_ = false;  ///< a batch is handed over and not yet applied

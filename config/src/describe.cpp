@@ -79,6 +79,7 @@ void describe_sink(const PairConfig& pair, const SinkConfig& s, std::string& out
         "this file; batches of {} rows or {}\n",
         s.group, s.batch_rows, format_duration(s.batch_time));
   }
+  if (s.workers > 0) out += fmt::format("  {} worker(s) per projection\n", s.workers);
   for (size_t i = 0; i < s.projections.size(); ++i) {
     const Projection& p = s.projections[i];
     const std::string from =

@@ -14,8 +14,10 @@ namespace modsync::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kSinkKeys = {
-    "module", "dsn", "password_file", "batch_rows", "batch_time", "group", "projections"};
+constexpr std::array<std::string_view, 8> kSinkKeys = {
+    "module", "dsn", "password_file", "batch_rows", "batch_time", "group", "workers", "projections"};
+/// Each worker is one more subscriber connection, consumer and pair of threads.
+constexpr uint64_t kMaxWorkers = 64;
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
                                                               "to",           "columns",
                                                               "where",        "ops",
@@ -44,6 +46,9 @@ SinkConfig SinkParser::parse(const Field& field) {
             json_quoted(*v), "use only letters, digits, '.', '_' and '-'");
       s.group = *v;
     }
+  }
+  if (auto f = map->get("workers")) {
+    if (auto v = r_.positive_integer(*f, kMaxWorkers)) s.workers = *v;
   }
   if (auto f = map->require("projections", "a non-empty list of projections",
                             "[{ from: orders.public.orders, to: public.orders }]")) {

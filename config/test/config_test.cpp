@@ -197,6 +197,7 @@ sink:
   CHECK(c.sink->batch_rows == 5000);
   CHECK(c.sink->batch_time == 10ms);
   CHECK(c.sink->group.empty());
+  CHECK(c.sink->workers == 0);  // chosen at start from the partitions and cores
   const Projection& p = c.sink->projections.at(0);
   CHECK(p.to == TableName{"public", "orders_to_ship"});
   CHECK_FALSE(p.columns);
@@ -396,11 +397,14 @@ sink:
   module: shipping
   dsn: "host=db2 dbname=shipping"
   group: shipping-apply
+  workers: 3
   projections: [{ from: orders.public.orders, to: public.orders_to_ship }]
 )"),
                                  fake_env());
   REQUIRE(c.sink);
   CHECK(c.sink->group == "shipping-apply");
+  CHECK(c.sink->workers == 3);
+  CHECK_THAT(describe(c), Catch::Contains("  3 worker(s) per projection\n"));
   CHECK_THAT(describe(c), Catch::Contains("  consumer groups shipping-apply.<schema>.<table>, "
                                           "partitions shared with every daemon running this "
                                           "file; batches of"));

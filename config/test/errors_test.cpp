@@ -68,6 +68,25 @@ TEST_CASE("a bad sink group names the characters a group may have", "[config][er
            "\"ship apply\". Fix: use only letters, digits, '.', '_' and '-'."});
 }
 
+TEST_CASE("sink.workers must be a count from 1 to 64", "[config][errors]") {
+  const auto with_workers = [](const std::string& workers) {
+    return errors_of(kHead + "sink:\n  module: shipping\n  dsn: host=db\n  workers: " + workers +
+                     "\n  projections: [{ from: orders.public.orders, to: orders }]\n");
+  };
+  CHECK(with_workers("0") ==
+        std::vector<std::string>{
+            "orders.yaml:8:3: sink.workers: expected a whole number from 1 to 64; got \"0\". "
+            "Fix: write a number such as 1000 (no units, no separators)."});
+  CHECK(with_workers("65") ==
+        std::vector<std::string>{
+            "orders.yaml:8:3: sink.workers: expected a whole number from 1 to 64; got \"65\". "
+            "Fix: write a number from 1 to 64."});
+  CHECK(with_workers("four") ==
+        std::vector<std::string>{
+            "orders.yaml:8:3: sink.workers: expected a whole number from 1 to 64; got "
+            "\"four\". Fix: write a number such as 1000 (no units, no separators)."});
+}
+
 TEST_CASE("a scale-out sink in a pair with a source is refused, naming the slot", "[config][errors]") {
   const auto errors = errors_of(kHead + R"(source:
   module: orders

@@ -17,13 +17,17 @@
 #       timed for information only and stopped.
 #   (c) modsync apply (apply-only config, four projections) into `proj`: time from the daemon's
 #       start until modsync.offsets sums to the number of events on Kafka (every event consumed
-#       and committed with its batch). Apply only: the events are already on Kafka.
+#       and committed with its batch). Apply only: the events are already on Kafka. sink.workers
+#       is left to its default (min(partitions, cores, 4)).
+#   (d) the same apply once per count in BENCH_APPLY_WORKERS (default "1 4"), sink.workers set to
+#       it, each into its own clone of `proj` (proj_w1, proj_w4, … made before the workload).
 # At the end each table of `native` and `proj` is compared with the source (count and an
 # order-free hash of the rows); a difference fails the benchmark.
 #
 # Usage: apply_throughput.sh BUILD_DIR   (env: BENCH_SCALE=10 BENCH_SECONDS=20 BENCH_CLIENTS=4,
 #        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
-#        BENCH_PERF=1 (the apply daemon into BUILD_DIR/bench/apply.perf.data), BENCH_KEEP=1)
+#        BENCH_APPLY_WORKERS, BENCH_PERF=1 (the apply daemon into BUILD_DIR/bench/apply.perf.data),
+#        BENCH_KEEP=1)
 set -euo pipefail
 build=${1:-build}
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +40,7 @@ clients=${BENCH_CLIENTS:-4}
 # at most); compressed, its events fit.
 export BENCH_KAFKA_PROPERTIES=${BENCH_KAFKA_PROPERTIES-compression.type: lz4}
 db=bench
+read -r -a worker_counts <<<"${BENCH_APPLY_WORKERS:-1 4}"
 tables=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 declare -A columns=(
   [pgbench_accounts]="aid, bid, abalance, filler"
@@ -61,6 +66,9 @@ ALTER TABLE pgbench_accounts ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD C
 ALTER TABLE pgbench_branches ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD COLUMN _modsync_seq integer DEFAULT 0;
 ALTER TABLE pgbench_tellers  ADD COLUMN _modsync_lsn pg_lsn DEFAULT '0/0', ADD COLUMN _modsync_seq integer DEFAULT 0;
 SQL
+for w in "${worker_counts[@]}"; do
+  bench_psql "$sub" postgres -c "CREATE DATABASE proj_w$w TEMPLATE proj"
+done
 bench_psql "$src" "$db" >/dev/null <<SQL
 CREATE PUBLICATION bench_pub FOR TABLE $(IFS=,; echo "${tables[*]}");
 SELECT 1 FROM pg_create_logical_replication_slot('bench_native', 'pgoutput');
@@ -121,9 +129,24 @@ echo "  modsync apply: ${apply_s}s, $apply_rate rows/s (daemon CPU ${apply_cpu}s
   "peak RSS $((apply_hwm_kb / 1024)) MiB)"
 echo "  modsync / native: $ratio (target >= 2)"
 
-# Correctness: every table of both subscribers equals the source.
+# (d) modsync apply with sink.workers set, each count into its own database.
+declare -A workers_rate workers_cpu workers_sink_cpu workers_hwm_kb
+for w in "${worker_counts[@]}"; do
+  bench_apply_with_workers "$w" "$sub" "proj_w$w" "$events" "${tables[@]}" || exit 1
+  workers_sink_cpu[$w]=$bench_sink_cpu_s
+  workers_rate[$w]=$(bench_calc "round($rows / $bench_elapsed_s)")
+  workers_cpu[$w]=$bench_daemon_cpu_s
+  workers_hwm_kb[$w]=$bench_daemon_hwm_kb
+  echo "  modsync apply, sink.workers $w: ${bench_elapsed_s}s, ${workers_rate[$w]} rows/s" \
+    "(daemon CPU ${workers_cpu[$w]}s = $(bench_us_per_row "${workers_cpu[$w]}" "$rows") µs/row," \
+    "sink backends CPU ${workers_sink_cpu[$w]}s = $(bench_us_per_row "${workers_sink_cpu[$w]}" "$rows") µs/row," \
+    "peak RSS $((workers_hwm_kb[$w] / 1024)) MiB); / native: $(bench_ratio "${workers_rate[$w]}" "$native_rate")"
+done
+
+# Correctness: every table of every subscriber database equals the source.
 equal_native=0
 equal_proj=0
+declare -A equal_workers
 for t in "${tables[@]}"; do
   q="SELECT ${columns[$t]} FROM $t"
   want=$(bench_checksum "$src" "$db" "$q")
@@ -131,7 +154,13 @@ for t in "${tables[@]}"; do
   got_proj=$(bench_checksum "$sub" proj "$q")
   [ "$got_native" = "$want" ] && equal_native=$((equal_native + 1))
   [ "$got_proj" = "$want" ] && equal_proj=$((equal_proj + 1))
-  echo "  $t: source $want, native $got_native, modsync $got_proj"
+  line="  $t: source $want, native $got_native, modsync $got_proj"
+  for w in "${worker_counts[@]}"; do
+    got=$(bench_checksum "$sub" "proj_w$w" "$q")
+    [ "$got" = "$want" ] && equal_workers[$w]=$((${equal_workers[$w]:-0} + 1))
+    line+=", $w worker(s) $got"
+  done
+  echo "$line"
 done
 
 bench_result apply_rows "$rows" rows
@@ -141,6 +170,18 @@ bench_result modsync_apply_cpu_s "$apply_cpu" s
 bench_result modsync_apply_sink_backend_cpu_s "$sink_cpu" s
 bench_result modsync_apply_peak_rss "$((apply_hwm_kb / 1024))" MiB
 bench_result modsync_apply_tables_equal "$equal_proj" tables "${#tables[@]}" "$(bench_ratio "$equal_proj" "${#tables[@]}")"
+for w in "${worker_counts[@]}"; do
+  bench_result "modsync_apply_w${w}_rows_per_s" "${workers_rate[$w]}" rows/s "$native_rate" \
+    "$(bench_ratio "${workers_rate[$w]}" "$native_rate")"
+  bench_result "modsync_apply_w${w}_cpu_us_per_row" "$(bench_us_per_row "${workers_cpu[$w]}" "$rows")" us/row
+  bench_result "modsync_apply_w${w}_sink_backend_cpu_us_per_row" \
+    "$(bench_us_per_row "${workers_sink_cpu[$w]}" "$rows")" us/row
+  bench_result "modsync_apply_w${w}_peak_rss" "$((workers_hwm_kb[$w] / 1024))" MiB
+  if [ "${equal_workers[$w]:-0}" -ne "${#tables[@]}" ]; then
+    echo "bench: the projection applied with $w worker(s) differs from the source (${equal_workers[$w]:-0} of ${#tables[@]} tables equal)" >&2
+    exit 1
+  fi
+done
 if [ "$equal_proj" -ne "${#tables[@]}" ] || [ "$equal_native" -ne "${#tables[@]}" ]; then
   echo "bench: a subscriber differs from the source (native: $equal_native, modsync: $equal_proj of ${#tables[@]} tables equal)" >&2
   exit 1

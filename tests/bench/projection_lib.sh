@@ -294,6 +294,7 @@ sink:
   module: benchsink
   dsn: "$sink_dsn"
   ${BENCH_SINK_BATCH:-}
+  ${BENCH_SINK_WORKERS:+workers: $BENCH_SINK_WORKERS}
   projections:
 YAML
 }
@@ -312,6 +313,24 @@ bench_run_until_consumed() {
   bench_elapsed_s=$(bench_calc "round($t1 - $t0, 3)")
   bench_daemon_cpu_s=$(bench_cpu_s "$modsync_pid")
   bench_daemon_hwm_kb=$(bench_vm VmHWM "$modsync_pid")
+}
+
+# Apply only, with sink.workers WORKERS, into database DB of the subscriber on PORT, until EVENTS
+# are consumed: projections bench.public.T -> public.T for each TABLE. Sets bench_elapsed_s,
+# bench_daemon_cpu_s, bench_daemon_hwm_kb (bench_run_until_consumed) and bench_sink_cpu_s (the
+# CPU seconds of the daemon's subscriber backends). Uses $work; the daemon is stopped after.
+bench_apply_with_workers() {
+  local workers=$1 port=$2 db=$3 events=$4 t
+  shift 4
+  local config="$work/apply-w$workers.yaml"
+  BENCH_SINK_WORKERS=$workers bench_write_apply_config "$config" bench-apply \
+    "host=127.0.0.1 port=$port dbname=$db user=postgres" "$BENCH_BROKERS" "$work/state-apply-w$workers"
+  for t in "$@"; do
+    printf '    - { from: bench.public.%s, to: public.%s }\n' "$t" "$t" >>"$config"
+  done
+  bench_run_until_consumed "$port" "$db" "$config" "$work/apply-w$workers.log" "$events" 300 || return 1
+  bench_sink_cpu_s=$(bench_backend_cpu_s "$port" "$db")
+  bench_stop_daemon
 }
 
 bench_run_native_until() {

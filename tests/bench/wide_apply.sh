@@ -17,11 +17,14 @@
 #       its rate and CPU are printed for information (the daemon and its walsender).
 #   (c) modsync apply (apply-only config): time from the daemon's start until modsync.offsets
 #       sums to the number of messages on Kafka (events and tombstones). CPU of the daemon and
-#       of its sink backends; WAL the subscriber wrote meanwhile.
+#       of its sink backends; WAL the subscriber wrote meanwhile. sink.workers: its default.
+#   (d) the same apply once per count in BENCH_APPLY_WORKERS (default "1 4"), sink.workers set to
+#       it, each into its own empty wide in database proj_w<N>.
 # Both subscribers are then compared with the source (count and an order-free hash of the rows).
 #
 # Usage: wide_apply.sh BUILD_DIR   (env: BENCH_WIDE_ROWS=40000 (a multiple of 200; row changes
 #        2.5x that), BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
+#        BENCH_APPLY_WORKERS,
 #        BENCH_PERF=1 (BUILD_DIR/bench/: wide_apply.perf.data the apply daemon, wide_apply_sink.perf.data
 #        its sink backend, wide_native_worker.perf.data the native apply worker), BENCH_KEEP=1)
 set -euo pipefail
@@ -37,6 +40,7 @@ if ((wide_rows % 200 != 0)); then
 fi
 export BENCH_KAFKA_PROPERTIES=${BENCH_KAFKA_PROPERTIES-compression.type: lz4}
 db=bench
+read -r -a worker_counts <<<"${BENCH_APPLY_WORKERS:-1 4}"
 
 bench_workdir wide-apply
 
@@ -51,6 +55,10 @@ bench_psql "$sub" postgres -c "CREATE DATABASE proj"
 wide_create_table "$src" "$db" wide
 wide_create_table "$sub" native wide
 wide_create_table "$sub" proj wide "_modsync_lsn pg_lsn, _modsync_seq integer"
+for w in "${worker_counts[@]}"; do
+  bench_psql "$sub" postgres -c "CREATE DATABASE proj_w$w"
+  wide_create_table "$sub" "proj_w$w" wide "_modsync_lsn pg_lsn, _modsync_seq integer"
+done
 bench_psql "$src" "$db" >/dev/null <<SQL
 CREATE PUBLICATION bench_pub FOR TABLE wide;
 SELECT 1 FROM pg_create_logical_replication_slot('bench_native', 'pgoutput');
@@ -139,10 +147,33 @@ echo "  modsync apply: ${apply_s}s, $apply_rate rows/s, ratio $ratio (target >= 
 echo "  CPU per row: daemon $daemon_us µs, sink backend $sink_us µs (native apply worker $native_us µs);" \
   "subscriber WAL $apply_wal_per_row bytes per row (native $native_wal_per_row)"
 
+# (d) modsync apply with sink.workers set, each count into its own database.
+declare -A workers_rate workers_daemon_us workers_sink_us workers_got
 want=$(bench_checksum "$src" "$db" "SELECT $wide_columns FROM wide")
+for w in "${worker_counts[@]}"; do
+  bench_apply_with_workers "$w" "$sub" "proj_w$w" "$events" wide || exit 1
+  workers_rate[$w]=$(bench_calc "round($rows / $bench_elapsed_s)")
+  workers_daemon_us[$w]=$(bench_us_per_row "$bench_daemon_cpu_s" "$rows")
+  workers_sink_us[$w]=$(bench_us_per_row "$bench_sink_cpu_s" "$rows")
+  workers_got[$w]=$(bench_checksum "$sub" "proj_w$w" "SELECT $wide_columns FROM wide")
+  echo "  modsync apply, sink.workers $w: ${bench_elapsed_s}s, ${workers_rate[$w]} rows/s, ratio" \
+    "$(bench_ratio "${workers_rate[$w]}" "$native_rate"); CPU per row: daemon ${workers_daemon_us[$w]} µs," \
+    "sink backends ${workers_sink_us[$w]} µs; peak RSS $((bench_daemon_hwm_kb / 1024)) MiB"
+  bench_result "wide_apply_w${w}_rows_per_s" "${workers_rate[$w]}" rows/s "$native_rate" \
+    "$(bench_ratio "${workers_rate[$w]}" "$native_rate")"
+  bench_result "wide_apply_w${w}_daemon_us_per_row" "${workers_daemon_us[$w]}" us/row
+  bench_result "wide_apply_w${w}_sink_backend_us_per_row" "${workers_sink_us[$w]}" us/row
+done
+
 got_native=$(bench_checksum "$sub" native "SELECT $wide_columns FROM wide")
 got=$(bench_checksum "$sub" proj "SELECT $wide_columns FROM wide")
-echo "  source $want, native $got_native, modsync $got"
+echo "  source $want, native $got_native, modsync $got$(for w in "${worker_counts[@]}"; do printf ', %s worker(s) %s' "$w" "${workers_got[$w]}"; done)"
+for w in "${worker_counts[@]}"; do
+  if [ "${workers_got[$w]}" != "$want" ]; then
+    echo "bench: the projection applied with $w worker(s) differs from the source" >&2
+    exit 1
+  fi
+done
 
 bench_result wide_apply_rows "$rows" rows
 bench_result wide_native_subscription_rows_per_s "$native_rate" rows/s

@@ -203,9 +203,9 @@ RunResult run_chaos(const RunOptions& o) {
   };
   log(
       fmt::format("seed {} (replay: --seed {} --duration {} --kills {} --features {}); "
-                  "chunk rows {}, batch rows {}, batch time {}ms",
+                  "chunk rows {}, batch rows {}, batch time {}ms, sink workers {}",
                   o.seed, o.seed, o.duration_s, o.kills, o.features.to_string(),
-                  sc.snapshot_chunk_rows, sc.batch_rows, sc.batch_time_ms));
+                  sc.snapshot_chunk_rows, sc.batch_rows, sc.batch_time_ms, sc.sink_workers));
   for (const auto& p : sc.projections)
     log("projection " + p.describe(sc.tables[static_cast<size_t>(p.table)]));
 
@@ -269,12 +269,12 @@ RunResult run_chaos(const RunOptions& o) {
         "snapshot_chunk_rows: {}\n"
         "  heartbeat_interval: 1s\n"
         "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
-        "projections:\n{}",
+        "workers: {}\n  projections:\n{}",
         id, yaml_quote((dir / "state").string()), http_port, yaml_quote(broker.bootstrap()), id,
         produce_errors ? "  properties: { max.in.flight.requests.per.connection: 1 }\n" : "",
         yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
         sc.snapshot_chunk_rows, yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms,
-        projections);
+        sc.sink_workers, projections);
   }
   Daemon daemon(o.binary, config_dir, logs);
   daemon.start();

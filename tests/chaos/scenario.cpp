@@ -36,6 +36,9 @@ const std::vector<std::string> kFeatureNames = {
     // Columns added to and dropped from the source tables while the run goes on (no projection
     // maps them): new schema versions mid-stream, across kills.
     "schema-change",
+    // Several sink connections per projection (sink.workers 2 to 4), partitions spread over
+    // them; off, each projection is applied over one connection.
+    "workers",
 };
 
 const std::vector<std::string> kWords = {"alpha", "beta",   "gamma",  "delta", "omega",
@@ -541,6 +544,8 @@ Scenario Scenario::generate(uint64_t seed, const Features& features) {
       s.projections.push_back(std::move(p));
     }
   }
+  // Drawn last, so the switch leaves every other draw of a seed as it was.
+  if (features.has("workers")) s.sink_workers = pick<int>(rng, {2, 3, 4});
   return s;
 }
 

@@ -101,6 +101,7 @@ struct Scenario {
   int snapshot_chunk_rows = 100;
   int batch_rows = 500;
   int batch_time_ms = 10;
+  int sink_workers = 1;  ///< sink.workers: 2 to 4 with the `workers` switch
 
   /// Draws everything from `seed`.
   static Scenario generate(uint64_t seed, const Features& features);

@@ -69,13 +69,7 @@ TEST_CASE(
     "[integration][apply][group]") {
   ApplyHarness h(
       {.topics = {{"shop.public.items", kPartitions}, {"shop.public.log", kPartitions}}});
-  h.src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");
-  h.src("CREATE TABLE log (at int NOT NULL, what text)");
-  // Append-only without position columns on purpose: an event applied twice shows as two rows.
-  h.sub(
-      "CREATE TABLE items (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
-      "_modsync_seq integer); CREATE TABLE log (at int, what text)");
-  const auto capture = h.write_config("cap", "tables: [items, log]\nsnapshot: never", "");
+  const auto capture = h.create_items_and_log();
   const auto sink =
       h.write_config("grp", "",
                      "- from: shop.public.items\n  to: items\n"
@@ -108,25 +102,15 @@ TEST_CASE(
                            "INSERT INTO items VALUES (:id, 1) ON CONFLICT (id) DO UPDATE SET qty "
                            "= items.qty + 1;\n"
                            "INSERT INTO log VALUES (:id, 'x');\n";
-  const std::string port = std::to_string(h.pg().port());
-  const auto pgbench = [&](int seconds) {
-    return ChildProcess({"pgbench", "-h", h.pg().host(), "-p", port, "-U", "postgres", "-n", "-f",
-                         script.string(), "-c", "2", "-j", "2", "-R", "300", "-T",
-                         std::to_string(seconds), "shop"});
-  };
-  const std::string items_src = "SELECT id, qty FROM items WHERE qty <> 3 ORDER BY id";
-  const std::string items_sub = "SELECT id, qty FROM items ORDER BY id";
-  const std::string log =
-      "SELECT count(*), md5(string_agg(at || what, ',' ORDER BY at, what)) FROM log";
-
+  const auto pgbench = [&](int seconds) { return h.pgbench(script, seconds, 300); };
   // The projections equal the filtered source, and the append-only one holds each change once.
   const auto expect_projections = [&](const std::string& daemons) {
-    const bool items_same = h.converges(items_src, items_sub, 60s);
-    INFO("items: " << h.last_difference() << daemons);
-    CHECK(items_same);
-    const bool log_same = h.converges(log, log, 30s);
-    INFO("log: " << h.last_difference() << daemons);
-    CHECK(log_same);
+    const std::string log =
+        "SELECT count(*), md5(string_agg(at || what, ',' ORDER BY at, what)) FROM log";
+    h.check_converge({{"items", "SELECT id, qty FROM items WHERE qty <> 3 ORDER BY id",
+                       "SELECT id, qty FROM items ORDER BY id"},
+                      {"log", log, log}},
+                     daemons);
   };
 
   {

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include "modsync/testing/eventually.hpp"
@@ -70,6 +71,31 @@ testing::ChildProcess ApplyHarness::start(const std::filesystem::path& config,
     }
   }
   return daemon;
+}
+
+void ApplyHarness::check_converge(const std::vector<Same>& checks, const std::string& context,
+                                  std::chrono::milliseconds timeout) {
+  for (const auto& c : checks) {
+    const bool same = converges(c.src_query, c.sub_query, timeout);
+    INFO(c.name << ": " << last_difference_ << context);
+    CHECK(same);
+  }
+}
+
+std::filesystem::path ApplyHarness::create_items_and_log() {
+  src("CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL)");
+  src("CREATE TABLE log (at int NOT NULL, what text)");
+  sub("CREATE TABLE items (id int PRIMARY KEY, qty int, _modsync_lsn pg_lsn, "
+      "_modsync_seq integer); CREATE TABLE log (at int, what text)");
+  return write_config("cap", "tables: [items, log]\nsnapshot: never", "");
+}
+
+testing::ChildProcess ApplyHarness::pgbench(const std::filesystem::path& script, int seconds,
+                                            int rate) {
+  return testing::ChildProcess({"pgbench", "-h", pg_.host(), "-p", std::to_string(pg_.port()),
+                                "-U", "postgres", "-n", "-f", script.string(), "-c", "2", "-j",
+                                "2", "-R", std::to_string(rate), "-T", std::to_string(seconds),
+                                "shop"});
 }
 
 void ApplyHarness::stop(testing::ChildProcess& daemon) {

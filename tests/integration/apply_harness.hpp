@@ -49,11 +49,30 @@ class ApplyHarness {
   /// SIGTERM; requires a clean exit 0.
   static void stop(testing::ChildProcess& daemon);
 
+  /// The tables of the tests that kill or move apply mid-stream, in shop and ship: items (id
+  /// key, qty) and log (at, what), the latter append-only in ship without position columns on
+  /// purpose, so an event applied twice shows as two rows. Returns the capture-only config
+  /// "cap" of both (snapshot: never).
+  std::filesystem::path create_items_and_log();
+
+  /// pgbench running `script` on shop with 2 clients at `rate` transactions/s for `seconds`
+  /// (the load of the tests that kill or move apply mid-stream); wait() for its exit status.
+  testing::ChildProcess pgbench(const std::filesystem::path& script, int seconds, int rate);
+
   /// True once `src_query` on shop and `sub_query` on ship return the same rows (text form),
   /// within `timeout`. On false, last_difference() shows both sides.
   bool converges(const std::string& src_query, const std::string& sub_query,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
   const std::string& last_difference() const { return last_difference_; }
+
+  /// A query pair that must converge: `src_query` on shop, `sub_query` on ship.
+  struct Same {
+    std::string name, src_query, sub_query;
+  };
+  /// CHECKs (Catch) that each of `checks` converges within `timeout`; a failure shows its name,
+  /// the difference and `context` (e.g. the daemons' output).
+  void check_converge(const std::vector<Same>& checks, const std::string& context,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   /// True once the subscriber's modsync.offsets record `events` consumed events of `topic`
   /// (the sum of next offsets over its partitions: every event, applied or skipped, counts),

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "modsync/apply/apply_stats.hpp"
@@ -8,6 +10,11 @@
 #include "modsync/config/config.hpp"
 
 namespace modsync::apply {
+
+/// How many workers apply a projection whose topic has `partitions` partitions:
+/// sink.workers when set (`configured` > 0), else min(partitions, cores, 4); never more than
+/// the partitions, since a worker applies whole partitions.
+size_t apply_worker_count(uint64_t configured, int partitions);
 
 /// One projection: change events from a Kafka topic → filtered, mapped rows in a subscriber
 /// table, effectively once.
@@ -17,7 +24,9 @@ namespace modsync::apply {
 /// none), and applies batches bounded by sink.batch_rows and sink.batch_time, each in one
 /// transaction that also records the batch's offsets. Poison events go to the dead-letter
 /// topic; the projection continues. Errors throw modsync::Error; a new run() resumes exactly
-/// after the last committed batch. Threads: run() blocks its thread; stats are readable anywhere.
+/// after the last committed batch. With several workers (sink.workers, apply_worker_count) each
+/// applies its share of the partitions over its own connection, on its own thread; a failure
+/// of one stops all. Threads: run() blocks its thread; stats are readable anywhere.
 class ApplyPipeline {
  public:
   /// `pair.sink` must be set and `projection` one of its projections; all must outlive this.
