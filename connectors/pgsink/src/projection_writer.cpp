@@ -105,8 +105,15 @@ void ProjectionWriter::build_sql() {
       return;
     }
     // Without a key, the stored position is what recognises an event re-sent by the capture
-    // after a crash: each source row change is inserted once.
-    merge_sql_ = fmt::format(
+    // after a crash: each source row change is inserted once. A keyless event has no key to
+    // pick its partition, so a re-sent copy may travel on another partition than the first,
+    // applied by another connection (sink.workers, sink.group) at the same time: neither
+    // insert saw the other's uncommitted row, and both stayed. The projection's append lock,
+    // held until commit, makes such merges take turns; the INSERT, a statement of its own, then
+    // sees the row the other committed.
+    append_lock_sql_ = fmt::format("SELECT pg_advisory_xact_lock({}, hashtext({}))",
+                                   kAppendLockClass, projection);
+    merge_sql_ = append_lock_sql_ + "; " + fmt::format(
         "INSERT INTO {0} ({1}, _modsync_lsn, _modsync_seq) SELECT {2}, l.lsn, l.seq FROM "
         "(SELECT DISTINCT ON (lsn, seq) * FROM {3} s WHERE s.op = 'u' AND {4} ORDER BY lsn, seq) l "
         "WHERE NOT EXISTS (SELECT 1 FROM {0} t WHERE t._modsync_lsn = l.lsn AND t._modsync_seq = "
@@ -215,7 +222,10 @@ void ProjectionWriter::lock_for_truncate() {
   // SHARE ROW EXCLUSIVE waits for the merges in flight (ROW EXCLUSIVE) to commit, holds later
   // ones until this batch commits (their statements then see its mark), and serialises
   // truncates with each other.
-  conn_.exec(fmt::format("LOCK TABLE {}.{} IN SHARE ROW EXCLUSIVE MODE",
+  // The append lock first, as the merges take it before their table lock: the same order
+  // everywhere, so the two never deadlock.
+  conn_.exec(fmt::format("{}LOCK TABLE {}.{} IN SHARE ROW EXCLUSIVE MODE",
+                         append_lock_sql_.empty() ? "" : append_lock_sql_ + "; ",
                          conn_.quote_ident(table_.name.schema), conn_.quote_ident(table_.name.table)));
 }
 

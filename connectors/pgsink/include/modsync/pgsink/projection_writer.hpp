@@ -40,6 +40,10 @@ class ProjectionWriter {
 
   /// The advisory lock key ensure_offsets_table holds while it creates: "modsync" in ASCII.
   static constexpr int64_t kSchemaLockKey = 30803249686212195;
+  /// The first key of the two-key advisory lock a positioned append-only projection's merges
+  /// take ("mods" in ASCII; the second is hashtext(projection id)). Two-key locks never
+  /// collide with one-key ones such as kSchemaLockKey.
+  static constexpr int32_t kAppendLockClass = 1836016755;
 
   /// Creates schema modsync and tables modsync.offsets and modsync.truncates if missing. Safe
   /// to call from several connections at once (it serialises them with an advisory lock).
@@ -94,6 +98,8 @@ class ProjectionWriter {
   std::string stage_;
   std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
   std::string merge_distinct_sql_;  ///< merge_sql_ for a stage without repeated keys
+  /// Positioned append-only targets: takes the projection's append lock (build_sql).
+  std::string append_lock_sql_;
   bool in_tx_ = false;
   bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };
