@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,51 @@ TEST_CASE("a stage of distinct keys merges as the sorting merge does", "[integra
   CHECK(results[1] == results[0]);
 }
 
+namespace {
+
+/// A subscriber database "ship" with two connections, as two workers (sink.workers) or replicas
+/// (sink.group) applying one projection have.
+struct TwoConnections {
+  TwoConnections() {
+    pg.create_database("ship");
+    const config::EffectiveDsn dsn{pg.dsn("ship"), ""};
+    a.emplace(pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink a"));
+    b.emplace(pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink b"));
+    pgsink::ProjectionWriter::ensure_offsets_table(*a);
+  }
+  testing::PgCluster pg;
+  std::optional<pg::PgConnection> a, b;
+};
+
+/// One line of `id` (when set) and `v` at position `lsn`/`seq`, to upsert.
+pgsink::StageLines upsert_line(uint64_t lsn, uint32_t seq, const char* id, const char* v) {
+  pgsink::StageLines lines;
+  lines.begin_line(Position{Lsn{lsn}, seq});
+  if (id) pgsink::append_copy_escaped(id, lines.next_value());
+  pgsink::append_copy_escaped(v, lines.next_value());
+  lines.end_line(pgsink::StageOp::kUpsert);
+  return lines;
+}
+
+/// While `open` holds a transaction: merges `lines` in a batch of `other` on a thread of its
+/// own, checks that it waits for `open`, then commits `open` and lets the merge finish.
+void merge_beside(pgsink::ProjectionWriter& open, pgsink::ProjectionWriter& other,
+                  const pgsink::StageLines& lines) {
+  std::atomic<bool> merged{false};
+  std::thread thread([&] {
+    other.begin();
+    other.apply(lines.text());
+    other.commit();
+    merged = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(merged.load());  // waits for the other transaction's commit
+  open.commit();
+  thread.join();
+}
+
+}  // namespace
+
 // Two connections applying one projection (sink.workers, sink.group replicas): a truncate on
 // one and a merge of an older row on the other, at the same time. The merge did not see the
 // truncate's uncommitted mark and the truncate's DELETE did not see the merge's uncommitted
@@ -71,44 +117,23 @@ TEST_CASE("a stage of distinct keys merges as the sorting merge does", "[integra
 // the truncate commits; the merge then sees the mark and drops the row.
 TEST_CASE("a merge beside a truncate on another connection does not keep older rows",
           "[integration][pgsink]") {
-  testing::PgCluster pg;
-  pg.create_database("ship");
-  const config::EffectiveDsn dsn{pg.dsn("ship"), ""};
-  auto truncating = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink a");
-  auto merging = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink b");
-  pgsink::ProjectionWriter::ensure_offsets_table(truncating);
+  TwoConnections c;
   for (const char* table : {"keyed", "appended"}) {
     CAPTURE(table);
     const bool keyed = std::string(table) == "keyed";
-    pg.exec("ship", fmt::format("CREATE TABLE {} (id int {}, v text, _modsync_lsn pg_lsn, "
-                                "_modsync_seq int); INSERT INTO {} VALUES (1, 'before', '0/5', 0)",
-                                table, keyed ? "PRIMARY KEY" : "", table));
-    auto target = pgsink::describe_target(truncating, {"public", table});
+    c.pg.exec("ship", fmt::format("CREATE TABLE {} (id int {}, v text, _modsync_lsn pg_lsn, "
+                                  "_modsync_seq int); INSERT INTO {} VALUES (1, 'before', '0/5', 0)",
+                                  table, keyed ? "PRIMARY KEY" : "", table));
+    auto target = pgsink::describe_target(*c.a, {"public", table});
     REQUIRE(target);
     const pgsink::WriterOptions options{std::string("p/public.") + table, {"id", "v"}, ""};
-    pgsink::ProjectionWriter a(truncating, *target, options);
-    pgsink::ProjectionWriter b(merging, *target, options);
-    pgsink::StageLines lines;
-    lines.begin_line(Position{Lsn{0x50}, 0});  // older than the truncate at 0/100
-    pgsink::append_copy_escaped("2", lines.next_value());
-    pgsink::append_copy_escaped("older", lines.next_value());
-    lines.end_line(pgsink::StageOp::kUpsert);
-
-    a.begin();
-    a.lock_for_truncate();
-    a.truncate(Position{Lsn{0x100}, 0});
-    std::atomic<bool> merged{false};
-    std::thread other([&] {
-      b.begin();
-      b.apply(lines.text());
-      b.commit();
-      merged = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    CHECK_FALSE(merged.load());  // waits for the truncate's commit
-    a.commit();
-    other.join();
-    CHECK(pg.query_value("ship", fmt::format("SELECT count(*) FROM {}", table)) == "0");
+    pgsink::ProjectionWriter truncating(*c.a, *target, options);
+    pgsink::ProjectionWriter merging(*c.b, *target, options);
+    truncating.begin();
+    truncating.lock_for_truncate();
+    truncating.truncate(Position{Lsn{0x100}, 0});
+    merge_beside(truncating, merging, upsert_line(0x50, 0, "2", "older"));  // older than 0/100
+    CHECK(c.pg.query_value("ship", fmt::format("SELECT count(*) FROM {}", table)) == "0");
   }
 }
 
@@ -118,35 +143,16 @@ TEST_CASE("a merge beside a truncate on another connection does not keep older r
 // the row was inserted twice; the append lock makes the second merge wait and skip it.
 TEST_CASE("two connections appending the same event at once insert it once",
           "[integration][pgsink]") {
-  testing::PgCluster pg;
-  pg.create_database("ship");
-  const config::EffectiveDsn dsn{pg.dsn("ship"), ""};
-  auto first = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink a");
-  auto second = pg::PgConnection::connect(dsn, pg::PgConnection::Mode::kRegular, "sink b");
-  pgsink::ProjectionWriter::ensure_offsets_table(first);
-  pg.exec("ship", "CREATE TABLE log (v text, _modsync_lsn pg_lsn, _modsync_seq int)");
-  auto target = pgsink::describe_target(first, {"public", "log"});
+  TwoConnections c;
+  c.pg.exec("ship", "CREATE TABLE log (v text, _modsync_lsn pg_lsn, _modsync_seq int)");
+  auto target = pgsink::describe_target(*c.a, {"public", "log"});
   REQUIRE(target);
   const pgsink::WriterOptions options{"p/public.log", {"v"}, ""};
-  pgsink::ProjectionWriter a(first, *target, options);
-  pgsink::ProjectionWriter b(second, *target, options);
-  pgsink::StageLines lines;
-  lines.begin_line(Position{Lsn{0x50}, 3});
-  pgsink::append_copy_escaped("once", lines.next_value());
-  lines.end_line(pgsink::StageOp::kUpsert);
-
-  a.begin();
-  a.apply(lines.text());
-  std::atomic<bool> merged{false};
-  std::thread other([&] {
-    b.begin();
-    b.apply(lines.text());
-    b.commit();
-    merged = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CHECK_FALSE(merged.load());  // waits for the first merge's commit
-  a.commit();
-  other.join();
-  CHECK(pg.query_value("ship", "SELECT count(*) FROM log") == "1");
+  pgsink::ProjectionWriter first(*c.a, *target, options);
+  pgsink::ProjectionWriter second(*c.b, *target, options);
+  const auto lines = upsert_line(0x50, 3, nullptr, "once");
+  first.begin();
+  first.apply(lines.text());
+  merge_beside(first, second, lines);
+  CHECK(c.pg.query_value("ship", "SELECT count(*) FROM log") == "1");
 }
