@@ -82,6 +82,12 @@ void ApplyProbe::write_metrics(observability::MetricsWriter& out) const {
               load(stats.events_consumed));
   out.counter("modsync_apply_batches_total", "Sink transactions committed.", labels,
               load(stats.batches));
+  out.counter("modsync_apply_bulk_rows_total",
+              "Stage lines COPYed straight into the target (the bulk path for new rows).", labels,
+              load(stats.rows_bulk_inserted));
+  out.counter("modsync_apply_bulk_fallbacks_total",
+              "Segments the bulk path handed back to the merge (a key already in the target).",
+              labels, load(stats.bulk_fallbacks));
   out.counter("modsync_dead_letter_events_total", "Events sent to the dead-letter topic.", labels,
               load(stats.dead_lettered));
   out.counter("modsync_apply_retries_total", "Apply pipeline restarts after an error.", labels,

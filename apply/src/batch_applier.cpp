@@ -1,5 +1,6 @@
 #include "batch_applier.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -25,7 +26,7 @@ BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettin
       writer_(writer),
       store_(store),
       stats_(stats),
-      segment_(options_.soft_deletes) {
+      segment_(options_.soft_deletes, writer.append_only(), writer.positioned()) {
   dlq_ = std::make_unique<kafka::Producer>(
       settings, options_.dlq_client_id, [this](uint64_t, const kafka::DeliveryResult& r) {
         if (!r.ok() && !dlq_error_) {
@@ -36,21 +37,93 @@ BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettin
       });
 }
 
+size_t MergeSegment::KeySet::find(uint64_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = (hash ^ (hash >> 29)) & mask;
+  while (slots_[i].generation == generation_ && slots_[i].hash != hash) i = (i + 1) & mask;
+  return i;
+}
+
+bool MergeSegment::KeySet::contains(uint64_t hash) const {
+  return !slots_.empty() && slots_[find(hash)].generation == generation_;
+}
+
+bool MergeSegment::KeySet::insert(uint64_t hash) {
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<Slot> old(std::max<size_t>(1024, slots_.size() * 2));
+    old.swap(slots_);
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.generation == generation_) slots_[find(s.hash)] = s, ++size_;
+  }
+  Slot& slot = slots_[find(hash)];
+  if (slot.generation == generation_) return false;
+  slot = {hash, generation_};
+  ++size_;
+  return true;
+}
+
+void MergeSegment::KeySet::clear() {
+  size_ = 0;
+  if (++generation_ == 0) {  // wrapped: old slots could look current
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    generation_ = 1;
+  }
+}
+
 bool MergeSegment::must_follow(const ProjectedEvent& line) const {
   const bool needs_row = line.line.op == pgsink::StageOp::kPartial ||
                          (line.line.op == pgsink::StageOp::kDelete && soft_deletes_);
-  return needs_row && keys_.count(line.key_hash);
+  return needs_row && keys_.contains(line.key_hash);
 }
 
 void MergeSegment::add(const ProjectedEvent& line, const pgsink::StageLines& lines) {
-  text_.append(lines.slice(line.line));
-  if (!keys_.insert(line.key_hash).second) distinct_keys_ = false;
+  lines_ = &lines;
+  if (held_.empty() || line.position < oldest_) oldest_ = line.position;
+  held_.push_back({line.line, line.position});
+  text_built_ = false;
+  if (!keys_.insert(line.key_hash)) distinct_keys_ = false;
+  if (!line.new_row) all_new_ = false;
+}
+
+std::string_view MergeSegment::text() {
+  if (!text_built_) {
+    text_.clear();
+    for (const Held& h : held_) text_.append(lines_->slice(h.line));
+    text_built_ = true;
+  }
+  return text_;
+}
+
+bool MergeSegment::new_rows() {
+  if (!append_only_) return all_new_ && distinct_keys_;
+  // Without a key, the position says which source row change a line is: one re-sent by the
+  // capture and consumed in the same batch is left to the merge (DISTINCT ON position).
+  std::sort(held_.begin(), held_.end(),
+            [](const Held& a, const Held& b) { return a.position < b.position; });
+  text_built_ = false;
+  for (size_t i = 1; i < held_.size(); ++i)
+    if (held_[i].position == held_[i - 1].position) return false;
+  return true;
+}
+
+std::string_view MergeSegment::target_lines() {
+  text_.clear();
+  text_built_ = false;
+  for (const Held& h : held_) {
+    if (h.line.op != pgsink::StageOp::kUpsert) continue;  // append-only: nothing to append
+    pgsink::StageLines::append_target_line(lines_->slice(h.line), positioned_, text_);
+  }
+  return text_;
 }
 
 void MergeSegment::clear() {
+  held_.clear();
   text_.clear();
+  text_built_ = false;
   keys_.clear();
   distinct_keys_ = true;
+  all_new_ = true;
 }
 
 void BatchApplier::apply(const std::vector<kafka::Message>& batch,
@@ -59,6 +132,20 @@ void BatchApplier::apply(const std::vector<kafka::Message>& batch,
   entries_ = &entries;
   lines_ = &lines;
   apply_range(0, entries.size());
+}
+
+void BatchApplier::merge_segment() {
+  if (segment_.size() == 0) return;
+  if (writer_.takes_new_rows() && segment_.new_rows()) {
+    if (writer_.insert_new(segment_.target_lines(), segment_.oldest())) {
+      stats_.rows_bulk_inserted.fetch_add(segment_.size(), std::memory_order_relaxed);
+      segment_.clear();
+      return;
+    }
+    stats_.bulk_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  }
+  writer_.apply(segment_.text(), segment_.distinct_keys());
+  segment_.clear();
 }
 
 void BatchApplier::send_dead_letter(const kafka::Message& m, const std::string& why) {
@@ -91,25 +178,21 @@ void BatchApplier::apply_range(size_t from, size_t to) {
         break;
       }
     }
-    const auto merge = [&] {
-      writer_.apply(segment_.text(), segment_.distinct_keys());
-      segment_.clear();
-    };
     segment_.clear();
     bool has_dead_letters = false;
     for (size_t i = from; i < to; ++i) {
       const ProjectedEvent& e = entries[i];
       if (e.kind == Kind::kLine) {
-        if (segment_.must_follow(e)) merge();
+        if (segment_.must_follow(e)) merge_segment();
         segment_.add(e, *lines_);
       } else if (e.kind == Kind::kTruncate) {
-        merge();
+        merge_segment();
         writer_.truncate(e.position);
       } else if (e.kind == Kind::kDeadLetter) {
         has_dead_letters = true;
       }
     }
-    merge();
+    merge_segment();
     if (options_.check_ownership) options_.check_ownership();
     // Sent only once the rows applied: a data error splits this range and retries its halves,
     // and a dead letter sent before that would be sent again with its half.
@@ -118,13 +201,15 @@ void BatchApplier::apply_range(size_t from, size_t to) {
         if (entries[i].kind == Kind::kDeadLetter) send_dead_letter(batch[i], entries[i].error);
       }
     }
-    std::map<std::pair<std::string, kafka::Partition>, kafka::Offset> next;
+    // Keyed by views of the batch's topic names: a std::string key allocated once per event
+    // (a topic name is longer than the small-string buffer).
+    std::map<std::pair<std::string_view, kafka::Partition>, kafka::Offset> next;
     for (size_t i = from; i < to; ++i) {
-      auto key = std::make_pair(std::string(batch[i].topic()), batch[i].partition());
-      next[key] = std::max(next[key], batch[i].offset().next());
+      kafka::Offset& o = next[{batch[i].topic(), batch[i].partition()}];
+      o = std::max(o, batch[i].offset().next());
     }
     std::vector<pgsink::StoredOffset> offsets;
-    for (const auto& [k, v] : next) offsets.push_back({k.first, k.second, v});
+    for (const auto& [k, v] : next) offsets.push_back({std::string(k.first), k.second, v});
     if (has_dead_letters) {
       // A dead-lettered event is only skipped once Kafka holds its copy.
       const bool flushed = dlq_->flush(30000);

@@ -24,26 +24,74 @@ namespace modsync::apply {
 /// newest line per key, so a line that needs the row its key's earlier lines build (a partial
 /// update of unchanged TOAST columns, or a delete under on_delete: soft) cannot join a segment
 /// that already holds its key: that segment is merged first. Keys are compared by hash; a
-/// collision only merges a segment early, which is always correct.
+/// collision only merges a segment early, or takes the merge instead of insert_new, which is
+/// always correct.
+///
+/// A segment also says whether it can take the bulk path, ProjectionWriter::insert_new
+/// (docs/projections.md, "Initial loads"): into a keyed target when every line is a new row
+/// (ProjectedEvent::new_row) of a key no other line has; into an append-only target when no
+/// two appended lines have the same position. Lines are held as ranges of the batch's
+/// StageLines and copied out once, in the layout the path taken reads. Not thread-safe.
 class MergeSegment {
  public:
-  explicit MergeSegment(bool soft_deletes) : soft_deletes_(soft_deletes) {}
+  /// `append_only`, `positioned`: the target's (ProjectionWriter).
+  explicit MergeSegment(bool soft_deletes, bool append_only = false, bool positioned = true)
+      : soft_deletes_(soft_deletes), append_only_(append_only), positioned_(positioned) {}
 
   /// Whether `line` (a kLine event) must wait until the current segment is merged.
   bool must_follow(const ProjectedEvent& line) const;
-  /// Adds `line`, whose text is in `lines`.
+  /// Adds `line`, whose text is in `lines`; `lines` must hold it until clear().
   void add(const ProjectedEvent& line, const pgsink::StageLines& lines);
-  std::string_view text() const { return text_; }
+  /// The lines as a stage COPY (StageLines), in the order added.
+  std::string_view text();
   /// Whether no two lines added have the same key (hash): the merge can then skip its
   /// newest-per-key sort. Equal hashes of different keys only take the sorting merge.
   bool distinct_keys() const { return distinct_keys_; }
+  /// Whether the segment may go to ProjectionWriter::insert_new (see the class comment).
+  /// Append-only: sorts the lines by position to find out.
+  bool new_rows();
+  /// After new_rows(): the lines ProjectionWriter::insert_new takes (an append-only target's
+  /// kUpsert lines only, in position order, as its merge appends them), and the oldest position.
+  std::string_view target_lines();
+  const Position& oldest() const { return oldest_; }
+  size_t size() const { return held_.size(); }
   void clear();
 
  private:
-  bool soft_deletes_;
+  struct Held {
+    pgsink::StageLines::Line line;
+    Position position;
+  };
+  /// Hashes of the keys added: open addressing, emptied in O(1) by a new generation, so that
+  /// adding a line allocates nothing once the table has grown to the batch size.
+  class KeySet {
+   public:
+    /// Whether `hash` is in the set.
+    bool contains(uint64_t hash) const;
+    /// Adds `hash`; false when it was there.
+    bool insert(uint64_t hash);
+    void clear();
+
+   private:
+    struct Slot {
+      uint64_t hash = 0;
+      uint32_t generation = 0;
+    };
+    size_t find(uint64_t hash) const;
+    std::vector<Slot> slots_;
+    size_t size_ = 0;
+    uint32_t generation_ = 1;
+  };
+
+  bool soft_deletes_, append_only_, positioned_;
+  const pgsink::StageLines* lines_ = nullptr;
+  std::vector<Held> held_;
   std::string text_;
-  std::unordered_set<uint64_t> keys_;
+  bool text_built_ = false;
+  KeySet keys_;
   bool distinct_keys_ = true;
+  bool all_new_ = true;  ///< every line so far is a ProjectedEvent::new_row
+  Position oldest_;
 };
 
 /// Where a batch applier reports and what it writes under.
@@ -81,6 +129,9 @@ class BatchApplier {
 
  private:
   void apply_range(size_t from, size_t to);
+  /// Applies the segment built so far (insert_new when it can take it, else the merge), then
+  /// clears it.
+  void merge_segment();
   void send_dead_letter(const kafka::Message& m, const std::string& why);
   void count(size_t from, size_t to);
 

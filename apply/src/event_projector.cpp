@@ -174,6 +174,8 @@ ProjectedEvent EventProjector::project(std::optional<std::string_view> value,
   }
   entry.kind = ProjectedEvent::Kind::kLine;
   entry.line = lines.end_line(line_op);
+  entry.position = *position;
+  entry.new_row = (op == 'c' || op == 'r') && entry.line.op == StageOp::kUpsert;
   return entry;
 }
 

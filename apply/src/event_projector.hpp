@@ -30,7 +30,10 @@ struct ProjectedEvent {
   };
   Kind kind = Kind::kSkip;
   pgsink::StageLines::Line line;  ///< kLine
-  Position position;              ///< kTruncate: where the source truncated
+  Position position;              ///< kTruncate: where the source truncated; kLine: the event's
+  /// kLine of a 'c' or 'r' event staged as kUpsert: a row whose key the target usually does not
+  /// hold yet, which may take the bulk path (MergeSegment::new_rows).
+  bool new_row = false;
   uint64_t key_hash = 0;          ///< kLine: hash of the key columns' COPY text
   int64_t source_ts_ms = 0;       ///< source commit time; 0 when unknown
   uint32_t schema_version = 0;    ///< kPause: the event's version

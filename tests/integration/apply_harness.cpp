@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -134,6 +135,22 @@ bool ApplyHarness::consumed(const std::string& topic, int64_t events,
 std::vector<testing::KcatMessage> ApplyHarness::dead_letters(const std::string& id, size_t expected,
                                                              std::chrono::milliseconds timeout) {
   return testing::kcat_consume(broker_->bootstrap(), "modsync.dlq." + id, expected, timeout);
+}
+
+std::string output(const testing::ChildProcess& p) { return p.stdout_text() + p.stderr_text(); }
+
+size_t kill_once_topic_holds(ApplyHarness& h, testing::ChildProcess& daemon,
+                             const std::string& topic, size_t at_least) {
+  size_t n = 0;
+  for (int step = 0; step < 400 && n < at_least; ++step) {
+    daemon.signal(SIGSTOP);
+    n = testing::kcat_consume(h.broker().bootstrap(), topic, 1000000, std::chrono::seconds(1))
+            .size();
+    daemon.signal(SIGCONT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  daemon.kill();
+  return n;
 }
 
 std::optional<std::string> header(const testing::KcatMessage& m, const std::string& name) {

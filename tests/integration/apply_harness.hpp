@@ -96,6 +96,15 @@ class ApplyHarness {
 /// The value of header `name` of `m`; nullopt when absent.
 std::optional<std::string> header(const testing::KcatMessage& m, const std::string& name);
 
+/// Everything `p` printed, stdout then stderr.
+std::string output(const testing::ChildProcess& p);
+
+/// Runs `daemon` in slices of 10 ms, frozen (SIGSTOP) while kcat counts `topic`, until the topic
+/// holds at least `at_least` events, then SIGKILLs it. Returns the count seen last (below
+/// `at_least` when it never got there within 400 slices).
+size_t kill_once_topic_holds(ApplyHarness& h, testing::ChildProcess& daemon,
+                             const std::string& topic, size_t at_least);
+
 /// Rows as text, one per line, NULL as "∅", for comparisons and failure messages.
 std::string rows_text(const testing::PgRows& rows);
 

@@ -5,10 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <csignal>
 #include <filesystem>
 #include <string>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -18,14 +16,11 @@
 
 using namespace std::chrono_literals;
 using modsync::itest::ApplyHarness;
+using modsync::itest::output;
 
 namespace {
 
 constexpr const char* kPosition = "_modsync_lsn pg_lsn, _modsync_seq integer";
-
-std::string output(const modsync::testing::ChildProcess& p) {
-  return p.stdout_text() + p.stderr_text();
-}
 
 /// A keyed table (acct), a composite-key one (line: text and int, so key order is not insert
 /// order; its key columns are named like the row number and count of an earlier range-bound
@@ -116,20 +111,9 @@ TEST_CASE("a parallel snapshot resumed after SIGKILL mid-range equals the source
   const auto config = setup(h, 12000, 100);
   auto daemon = h.start(config, {"snapshot of public.acct from row 0"});
   // Kill once part of acct is on Kafka: some of its ranges are recorded, others in flight.
-  // The daemon runs in slices of 10 ms, stopped while kcat counts.
-  bool some = false;
-  for (int step = 0; step < 400 && !some; ++step) {
-    daemon.signal(SIGSTOP);
-    const size_t n =
-        modsync::testing::kcat_consume(h.broker().bootstrap(), "shop.public.acct", 1000000, 1s)
-            .size();
-    REQUIRE(n < 12000);  // else the kill comes too late to test a resume
-    some = n >= 3000;
-    daemon.signal(SIGCONT);
-    std::this_thread::sleep_for(10ms);
-  }
-  daemon.kill();
-  REQUIRE(some);
+  const size_t n = modsync::itest::kill_once_topic_holds(h, daemon, "shop.public.acct", 3000);
+  REQUIRE(n >= 3000);
+  REQUIRE(n < 12000);  // else the kill comes too late to test a resume
   INFO(daemon.describe());
   REQUIRE(output(daemon).find("snapshot of public.acct read") == std::string::npos);
   // Changed while the daemon is down, in ranges recorded and ranges not yet.

@@ -14,6 +14,29 @@ ProjectionWriter::ProjectionWriter(pg::PgConnection& conn, TargetTable table, Wr
   stage_ = fmt::format("modsync_stage_{:x}", std::hash<std::string>{}(options_.projection_id));
   build_sql();
   conn_.exec(create_stage_sql_);
+  takes_new_rows_ = check_takes_new_rows();
+}
+
+bool ProjectionWriter::check_takes_new_rows() {
+  for (const auto& name : options_.fed_columns) {
+    const TargetColumn* c = table_.find(name);
+    if (c->type == "bytea" || c->type == "regclass") return false;  // cast() differs from COPY
+  }
+  const std::string target =
+      conn_.quote_ident(table_.name.schema) + "." + conn_.quote_ident(table_.name.table);
+  // COPY ignores rules and cannot write into a view; a keyless log recognises a re-sent event
+  // by a unique violation only with a unique index on exactly its two position columns.
+  pg::PgResult r = conn_.exec_params(
+      "SELECT c.relkind IN ('r', 'p') AND NOT c.relhasrules, EXISTS (SELECT 1 FROM pg_index i "
+      "  WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL "
+      "  AND i.indnkeyatts = 2 AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM "
+      "  pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey)) = "
+      "  ARRAY['_modsync_lsn', '_modsync_seq']) "
+      "FROM pg_class c WHERE c.oid = to_regclass($1)",
+      {target});
+  if (r.rows() != 1 || r.value(0, 0) != "t") return false;
+  if (!append_only()) return true;
+  return !positioned() || r.value(0, 1) == "t";
 }
 
 void ProjectionWriter::ensure_offsets_table(pg::PgConnection& conn) {
@@ -79,6 +102,12 @@ void ProjectionWriter::build_sql() {
       conn_.quote_ident(table_.name.schema) + "." + conn_.quote_ident(table_.name.table);
   create_stage_sql_ = StageLines::create_table_sql(stage_, options_.fed_columns.size());
   copy_sql_ = fmt::format("COPY {} FROM STDIN", stage_);
+  std::string fed;
+  for (const auto& c : options_.fed_columns) fed += conn_.quote_ident(c) + ", ";
+  insert_new_sql_ = positioned() ? fmt::format("COPY {} ({}{}, {}) FROM STDIN", target, fed,
+                                               kLsnColumn, kSeqColumn)
+                                 : fmt::format("COPY {} ({}) FROM STDIN", target,
+                                               fed.substr(0, fed.size() - 2));
   truncate_sql_ = fmt::format("TRUNCATE {}", target);
 
   std::string cols, casts;
@@ -227,6 +256,46 @@ void ProjectionWriter::lock_for_truncate() {
   conn_.exec(fmt::format("{}LOCK TABLE {}.{} IN SHARE ROW EXCLUSIVE MODE",
                          append_lock_sql_.empty() ? "" : append_lock_sql_ + "; ",
                          conn_.quote_ident(table_.name.schema), conn_.quote_ident(table_.name.table)));
+}
+
+bool ProjectionWriter::insert_new(std::string_view target_lines, const Position& oldest) {
+  if (!takes_new_rows_) return false;
+  if (target_lines.empty()) return true;
+  // One round trip: the savepoint, and whether the projection's last truncate is at or after
+  // the oldest line. The merge drops such lines; this path cannot, so it leaves them to it.
+  std::string sql = "SAVEPOINT modsync_new_rows";
+  if (positioned()) {
+    // The target's lock before the truncate check, in its own statement: a truncate of
+    // another connection (sink.workers, sink.group) holds it until its mark commits, and the
+    // check, whose snapshot is taken after the lock, then sees the mark. Checked first and
+    // locked by the COPY only, a line older than that truncate was inserted after it. The
+    // append lock comes first, in the order lock_for_truncate and the merges take them.
+    if (!append_lock_sql_.empty()) sql += "; " + append_lock_sql_;
+    sql += fmt::format("; LOCK TABLE {}.{} IN ROW EXCLUSIVE MODE",
+                       conn_.quote_ident(table_.name.schema), conn_.quote_ident(table_.name.table));
+    sql += fmt::format(
+        "; SELECT EXISTS (SELECT 1 FROM modsync.truncates WHERE projection = {} AND (lsn, seq) "
+        ">= ('{}'::pg_lsn, {}))",
+        conn_.quote_literal(options_.projection_id), oldest.commit_lsn.to_string(),
+        oldest.index);
+  }
+  if (conn_.query_value(sql) == "t") {
+    conn_.exec("RELEASE SAVEPOINT modsync_new_rows");
+    return false;
+  }
+  try {
+    conn_.copy_in(insert_new_sql_, target_lines);
+    // Released, so that the merges and savepoints of later segments do not nest ever deeper.
+    conn_.exec("RELEASE SAVEPOINT modsync_new_rows");
+    return true;
+  } catch (const pg::SqlError& e) {
+    // A unique violation is the expected one: a key already applied (a resumed snapshot's
+    // re-sent rows, a change streamed before its snapshot row). Rolling back to the savepoint
+    // throws in turn when the connection is gone.
+    conn_.exec("ROLLBACK TO SAVEPOINT modsync_new_rows");
+    if (!e.is_data_error()) takes_new_rows_ = false;
+    return false;
+  }
 }
 
 void ProjectionWriter::truncate(const Position& position) {

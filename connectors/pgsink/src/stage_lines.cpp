@@ -34,6 +34,21 @@ std::string StageLines::create_table_sql(std::string_view stage, std::size_t val
       stage, columns);
 }
 
+void StageLines::append_target_line(std::string_view line, bool with_position,
+                                    std::string& out) {
+  // op \t lsn \t seq \t unchanged \t values \n: the values follow the fourth tab.
+  const size_t lsn = line.find('\t') + 1;
+  const size_t seq = line.find('\t', lsn) + 1;
+  const size_t unchanged = line.find('\t', seq) + 1;
+  const size_t values = line.find('\t', unchanged) + 1;
+  out.append(line.data() + values, line.size() - 1 - values);
+  if (with_position) {
+    out += '\t';
+    out.append(line.data() + lsn, unchanged - 1 - lsn);  // "lsn \t seq"
+  }
+  out += '\n';
+}
+
 void StageLines::begin_line(const Position& position) {
   line_begin_ = text_.size();
   unchanged_.clear();

@@ -49,3 +49,17 @@ TEST_CASE("the stage table has the columns of the layout", "[unit][pgsink]") {
         "CREATE TEMP TABLE IF NOT EXISTS modsync_stage_1 (op \"char\", lsn pg_lsn, seq int4, "
         "unchanged text, c0 text, c1 text) ON COMMIT DELETE ROWS");
 }
+
+TEST_CASE("a stage line as a line of a COPY into the target: values, then the position",
+          "[unit][pgsink]") {
+  StageLines lines;
+  lines.begin_line(Position{Lsn{0x16B374D848ull}, 3});
+  lines.next_value() += "42";
+  lines.null_value();
+  append_copy_escaped("a\tb", lines.next_value());
+  const auto line = lines.end_line(StageOp::kUpsert);
+  std::string out = "x\n";
+  StageLines::append_target_line(lines.slice(line), true, out);
+  StageLines::append_target_line(lines.slice(line), false, out);
+  CHECK(out == "x\n42\t\\N\ta\\tb\t16/B374D848\t3\n42\t\\N\ta\\tb\n");
+}

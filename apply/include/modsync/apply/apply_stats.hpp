@@ -44,6 +44,9 @@ struct ApplyStats {
   std::atomic<uint64_t> events_consumed{0};
   std::atomic<uint64_t> rows_upserted{0}, rows_deleted{0}, rows_skipped{0}, truncates{0};
   std::atomic<uint64_t> batches{0};
+  /// Lines that took the bulk path (COPY straight into the target, docs/projections.md,
+  /// "Initial loads"), and segments it handed back to the merge (a key already there).
+  std::atomic<uint64_t> rows_bulk_inserted{0}, bulk_fallbacks{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<int64_t> last_commit_unix_ms{0};  ///< source commit time of the last applied event

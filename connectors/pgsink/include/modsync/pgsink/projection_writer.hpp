@@ -78,6 +78,22 @@ class ProjectionWriter {
   /// the truncate's DELETE did not see the merge's rows: an older row survived the truncate.
   /// Taken first, so a batch never upgrades its lock (two batches upgrading deadlock).
   void lock_for_truncate();
+  /// Whether insert_new can take this target's lines: a plain or partitioned table without
+  /// rules, whose fed columns read COPY text as the merge's casts do (no bytea, no regclass),
+  /// and that rejects a line already applied with a unique violation: keyed, or append-only
+  /// with a unique index on (_modsync_lsn, _modsync_seq); or append-only without the position
+  /// columns, whose merge recognises nothing either.
+  bool takes_new_rows() const { return takes_new_rows_; }
+  /// The bulk path for new rows (docs/projections.md, "Initial loads"): COPYs `target_lines`
+  /// (StageLines::append_target_line, with_position = positioned()) straight into the target,
+  /// under a savepoint, instead of staging and merging them. The caller vouches that every
+  /// line is a kUpsert line, that no two have the same key (append-only: the same position),
+  /// and that `oldest` is the oldest line's position. Returns false, with nothing of the lines
+  /// applied, when a line's key (position) is already in the target, a value is rejected, or a
+  /// truncate at or after `oldest` is recorded: the caller then apply()s the same lines, whose
+  /// merge does what it always does. A failure other than of the data makes later calls
+  /// return false at once; a lost connection throws.
+  bool insert_new(std::string_view target_lines, const Position& oldest);
   void save_offsets(const std::vector<StoredOffset>& offsets);
   void commit();
   /// Rolls back an open batch; safe to call when none is open.
@@ -91,6 +107,8 @@ class ProjectionWriter {
  private:
   std::string cast(size_t stage_index) const;
   void build_sql();
+  /// Whether the target can take insert_new at all; one catalog query at start.
+  bool check_takes_new_rows();
 
   pg::PgConnection& conn_;
   TargetTable table_;
@@ -100,6 +118,8 @@ class ProjectionWriter {
   std::string merge_distinct_sql_;  ///< merge_sql_ for a stage without repeated keys
   /// Positioned append-only targets: takes the projection's append lock (build_sql).
   std::string append_lock_sql_;
+  std::string insert_new_sql_;  ///< COPY straight into the target
+  bool takes_new_rows_ = false;
   bool in_tx_ = false;
   bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };

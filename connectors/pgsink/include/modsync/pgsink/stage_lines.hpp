@@ -44,6 +44,11 @@ class StageLines {
   /// CREATE TEMP TABLE IF NOT EXISTS for a stage table `stage` with `values` value columns.
   static std::string create_table_sql(std::string_view stage, std::size_t values);
 
+  /// Appends stage line `line` (one whole kUpsert line, newline included) to `out` as a line
+  /// of a COPY straight into the target (ProjectionWriter::insert_new): the fed columns'
+  /// values, then, `with_position`, its lsn and seq. A memcpy of the line's parts.
+  static void append_target_line(std::string_view line, bool with_position, std::string& out);
+
   void clear() { text_.clear(); }
   const std::string& text() const { return text_; }
   std::string_view slice(const Line& line) const {
