@@ -11,6 +11,7 @@
 #include "apply_positions.hpp"
 #include "batch_applier.hpp"
 #include "batch_applier_thread.hpp"
+#include "batch_budget.hpp"
 #include "event_projector.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/consumer.hpp"
@@ -258,21 +259,24 @@ struct ApplyPipeline::Impl {
   void run(const std::atomic<bool>& stop) {
     setup();
     stats.state = ApplyStats::State::kApplying;
-    const size_t max_rows = std::max<uint64_t>(1, sink.batch_rows);
+    BatchBudget budget(sink.batch_rows, sink.batch_bytes);
     const auto batch_time = std::chrono::milliseconds(sink.batch_time);
     while (!stop.load(std::memory_order_relaxed)) {
       batch.clear();
       entries.clear();
       lines.clear();
-      poll(max_rows, 100);
+      budget.count(0, 0);
+      poll(budget.room(), 100);
       applying->check();
       if (batch.empty()) continue;
+      budget.count(batch.size(), batch_bytes(batch));
       const auto deadline = Clock::now() + batch_time;
-      while (batch.size() < max_rows && !stop.load(std::memory_order_relaxed)) {
+      while (!budget.full() && !stop.load(std::memory_order_relaxed)) {
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) break;
-        poll(max_rows - batch.size(), static_cast<int>(left.count()));
+        poll(budget.room(), static_cast<int>(left.count()));
+        budget.count(batch.size(), batch_bytes(batch));
       }
       if (batch.empty()) continue;  // its partitions moved while it filled
       batch_partitions.clear();
