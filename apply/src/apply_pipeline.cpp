@@ -74,6 +74,11 @@ struct ApplyPipeline::Impl {
 
   std::vector<kafka::Message> batch;
   std::vector<int32_t> batch_partitions;  ///< the partitions `batch` holds events of
+  /// The partitions of the batch handed to `applying`, which its thread checks the claims of.
+  /// Changed only while no batch is in flight: rebuilt while the previous batch applied, the
+  /// list its check read was the next batch's (a pipeline restart, "claims … are missing", or
+  /// the wrong batch's partitions checked).
+  std::vector<int32_t> applying_partitions;
   std::vector<ProjectedEvent> entries;
   pgsink::StageLines lines;
 
@@ -182,7 +187,7 @@ struct ApplyPipeline::Impl {
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
                             "modsync-" + pair.daemon.id + "-dlq",
                             proj.on_delete == config::OnDelete::kSoft,
-                            [this] { claims->check(batch_partitions); }},
+                            [this] { claims->check(applying_partitions); }},
         settings, *writer, store, stats);
     applying = std::make_unique<BatchApplierThread>(*applier);
     kafka::Producer& metadata = applier->producer();
@@ -289,6 +294,8 @@ struct ApplyPipeline::Impl {
         }
       }
       project_batch();
+      applying->drain();  // the batch before is applied: its partitions may be replaced
+      applying_partitions.swap(batch_partitions);
       applying->submit(batch, entries, lines);
     }
     applying->drain();

@@ -119,7 +119,7 @@ echo "  daemon RSS ${rss_start} -> ${rss_end} MiB (max ${rss_max}, peak VmHWM $(
 read -r threads_min threads_min_at fds_min fds_min_at < <(
   python3 - "$samples" "$warmup" <<'PY'
 import sys
-rows = [[float(x) for x in l.rstrip("\n").split("\t")] for l in open(sys.argv[1])][1:]
+rows = [[float(x) for x in l.rstrip("\n").split("\t")] for l in list(open(sys.argv[1]))[1:]]
 warm = [r for r in rows if r[0] >= float(sys.argv[2])] or rows
 t = min(warm, key=lambda r: r[2])
 f = min(warm, key=lambda r: r[3])
