@@ -14,6 +14,7 @@
 #include "apply_positions.hpp"
 #include "batch_applier.hpp"
 #include "batch_applier_thread.hpp"
+#include "batch_budget.hpp"
 #include "event_projector.hpp"
 #include "modsync/event/event_headers.hpp"
 #include "modsync/kafka/consumer.hpp"
@@ -90,6 +91,11 @@ struct Worker {
 
   std::vector<kafka::Message> batch;
   std::vector<int32_t> batch_partitions;  ///< the partitions `batch` holds events of
+  /// The partitions of the batch handed to `applying`, which its thread checks the claims of.
+  /// Changed only while no batch is in flight: rebuilt while the previous batch applied, the
+  /// list its check read was the next batch's (a pipeline restart, "claims … are missing", or
+  /// the wrong batch's partitions checked).
+  std::vector<int32_t> applying_partitions;
   std::vector<ProjectedEvent> entries;
   pgsink::StageLines lines;
 
@@ -144,7 +150,16 @@ struct Worker {
     }
   }
 
+  /// The hooks claim and release on the worker's connection, which the batch in flight uses
+  /// on the applier thread: they ran a claim there while a batch's statements were in flight
+  /// (libpq connections are for one thread), and changed the epochs its check read. They run
+  /// once no batch is in flight; a batch's error is rethrown by the next poll.
+  void wait_for_batch_in_flight() {
+    if (applying) applying->drain();
+  }
+
   void on_assigned(std::vector<kafka::TopicPartitionOffset>& assigned) {
+    wait_for_batch_in_flight();
     const auto partitions = partitions_of(assigned);
     abandon(partitions);
     const auto positions = claim(partitions);
@@ -161,6 +176,7 @@ struct Worker {
   }
 
   void on_revoked(const std::vector<kafka::TopicPartitionOffset>& revoked) {
+    wait_for_batch_in_flight();
     const auto partitions = partitions_of(revoked);
     abandon(partitions);
     claims->release(partitions);
@@ -196,7 +212,7 @@ struct Worker {
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
                             "modsync-" + pair.daemon.id + "-dlq",
                             proj.on_delete == config::OnDelete::kSoft,
-                            [this] { claims->check(batch_partitions); }},
+                            [this] { claims->check(applying_partitions); }},
         settings, *writer, store, stats);
     applying =
         std::make_unique<BatchApplierThread>(*applier, fmt::format("apply-w{}-merge", index));
@@ -286,21 +302,24 @@ struct Worker {
 
   void run(const std::atomic<bool>& stop) {
     stats.state = ApplyStats::State::kApplying;
-    const size_t max_rows = std::max<uint64_t>(1, sink.batch_rows);
+    BatchBudget budget(sink.batch_rows, sink.batch_bytes);
     const auto batch_time = std::chrono::milliseconds(sink.batch_time);
     while (!stop.load(std::memory_order_relaxed)) {
       batch.clear();
       entries.clear();
       lines.clear();
-      poll(max_rows, 100);
+      budget.count(0, 0);
+      poll(budget.room(), 100);
       applying->check();
       if (batch.empty()) continue;
+      budget.count(batch.size(), batch_bytes(batch));
       const auto deadline = Clock::now() + batch_time;
-      while (batch.size() < max_rows && !stop.load(std::memory_order_relaxed)) {
+      while (!budget.full() && !stop.load(std::memory_order_relaxed)) {
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) break;
-        poll(max_rows - batch.size(), static_cast<int>(left.count()));
+        poll(budget.room(), static_cast<int>(left.count()));
+        budget.count(batch.size(), batch_bytes(batch));
       }
       if (batch.empty()) continue;  // its partitions moved while it filled
       batch_partitions.clear();
@@ -313,6 +332,8 @@ struct Worker {
         }
       }
       project_batch();
+      applying->drain();  // the batch before is applied: its partitions may be replaced
+      applying_partitions.swap(batch_partitions);
       applying->submit(batch, entries, lines);
     }
     applying->drain();

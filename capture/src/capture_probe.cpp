@@ -229,10 +229,21 @@ std::string CaptureProbe::status_json() const {
     first = false;
   }
   fmt::format_to(std::back_inserter(out),
-                 "}},\"transactions\":{},\"produced_bytes\":{},\"snapshot_rows\":{},"
-                 "\"retries\":{},\"last_commit_unix_ms\":{},\"producer_queue\":{},"
+                 "}},\"transactions\":{},\"produced_bytes\":{},\"snapshot_rows\":{},",
+                 load(stats.transactions), load(stats.bytes_produced), load(stats.snapshot_rows));
+  // Per table, rows read against the catalog's estimate: `modsync status` shows the progress.
+  out += "\"snapshot_tables\":[";
+  first = true;
+  for (const auto& t : stats.snapshot_tables()) {
+    out += first ? "{\"table\":" : ",{\"table\":";
+    first = false;
+    append_json_string(t.table, out);
+    fmt::format_to(std::back_inserter(out), ",\"rows\":{},\"rows_estimated\":{},\"done\":{}}}",
+                   t.rows, t.estimated_rows, t.done ? "true" : "false");
+  }
+  fmt::format_to(std::back_inserter(out),
+                 "],\"retries\":{},\"last_commit_unix_ms\":{},\"producer_queue\":{},"
                  "\"delivery_stall_ms\":{},\"stalled\":{},\"last_error\":",
-                 load(stats.transactions), load(stats.bytes_produced), load(stats.snapshot_rows),
                  load(stats.retries), stats.last_commit_unix_ms.load(std::memory_order_relaxed),
                  load(stats.producer_queue), delivery_stall_ms(),
                  delivery_stalled() ? "true" : "false");

@@ -88,7 +88,8 @@ TEST_CASE("status JSON prints LSNs as PostgreSQL does and escapes the error") {
         R"("received_lsn":"0/16B3748","confirmed_lsn":"0/16B3700","server_lsn":"0/16B3748",)"
         R"("lag_bytes":72,"wal_status":"","slot_exists":null,)"
         R"("events":{"c":0,"u":4,"d":0,"r":0,"t":0,"m":0},"transactions":0,"produced_bytes":0,)"
-        R"("snapshot_rows":0,"retries":0,"last_commit_unix_ms":0,"producer_queue":0,)"
+        R"("snapshot_rows":0,"snapshot_tables":[],"retries":0,"last_commit_unix_ms":0,)"
+        R"("producer_queue":0,)"
         R"("delivery_stall_ms":0,"stalled":false,)"
         R"("last_error":"connection lost:\n\"server closed\"","last_error_unix_ms":)" +
             error_at + "}");
@@ -208,4 +209,10 @@ TEST_CASE("capture metrics show each table's snapshot progress against its estim
     CHECK(text.find(line) != std::string::npos);
   }
   CHECK(text.find("public.orders\"} 1200") == std::string::npos);
+  // /status carries the same, for `modsync status`.
+  CHECK_THAT(
+      probe.status_json(),
+      Catch::Contains(R"("snapshot_tables":[)"
+                      R"({"table":"public.orders","rows":2400,"rows_estimated":5000,"done":false},)"
+                      R"({"table":"public.lines","rows":10,"rows_estimated":10,"done":true}],)"));
 }

@@ -249,7 +249,8 @@ void Batch::clear() {
   count_ = 0;
 }
 
-CheckpointStore::CheckpointStore(const std::filesystem::path& state_dir, std::string_view pair_id)
+CheckpointStore::CheckpointStore(const std::filesystem::path& state_dir, std::string_view pair_id,
+                                 const CheckpointStoreOptions& budget)
     : path_(state_dir / pair_id) {
   if (pair_id.empty() || pair_id.find('/') != std::string_view::npos || pair_id == "." ||
       pair_id == "..") {
@@ -269,15 +270,13 @@ CheckpointStore::CheckpointStore(const std::filesystem::path& state_dir, std::st
   rocksdb::Options options;
   options.create_if_missing = true;
   options.keep_log_file_num = 4;
-  // A few hundred small keys, each overwritten many times a second: RocksDB's defaults (a 64 MiB
-  // memtable, an 8 MiB block cache) let every overwrite stay in memory until 64 MiB, so the
-  // daemon's RSS grew ~4 MiB a minute (make soak). A 1 MiB memtable flushes every few
-  // minutes and compacts the old versions away; reads hit the memtable or a tiny table.
-  options.write_buffer_size = size_t{1} << 20;
+  // See CheckpointStoreOptions for why the memtable is small. The WAL is cut at four memtables,
+  // so a log replay on start reads little.
+  options.write_buffer_size = budget.write_buffer_bytes;
   options.max_write_buffer_number = 2;
-  options.max_total_wal_size = size_t{4} << 20;
+  options.max_total_wal_size = 4 * budget.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(size_t{1} << 20);
+  table.block_cache = rocksdb::NewLRUCache(budget.block_cache_bytes);
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status st = rocksdb::DB::Open(options, path_.string(), &raw);

@@ -61,7 +61,13 @@ std::string projection_topic(const PairConfig& pair, const Projection& projectio
 }
 
 std::string_view owned_kafka_property(std::string_view key) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOwned = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kOwned = {{
+      {"queued.max.messages.kbytes",
+       "modsync sets it from kafka.memory.consumer_queue (docs/configuration.md, \"Memory "
+       "budgets\")"},
+      {"queue.buffering.max.kbytes",
+       "modsync sets it from kafka.memory.producer_queue (docs/configuration.md, \"Memory "
+       "budgets\")"},
       {"bootstrap.servers", "modsync sets it from kafka.brokers"},
       {"metadata.broker.list", "modsync sets bootstrap.servers from kafka.brokers"},
       {"enable.idempotence",

@@ -71,13 +71,14 @@ std::string describe_columns(const Projection& p) {
 void describe_sink(const PairConfig& pair, const SinkConfig& s, std::string& out) {
   out += fmt::format("sink {}: {}\n", s.module, connection_line(s.dsn, s.password_file));
   if (s.group.empty()) {
-    out += fmt::format("  consumer group {}, batches of {} rows or {}\n", pair.daemon.id,
-                       s.batch_rows, format_duration(s.batch_time));
+    out +=
+        fmt::format("  consumer group {}, batches of {} rows, {} or {}\n", pair.daemon.id,
+                    s.batch_rows, format_byte_size(s.batch_bytes), format_duration(s.batch_time));
   } else {
     out += fmt::format(
         "  consumer groups {}.<schema>.<table>, partitions shared with every daemon running "
-        "this file; batches of {} rows or {}\n",
-        s.group, s.batch_rows, format_duration(s.batch_time));
+        "this file; batches of {} rows, {} or {}\n",
+        s.group, s.batch_rows, format_byte_size(s.batch_bytes), format_duration(s.batch_time));
   }
   if (s.workers > 0) out += fmt::format("  {} worker(s) per projection\n", s.workers);
   for (size_t i = 0; i < s.projections.size(); ++i) {
@@ -116,8 +117,14 @@ std::string describe(const PairConfig& pair) {
                      d.state_path().string(), to_string(d.log.level), to_string(d.log.format),
                      d.http_listen.empty() ? std::string("off") : d.http_listen,
                      format_duration(d.shutdown_timeout));
+  out += fmt::format("  memory: checkpoint write buffer {}, block cache {}\n",
+                     format_byte_size(d.memory.checkpoint_write_buffer),
+                     format_byte_size(d.memory.checkpoint_block_cache));
   out += fmt::format("kafka: brokers {}, topic prefix {}, stall timeout {}\n", pair.kafka.brokers,
                      pair.kafka.topic_prefix, format_duration(pair.kafka.stall_timeout));
+  out += fmt::format("  memory: consumer queue {}, producer queue {}\n",
+                     format_byte_size(pair.kafka.memory.consumer_queue),
+                     format_byte_size(pair.kafka.memory.producer_queue));
   // Names only: which librdkafka values are secrets is not for us to guess (sasl.*, ssl.*,
   // sasl.oauthbearer.config, plugin settings, …), so none is printed.
   if (!pair.kafka.properties.empty()) {

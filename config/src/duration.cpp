@@ -1,34 +1,21 @@
 #include "modsync/config/duration.hpp"
 
-#include <charconv>
+#include <array>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "scaled_number.hpp"
+
 namespace modsync::config {
 
 std::optional<Duration> parse_duration(std::string_view text) {
-  uint64_t n = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, n);
-  if (ec != std::errc{} || ptr == begin) return std::nullopt;
-  const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
-  uint64_t scale = 0;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s" || unit.empty()) {
-    scale = 1000;
-  } else if (unit == "m") {
-    scale = 60 * 1000;
-  } else if (unit == "h") {
-    scale = 60 * 60 * 1000;
-  } else {
-    return std::nullopt;
-  }
-  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<Duration::rep>::max());
-  if (n > kMax / scale) return std::nullopt;
-  return Duration{static_cast<Duration::rep>(n * scale)};
+  static constexpr std::array<detail::Unit, 5> kUnits = {
+      {{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}}};
+  const auto ms = detail::parse_scaled(
+      text, kUnits, static_cast<uint64_t>(std::numeric_limits<Duration::rep>::max()));
+  if (!ms) return std::nullopt;
+  return Duration{static_cast<Duration::rep>(*ms)};
 }
 
 std::string format_duration(Duration d) {

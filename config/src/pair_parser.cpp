@@ -15,12 +15,15 @@ namespace modsync::config::detail {
 namespace {
 
 constexpr std::array<std::string_view, 4> kTopKeys = {"daemon", "kafka", "source", "sink"};
-constexpr std::array<std::string_view, 5> kDaemonKeys = {"id", "state_dir", "log", "http",
-                                                         "shutdown_timeout"};
+constexpr std::array<std::string_view, 6> kDaemonKeys = {"id",   "state_dir",        "log",
+                                                         "http", "shutdown_timeout", "memory"};
+constexpr std::array<std::string_view, 2> kDaemonMemoryKeys = {"checkpoint_write_buffer",
+                                                               "checkpoint_block_cache"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
 constexpr std::array<std::string_view, 1> kHttpKeys = {"listen"};
-constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
-                                                        "stall_timeout", "envelope"};
+constexpr std::array<std::string_view, 6> kKafkaKeys = {
+    "brokers", "topic_prefix", "properties", "stall_timeout", "envelope", "memory"};
+constexpr std::array<std::string_view, 2> kKafkaMemoryKeys = {"consumer_queue", "producer_queue"};
 constexpr std::array<std::string_view, 17> kSourceKeys = {"module",
                                                           "dsn",
                                                           "password_file",
@@ -48,6 +51,10 @@ constexpr std::array<std::string_view, 2> kModuleTopicPlaceholders = {"module", 
 constexpr uint64_t kMaxSnapshotChunkRows = 1'000'000;
 /// Each worker is a source connection (max_connections) holding the exported snapshot.
 constexpr uint64_t kMaxSnapshotWorkers = 64;
+/// librdkafka takes these budgets in KiB, up to 2^31 - 1 of them; a fetch response is at least
+/// message.max.bytes (1,000,000 by default), so a smaller queue would not bound it.
+constexpr uint64_t kMinKafkaQueue = 1 * kMiB;
+constexpr uint64_t kMaxKafkaQueue = 1 * kGiB;
 
 }  // namespace
 
@@ -134,6 +141,16 @@ void PairParser::parse_daemon(const Field& field, DaemonConfig& d) {
   if (auto f = map->get("shutdown_timeout")) {
     if (auto v = r_.duration(*f, true)) d.shutdown_timeout = *v;
   }
+  if (auto f = map->get("memory")) {
+    if (auto memory = open_map(r_, *f, kDaemonMemoryKeys)) {
+      if (auto g = memory->get("checkpoint_write_buffer")) {
+        if (auto v = r_.byte_size(*g, 64 * kKiB, 1 * kGiB)) d.memory.checkpoint_write_buffer = *v;
+      }
+      if (auto g = memory->get("checkpoint_block_cache")) {
+        if (auto v = r_.byte_size(*g, 64 * kKiB, 1 * kGiB)) d.memory.checkpoint_block_cache = *v;
+      }
+    }
+  }
 }
 
 void PairParser::parse_kafka(const Field& field, KafkaConfig& k) {
@@ -159,6 +176,16 @@ void PairParser::parse_kafka(const Field& field, KafkaConfig& k) {
   }
   if (auto f = map->get("envelope")) {
     if (auto v = enum_choice(r_, *f, kKafkaEnvelopeNames)) k.envelope = *v;
+  }
+  if (auto f = map->get("memory")) {
+    if (auto memory = open_map(r_, *f, kKafkaMemoryKeys)) {
+      if (auto g = memory->get("consumer_queue")) {
+        if (auto v = r_.byte_size(*g, kMinKafkaQueue, kMaxKafkaQueue)) k.memory.consumer_queue = *v;
+      }
+      if (auto g = memory->get("producer_queue")) {
+        if (auto v = r_.byte_size(*g, kMinKafkaQueue, kMaxKafkaQueue)) k.memory.producer_queue = *v;
+      }
+    }
   }
   if (auto f = map->get("properties")) {
     if (auto props = r_.mapping(*f, {})) {

@@ -14,10 +14,15 @@ namespace modsync::config::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kSinkKeys = {
-    "module", "dsn", "password_file", "batch_rows", "batch_time", "group", "workers", "projections"};
+constexpr std::array<std::string_view, 9> kSinkKeys = {
+    "module",     "dsn",   "password_file", "batch_rows", "batch_bytes",
+    "batch_time", "group", "workers",       "projections"};
 /// Each worker is one more subscriber connection, consumer and pair of threads.
 constexpr uint64_t kMaxWorkers = 64;
+/// A batch holds at least one event whatever its size; below 64 KiB batches of small events
+/// get too short to pay for their round trips to the sink.
+constexpr uint64_t kMinBatchBytes = 64 * kKiB;
+constexpr uint64_t kMaxBatchBytes = 1 * kGiB;
 constexpr std::array<std::string_view, 11> kProjectionKeys = {"from",         "topic",
                                                               "to",           "columns",
                                                               "where",        "ops",
@@ -36,6 +41,9 @@ SinkConfig SinkParser::parse(const Field& field) {
   parse_connection(*map, s.dsn, s.password_file, s.effective_dsn);
   if (auto f = map->get("batch_rows")) {
     if (auto v = r_.positive_integer(*f)) s.batch_rows = *v;
+  }
+  if (auto f = map->get("batch_bytes")) {
+    if (auto v = r_.byte_size(*f, kMinBatchBytes, kMaxBatchBytes)) s.batch_bytes = *v;
   }
   if (auto f = map->get("batch_time")) {
     if (auto v = r_.duration(*f, false)) s.batch_time = *v;

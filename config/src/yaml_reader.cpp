@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "modsync/common/json_string.hpp"
+#include "modsync/config/byte_size.hpp"
 
 namespace modsync::config::detail {
 
@@ -89,6 +90,26 @@ std::optional<uint64_t> YamlReader::positive_integer(const Field& f, uint64_t ma
   if (ec != std::errc{} || ptr != end || text->empty() || n == 0) {
     expected(f.mark, f.path, wanted, json_quoted(*text),
              "write a number such as 1000 (no units, no separators)");
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<uint64_t> YamlReader::byte_size(const Field& f, uint64_t min, uint64_t max) {
+  auto text = string(f);
+  if (!text) return std::nullopt;
+  const auto n = parse_byte_size(*text);
+  if (!n) {
+    expected(f.mark, f.path, "a byte size such as 512KiB, 16MiB, 1GiB or a number of bytes",
+             json_quoted(*text), "write a whole number followed by KiB, MiB or GiB (binary units)");
+    return std::nullopt;
+  }
+  if (*n < min || *n > max) {
+    expected(
+        f.mark, f.path,
+        fmt::format("a size from {} to {}", format_byte_size(min), format_byte_size(max)),
+        json_quoted(*text),
+        fmt::format("write a size from {} to {}", format_byte_size(min), format_byte_size(max)));
     return std::nullopt;
   }
   return n;

@@ -50,6 +50,8 @@ class YamlReader {
   /// A whole number from 1 to `max`.
   std::optional<uint64_t> positive_integer(const Field& f,
                                            uint64_t max = std::numeric_limits<uint64_t>::max());
+  /// A byte size (16MiB, 512KiB, 4096) from `min` to `max` bytes.
+  std::optional<uint64_t> byte_size(const Field& f, uint64_t min, uint64_t max);
   std::optional<bool> boolean(const Field& f);
   /// The items of a sequence, or nullopt (after recording an error) when `f` is not one.
   std::optional<std::vector<Field>> sequence(const Field& f);

@@ -18,10 +18,12 @@ constexpr const char* kFull = R"(daemon:
   log: { level: debug, format: json }
   http: { listen: "0.0.0.0:9000" }
   shutdown_timeout: 2m
+  memory: { checkpoint_write_buffer: 2MiB, checkpoint_block_cache: 512KiB }
 kafka:
   brokers: "k1:9092,k2:9092"
   topic_prefix: cdc
   envelope: schema_payload
+  memory: { consumer_queue: 8MiB, producer_queue: 32MiB }
   properties: { compression.type: lz4, linger.ms: 5, socket.keepalive.enable: true }
 source:
   module: orders
@@ -42,6 +44,7 @@ sink:
   module: shipping
   dsn: "postgresql://modsync@db2/shipping"
   batch_rows: 100
+  batch_bytes: 1MiB
   batch_time: 1s
   projections:
     - from: orders.public.orders
@@ -84,10 +87,14 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(c.daemon.log.format == LogFormat::kJson);
   CHECK(c.daemon.http_listen == "0.0.0.0:9000");
   CHECK(c.daemon.shutdown_timeout == 2min);
+  CHECK(c.daemon.memory.checkpoint_write_buffer == 2 * modsync::config::kMiB);
+  CHECK(c.daemon.memory.checkpoint_block_cache == 512 * modsync::config::kKiB);
 
   CHECK(c.kafka.brokers == "k1:9092,k2:9092");
   CHECK(c.kafka.topic_prefix == "cdc");
   CHECK(c.kafka.envelope == KafkaEnvelope::kSchemaPayload);
+  CHECK(c.kafka.memory.consumer_queue == 8 * modsync::config::kMiB);
+  CHECK(c.kafka.memory.producer_queue == 32 * modsync::config::kMiB);
   CHECK(c.kafka.properties ==
         std::map<std::string, std::string>{
             {"compression.type", "lz4"}, {"linger.ms", "5"}, {"socket.keepalive.enable", "true"}});
@@ -117,6 +124,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(k.module == "shipping");
   CHECK(k.effective_dsn == EffectiveDsn{"postgresql://modsync@db2/shipping", ""});
   CHECK(k.batch_rows == 100);
+  CHECK(k.batch_bytes == 1 * modsync::config::kMiB);
   CHECK(k.batch_time == 1s);
   REQUIRE(k.projections.size() == 2);
 
@@ -139,7 +147,7 @@ TEST_CASE("a complete file round-trips into the structs", "[config]") {
   CHECK(p.versions == std::map<uint32_t, VersionRule>{
                           {1, VersionRule{{{"amount_cents", "total"}}, {{"currency", "EUR"}}}}});
   CHECK(p.location.file == (dir.path() / "full.yaml").string());
-  CHECK(p.location.line == 33);
+  CHECK(p.location.line == 36);
   CHECK(p.location.column == 7);
 
   const Projection& q = k.projections[1];
@@ -159,6 +167,10 @@ TEST_CASE("a minimal file gets the documented defaults", "[config]") {
   CHECK(c.daemon.log.format == LogFormat::kLogfmt);
   CHECK(c.daemon.http_listen == "127.0.0.1:9187");
   CHECK(c.daemon.shutdown_timeout == 30s);
+  CHECK(c.daemon.memory.checkpoint_write_buffer == 1 * modsync::config::kMiB);
+  CHECK(c.daemon.memory.checkpoint_block_cache == 1 * modsync::config::kMiB);
+  CHECK(c.kafka.memory.consumer_queue == 4 * modsync::config::kMiB);
+  CHECK(c.kafka.memory.producer_queue == 16 * modsync::config::kMiB);
   CHECK(c.kafka.topic_prefix == "modsync");
   CHECK(c.kafka.envelope == KafkaEnvelope::kPlain);
   CHECK(c.source->value_mode == ValueMode::kModsync);
@@ -195,6 +207,7 @@ sink:
   CHECK_FALSE(c.source);
   REQUIRE(c.sink);
   CHECK(c.sink->batch_rows == 5000);
+  CHECK(c.sink->batch_bytes == 8 * modsync::config::kMiB);
   CHECK(c.sink->batch_time == 10ms);
   CHECK(c.sink->group.empty());
   CHECK(c.sink->workers == 0);  // chosen at start from the partitions and cores
@@ -280,7 +293,9 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             ")\n"
             "daemon: state /srv/state/orders-to-shipping, log debug as json, http 0.0.0.0:9000, "
             "shutdown timeout 2m\n"
+            "  memory: checkpoint write buffer 2MiB, block cache 512KiB\n"
             "kafka: brokers k1:9092,k2:9092, topic prefix cdc, stall timeout 10s\n"
+            "  memory: consumer queue 8MiB, producer queue 32MiB\n"
             "  properties (values not shown): compression.type, sasl.password, "
             "socket.keepalive.enable\n"
             "source orders: dsn \"host=db port=5432 dbname=orders user=modsync password=***\"\n"
@@ -295,7 +310,7 @@ TEST_CASE("describe summarises what was understood and redacts secrets", "[confi
             "  heartbeat off, status every 250ms\n"
             "  events: schema_payload envelope, debezium values\n"
             "sink shipping: dsn \"host=db2 dbname=shipping user=modsync\"\n"
-            "  consumer group orders-to-shipping, batches of 100 rows or 1s\n"
+            "  consumer group orders-to-shipping, batches of 100 rows, 1MiB or 1s\n"
             "  projection 1: orders.public.orders (topic cdc.orders.public.orders) -> "
             "public.orders_to_ship\n"
             "    columns: id -> order_id, customer_id, total -> amount\n"

@@ -411,6 +411,40 @@ TEST_CASE("snapshot_chunk_rows has a range", "[config][errors]") {
       1'000'000);
 }
 
+TEST_CASE("memory budgets are byte sizes in a range, naming the unit to write",
+          "[config][errors]") {
+  const auto errors = errors_of(R"(daemon:
+  id: a
+  memory: { checkpoint_write_buffer: 16MB, checkpoint_block_cache: 1KiB }
+kafka:
+  brokers: b:9092
+  memory: { consumer_queue: 2GiB, producer_queue: 1.5MiB }
+  properties: { queued.max.messages.kbytes: 1024 }
+sink:
+  module: s
+  dsn: host=x
+  batch_bytes: 0
+  projections: [{ from: o.public.t, to: t }]
+)");
+  CHECK(errors == std::vector<std::string>{
+                      "orders.yaml:3:13: daemon.memory.checkpoint_write_buffer: expected a byte "
+                      "size such as 512KiB, 16MiB, 1GiB or a number of bytes; got \"16MB\". Fix: "
+                      "write a whole number followed by KiB, MiB or GiB (binary units).",
+                      "orders.yaml:3:44: daemon.memory.checkpoint_block_cache: expected a size "
+                      "from 64KiB to 1GiB; got \"1KiB\". Fix: write a size from 64KiB to 1GiB.",
+                      "orders.yaml:6:13: kafka.memory.consumer_queue: expected a size from 1MiB to "
+                      "1GiB; got \"2GiB\". Fix: write a size from 1MiB to 1GiB.",
+                      "orders.yaml:6:35: kafka.memory.producer_queue: expected a byte size such as "
+                      "512KiB, 16MiB, 1GiB or a number of bytes; got \"1.5MiB\". Fix: write a "
+                      "whole number followed by KiB, MiB or GiB (binary units).",
+                      "orders.yaml:7:17: kafka.properties.queued.max.messages.kbytes: expected a "
+                      "librdkafka property modsync does not set itself; got "
+                      "\"queued.max.messages.kbytes\". Fix: remove it: modsync sets it from "
+                      "kafka.memory.consumer_queue (docs/configuration.md, \"Memory budgets\").",
+                      "orders.yaml:11:3: sink.batch_bytes: expected a size from 64KiB to 1GiB; got "
+                      "\"0\". Fix: write a size from 64KiB to 1GiB."});
+}
+
 // Regression (issue 7): a kafka.properties auto.offset.reset silently replaced the never-skip
 // rule, and enable.auto.offset.store let librdkafka store offsets before the sink applied them.
 TEST_CASE("consumer properties modsync owns are rejected with file and line", "[config][errors]") {

@@ -197,8 +197,11 @@ void Daemon::start_pair(config::PairConfig pair) {
     auto& dsn = rt->pair.sink->effective_dsn.dsn;
     dsn = config::dsn_with_parameter(dsn, "fallback_application_name", application_name);
   }
-  rt->store =
-      std::make_unique<checkpoint::CheckpointStore>(rt->pair.daemon.state_dir, rt->pair.daemon.id);
+  const auto& memory = rt->pair.daemon.memory;
+  rt->store = std::make_unique<checkpoint::CheckpointStore>(
+      rt->pair.daemon.state_dir, rt->pair.daemon.id,
+      checkpoint::CheckpointStoreOptions{memory.checkpoint_write_buffer,
+                                         memory.checkpoint_block_cache});
   if (rt->pair.sink) rt->projections.resize(rt->pair.sink->projections.size());
   const int64_t stall_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(rt->pair.kafka.stall_timeout).count();

@@ -116,6 +116,27 @@ std::string bool_field(simdjson::dom::object o, std::string_view key) {
   return v ? "yes" : "no";
 }
 
+/// Under a capture's row: each table its snapshot is reading, rows read against the catalog's
+/// estimate (tables done are not shown; `--json` has them).
+void print_snapshot_progress(simdjson::dom::object capture) {
+  simdjson::dom::array tables;
+  if (capture["snapshot_tables"].get(tables) != simdjson::SUCCESS) return;
+  for (simdjson::dom::element e : tables) {
+    simdjson::dom::object t;
+    bool done = false;
+    uint64_t rows = 0, estimated = 0;
+    if (e.get(t) != simdjson::SUCCESS || t["done"].get(done) != simdjson::SUCCESS || done ||
+        t["rows"].get(rows) != simdjson::SUCCESS ||
+        t["rows_estimated"].get(estimated) != simdjson::SUCCESS) {
+      continue;
+    }
+    const uint64_t percent = estimated == 0 ? 0 : rows * 100 / estimated;
+    std::printf("  snapshot %s: %llu of ~%llu rows (%llu%%)\n", str_field(t, "table").c_str(),
+                static_cast<unsigned long long>(rows), static_cast<unsigned long long>(estimated),
+                static_cast<unsigned long long>(percent));
+  }
+}
+
 /// Prints the daemon's /status JSON as a table; returns the pairs it reported.
 std::optional<StatusSeen> print_status_table(const std::string& body) {
   simdjson::dom::parser parser;
@@ -146,6 +167,7 @@ std::optional<StatusSeen> print_status_table(const std::string& body) {
                 str_field(o, "state").c_str(), capture ? str_field(o, "received_lsn").c_str() : "-",
                 capture ? str_field(o, "confirmed_lsn").c_str() : "-", lag.c_str(),
                 int_field(o, "retries").c_str());
+    if (capture) print_snapshot_progress(o);
     if (const auto error = str_field(o, "last_error"); !error.empty()) {
       int64_t at = 0;
       if (o["last_error_unix_ms"].get(at) != simdjson::SUCCESS) at = 0;

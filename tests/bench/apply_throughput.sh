@@ -25,6 +25,8 @@
 # order-free hash of the rows); a difference fails the benchmark.
 #
 # Usage: apply_throughput.sh BUILD_DIR   (env: BENCH_SCALE=10 BENCH_SECONDS=20 BENCH_CLIENTS=4,
+#        BENCH_TRANSACTIONS (per client, instead of BENCH_SECONDS: a fixed workload, for comparing
+#        memory figures across runs on a busy host),
 #        BENCH_KAFKA_PROPERTIES (default "compression.type: lz4"), BENCH_SINK_BATCH,
 #        BENCH_APPLY_WORKERS, BENCH_PERF=1 (the apply daemon into BUILD_DIR/bench/apply.perf.data),
 #        BENCH_KEEP=1)
@@ -81,7 +83,9 @@ bench_psql "$sub" native -c "CREATE SUBSCRIPTION bench_sub CONNECTION '$src_dsn'
 stat_sql="SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables
           WHERE relname LIKE 'pgbench_%'"
 tuples_before=$(bench_psql "$src" "$db" -c "$stat_sql")
-pgbench -h 127.0.0.1 -p "$src" -U postgres -n -c "$clients" -j 2 -T "$seconds" "$db" \
+length=(-T "$seconds")
+[ -n "${BENCH_TRANSACTIONS:-}" ] && length=(-t "$BENCH_TRANSACTIONS")
+pgbench -h 127.0.0.1 -p "$src" -U postgres -n -c "$clients" -j 2 "${length[@]}" "$db" \
   >"$work/pgbench.log" 2>&1
 tps=$(awk -F'= ' '/^tps/ { split($2, a, " "); print a[1]; exit }' "$work/pgbench.log")
 transactions=$(awk -F': ' '/number of transactions actually processed/ { split($2, a, "/"); print a[1] }' "$work/pgbench.log")

@@ -11,7 +11,10 @@
 # Threads, open fds and CPU are sampled (and the dev broker's RSS, which grows with the data it
 # holds). The RSS slope (MiB/min) is a least-squares fit over the samples after
 # BENCH_SOAK_WARMUP seconds. At the end, once dst holds every history row, both projections are
-# compared with the source. The samples are kept in BUILD_DIR/bench/soak-RUN.tsv.
+# compared with the source. The samples are kept in BUILD_DIR/bench/soak-RUN.tsv and the daemon's
+# log in BUILD_DIR/bench/soak-daemon.log; the pipeline restarts it shows (the supervisor's
+# "retrying"/"failed" lines) are counted and listed with their time since the start, so a dip in
+# threads or fds (a restarting pipeline closes its connections and clients) can be explained.
 #
 # Usage: soak.sh BUILD_DIR   (env: BENCH_SOAK_SECONDS=60 (`make soak`: 900), BENCH_SOAK_INTERVAL=5,
 #        BENCH_SOAK_WARMUP=10, BENCH_SOAK_TPS=500, BENCH_SOAK_SCALE=1, BENCH_KAFKA_PROPERTIES, BENCH_KEEP=1)
@@ -82,6 +85,11 @@ events=$(($(bench_topic_messages "$BENCH_BROKERS" bench.public.pgbench_accounts)
   $(bench_topic_messages "$BENCH_BROKERS" bench.public.pgbench_history)))
 mkdir -p "$bench_build/bench"
 cp "$samples" "$bench_build/bench/soak-$BENCH_RUN_ID.tsv"
+cp "$work/modsync.log" "$bench_build/bench/soak-daemon.log"
+# The supervisor logs each restart as "<capture|apply> retrying|failed (...)" and a repeat of the
+# same error as "... still retrying"; both are restarts.
+restart_pattern='msg="(capture|apply) (still )?(retrying|failed)'
+restarts=$(grep -cE "$restart_pattern" "$work/modsync.log" || true)
 
 read -r rss_start rss_end rss_max slope threads_start threads_end fds_start fds_end cpu_pct broker_end < <(
   python3 - "$samples" "$warmup" <<'PY'
@@ -106,6 +114,33 @@ echo "  daemon RSS ${rss_start} -> ${rss_end} MiB (max ${rss_max}, peak VmHWM $(
   "slope ${slope} MiB/min after ${warmup}s; threads ${threads_start} -> ${threads_end}, fds ${fds_start} -> ${fds_end};" \
   "CPU ${cpu_pct}% of a core; dev broker RSS at the end ${broker_end} MiB"
 
+# Lowest threads and fds after the warm-up, and when: a dip below the end figure points at a
+# restart (or a client reconnecting) at that time.
+read -r threads_min threads_min_at fds_min fds_min_at < <(
+  python3 - "$samples" "$warmup" <<'PY'
+import sys
+rows = [[float(x) for x in l.rstrip("\n").split("\t")] for l in list(open(sys.argv[1]))[1:]]
+warm = [r for r in rows if r[0] >= float(sys.argv[2])] or rows
+t = min(warm, key=lambda r: r[2])
+f = min(warm, key=lambda r: r[3])
+print(int(t[2]), t[0], int(f[3]), f[0])
+PY
+)
+echo "  lowest after ${warmup}s: threads ${threads_min} at ${threads_min_at}s, fds ${fds_min} at ${fds_min_at}s;" \
+  "pipeline restarts in the log: ${restarts} (log kept in $bench_build/bench/soak-daemon.log)"
+if [ "$restarts" -gt 0 ]; then
+  # Seconds since the first sample, as in the samples' first column.
+  python3 - "$work/modsync.log" "$restart_pattern" "$t0" <<'PY'
+import re, sys
+from datetime import datetime
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"ts=(\S+)", line)
+    if m and re.search(sys.argv[2], line):
+        t = datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
+        print(f"    restart at {t - float(sys.argv[3]):.0f}s: {line.strip()[:300]}")
+PY
+fi
+
 equal=0
 for q in "SELECT aid, bid, abalance, filler FROM pgbench_accounts" "SELECT tid, bid, aid, delta, mtime, filler FROM pgbench_history"; do
   want=$(bench_checksum "$port" src "$q")
@@ -123,6 +158,9 @@ bench_result soak_peak_rss "$((hwm_kb / 1024))" MiB
 bench_result soak_threads_end "$threads_end" threads "$threads_start" "$(bench_ratio "$threads_end" "$threads_start")"
 bench_result soak_fds_end "$fds_end" fds "$fds_start" "$(bench_ratio "$fds_end" "$fds_start")"
 bench_result soak_cpu_percent "$cpu_pct" "%"
+bench_result soak_threads_min "$threads_min" threads "$threads_end" "$(bench_ratio "$threads_min" "$threads_end")"
+bench_result soak_fds_min "$fds_min" fds "$fds_end" "$(bench_ratio "$fds_min" "$fds_end")"
+bench_result soak_pipeline_restarts "$restarts" restarts
 bench_result soak_tables_equal "$equal" tables 2 "$(bench_ratio "$equal" 2)"
 if [ "$equal" -ne 2 ]; then
   echo "bench: a projection differs from the source after the soak" >&2

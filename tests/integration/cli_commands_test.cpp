@@ -229,3 +229,57 @@ TEST_CASE("status without a daemon, checkpoints or source says so", "[integratio
   // Looking must not create the state directory.
   CHECK_FALSE(std::filesystem::exists(dir.path() / "state"));
 }
+
+TEST_CASE("status shows a running snapshot's rows read per table against the estimate",
+          "[integration][cli]") {
+  CaptureHarness h(CaptureHarness::Options{.start_broker = false});
+  h.start_broker({.control = true});
+  h.sql(
+      "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+      "INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 40000) g;"
+      "ANALYZE big");
+  h.write_config("tables: [big]\nsnapshot_chunk_rows: 1000");
+  {
+    // A 1 MiB producer queue and a broker answering after 500 ms: the snapshot reads about as
+    // fast as Kafka acknowledges, a few thousand rows a second, for the test to look at.
+    std::ifstream in(h.config_path());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    config.replace(config.find("kafka:\n"), 7, "kafka:\n  memory: { producer_queue: 1MiB }\n");
+    std::ofstream(h.config_path()) << config;
+  }
+  h.enable_http();
+  const std::string config = h.config_path().string();
+  REQUIRE(h.broker().control("broker-rtt 1 500") == "ok");
+  auto daemon = h.start_daemon(false);
+  REQUIRE(daemon.wait_for_output("snapshot of public.big from row 0", 30s));
+
+  std::string seen;
+  const bool mid = eventually(
+      [&] {
+        const auto table = modsync_cli({"status", "--config", config});
+        const auto at = table.out.find("  snapshot public.big: ");
+        if (at == std::string::npos) return false;
+        seen = table.out.substr(at, table.out.find('\n', at) - at);
+        // "  snapshot public.big: N of ~40000 rows (P%)" with 0 < N < 40000.
+        const long rows = std::stol(seen.substr(seen.find(": ") + 2));
+        return rows > 0 && rows < 40000;
+      },
+      30s);
+  INFO(seen << "\n" << daemon.describe());
+  REQUIRE(mid);
+  CHECK_THAT(seen, Contains(" of ~40000 rows ("));
+  const auto json = modsync_cli({"status", "--config", config, "--json"});
+  CHECK_THAT(json.out, Contains(R"("snapshot_tables":[{"table":"public.big","rows":)"));
+  CHECK_THAT(json.out, Contains(R"("rows_estimated":40000,"done":false}])"));
+
+  REQUIRE(h.broker().control("broker-rtt 1 0") == "ok");
+  REQUIRE(daemon.wait_for_output("snapshot of public.big read 40000 rows", 60s));
+  const auto after = modsync_cli({"status", "--config", config});
+  INFO(describe(after));
+  CHECK_THAT(after.out, !Contains("snapshot public.big:"));  // done: only --json lists it
+  CHECK_THAT(modsync_cli({"status", "--config", config, "--json"}).out,
+             Contains(R"({"table":"public.big","rows":40000,"rows_estimated":40000,"done":true})"));
+  CaptureHarness::stop_daemon(daemon);
+}

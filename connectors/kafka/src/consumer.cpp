@@ -188,9 +188,10 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
   // kafka.properties overrides it.
   set("fetch.wait.max.ms", "20");
   // Memory: each projection has its own consumer, and librdkafka prefetches up to 64 MiB per
-  // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB).
-  // 16 MiB is still several full batches (5,000 events of ~0.6 kB) ahead of the sink.
-  set("queued.max.messages.kbytes", "16384");
+  // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB; 240
+  // MiB at 16 MiB). The budget is kafka.memory.consumer_queue (settings_from passes it, and it
+  // overrides this); its default, for clients built without the configuration.
+  set("queued.max.messages.kbytes", "4096");
   detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);

@@ -135,8 +135,10 @@ Producer::Producer(const KafkaSettings& settings, std::string_view client_id,
   // change event costs ~1.5 KB of RSS (value, key, a dozen separately allocated headers,
   // librdkafka's bookkeeping), so 50k of them keep the daemon under ~100 MB while a slow
   // broker lags (500k reached 236 MB; make bench); 50k is still ~0.5 s of events at 5 ms linger.
+  // The byte budget is kafka.memory.producer_queue (settings_from passes it, and it overrides
+  // this); its default, for clients built without the configuration.
   set("queue.buffering.max.messages", "50000");
-  set("queue.buffering.max.kbytes", "65536");
+  set("queue.buffering.max.kbytes", "16384");
   detail::apply_properties(
       conf.get(), RD_KAFKA_PRODUCER, settings,
       {{"enable.idempotence", "true"}, {"acks", "all"}, {"partitioner", "murmur2_random"}});

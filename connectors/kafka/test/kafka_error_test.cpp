@@ -42,16 +42,21 @@ TEST_CASE("a KafkaError carries its code and takes its kind from it", "[kafka][e
   CHECK_FALSE(timeout.position_lost());
 }
 
-TEST_CASE("settings_from: brokers, then a client's defaults, then kafka.properties", "[settings]") {
+TEST_CASE("settings_from: brokers, the memory budgets, a client's defaults, then kafka.properties",
+          "[settings]") {
   modsync::config::KafkaConfig kafka;
   kafka.brokers = "a:9092,b:9092";
+  kafka.memory.consumer_queue = 3 * modsync::config::kMiB;
+  kafka.memory.producer_queue = 32 * modsync::config::kMiB;
   kafka.properties = {{"socket.timeout.ms", "9000"}, {"client.rack", "r1"}};
   const auto s = modsync::kafka::settings_from(kafka, {{"socket.timeout.ms", "5000"}});
   CHECK(s.brokers == "a:9092,b:9092");
   // Applied in order, so the user's value overrides the client's default.
-  CHECK(s.properties == std::vector<std::pair<std::string, std::string>>{
-                            {"socket.timeout.ms", "5000"},
-                            {"client.rack", "r1"},
-                            {"socket.timeout.ms", "9000"}});
-  CHECK(modsync::kafka::settings_from(kafka).properties.size() == 2);
+  CHECK(s.properties ==
+        std::vector<std::pair<std::string, std::string>>{{"queued.max.messages.kbytes", "3072"},
+                                                         {"queue.buffering.max.kbytes", "32768"},
+                                                         {"socket.timeout.ms", "5000"},
+                                                         {"client.rack", "r1"},
+                                                         {"socket.timeout.ms", "9000"}});
+  CHECK(modsync::kafka::settings_from(kafka).properties.size() == 4);
 }

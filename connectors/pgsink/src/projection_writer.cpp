@@ -13,7 +13,8 @@ ProjectionWriter::ProjectionWriter(pg::PgConnection& conn, TargetTable table, Wr
     : conn_(conn), table_(std::move(table)), options_(std::move(options)) {
   stage_ = fmt::format("modsync_stage_{:x}", std::hash<std::string>{}(options_.projection_id));
   build_sql();
-  conn_.exec(create_stage_sql_);
+  conn_.exec(fmt::format("SET idle_in_transaction_session_timeout = {}; {}",
+                         options_.idle_transaction_timeout.count(), create_stage_sql_));
   takes_new_rows_ = check_takes_new_rows();
 }
 

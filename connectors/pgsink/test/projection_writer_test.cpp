@@ -332,3 +332,38 @@ TEST_CASE("insert_new beside a truncate on another connection does not keep olde
   CHECK_FALSE(bulk);
   CHECK(c.pg.query_value("ship", "SELECT count(*) FROM t") == "0");
 }
+
+// A daemon frozen inside a batch's transaction (SIGSTOP) held its locks for ever: another
+// replica's partition claim waited on them. The writer's session now ends an idle transaction,
+// and only an idle one: a statement that runs longer than the timeout is not cut.
+TEST_CASE("a writer's transaction left idle ends; a long statement in it does not",
+          "[integration][pgsink]") {
+  using namespace std::chrono_literals;
+  testing::PgCluster pg;
+  pg.create_database("ship");
+  pg.exec("ship",
+          "CREATE TABLE t (id int PRIMARY KEY, v text, _modsync_lsn pg_lsn, "
+          "_modsync_seq int)");
+  auto conn = pg::PgConnection::connect(config::EffectiveDsn{pg.dsn("ship"), ""},
+                                        pg::PgConnection::Mode::kRegular, "sink");
+  pgsink::ProjectionWriter::ensure_offsets_table(conn);
+  auto target = pgsink::describe_target(conn, {"public", "t"});
+  REQUIRE(target);
+  pgsink::ProjectionWriter defaults(conn, *target, {"p/public.t", {"id", "v"}, ""});
+  CHECK(conn.query_value("SHOW idle_in_transaction_session_timeout") == "1min");
+
+  pgsink::ProjectionWriter writer(conn, *target, {"p/public.t", {"id", "v"}, "", 1s});
+  writer.begin();
+  conn.exec("SELECT pg_sleep(2)");  // busy for twice the timeout: not idle
+  writer.commit();
+
+  writer.begin();
+  conn.exec("LOCK TABLE t IN SHARE MODE");
+  std::this_thread::sleep_for(2500ms);
+  // The server ended the idle session: its lock is gone, and the writer's next use fails (the
+  // pipeline then reconnects and retries the batch).
+  CHECK(pg.query_value("ship",
+                       "SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
+                       "c.oid = l.relation WHERE c.relname = 't'") == "0");
+  CHECK_THROWS(conn.exec("SELECT 1"));
+}

@@ -134,6 +134,16 @@ class Batch {
   size_t count_ = 0;
 };
 
+/// RocksDB's memory budgets (daemon.memory in the configuration). A few hundred small keys,
+/// each overwritten many times a second: RocksDB's defaults (a 64 MiB memtable, an 8 MiB block
+/// cache) let every overwrite stay in memory until 64 MiB, so the daemon's RSS grew ~4 MiB a
+/// minute (make soak). A 1 MiB memtable flushes every few minutes and compacts the old versions
+/// away; reads hit the memtable or a tiny table.
+struct CheckpointStoreOptions {
+  size_t write_buffer_bytes = size_t{1} << 20;  ///< per memtable; two at most
+  size_t block_cache_bytes = size_t{1} << 20;
+};
+
 /// Owns the open RocksDB database of one daemon pair and an exclusive lock on its directory.
 /// Move-only; see the top of this file for threads, blocking and errors.
 class CheckpointStore {
@@ -141,7 +151,8 @@ class CheckpointStore {
   /// Opens (creating if missing) <state_dir>/<pair_id>. Throws modsync::Error when the directory
   /// cannot be created or written, when another modsync process (or another CheckpointStore in
   /// this process) holds it, or when it was written in an unknown format.
-  CheckpointStore(const std::filesystem::path& state_dir, std::string_view pair_id);
+  CheckpointStore(const std::filesystem::path& state_dir, std::string_view pair_id,
+                  const CheckpointStoreOptions& options = {});
   ~CheckpointStore();
   CheckpointStore(CheckpointStore&&) noexcept;
   CheckpointStore& operator=(CheckpointStore&&) noexcept;

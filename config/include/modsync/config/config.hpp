@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "modsync/common/op.hpp"
+#include "modsync/config/byte_size.hpp"
 #include "modsync/config/config_error.hpp"
 #include "modsync/config/dsn.hpp"
 #include "modsync/config/duration.hpp"
@@ -110,15 +111,34 @@ struct LogConfig {
   LogFormat format = LogFormat::kLogfmt;
 };
 
+/// The daemon's own memory budgets (docs/configuration.md, "Memory budgets").
+struct DaemonMemoryConfig {
+  /// RocksDB memtable of the checkpoint store; it holds two at most (one being flushed).
+  uint64_t checkpoint_write_buffer = 1 * kMiB;
+  /// RocksDB block cache of the checkpoint store.
+  uint64_t checkpoint_block_cache = 1 * kMiB;
+};
+
 struct DaemonConfig {
   std::string id;  ///< [a-z0-9_-]+; names the slot default, consumer group and state directory
   std::filesystem::path state_dir = "/var/lib/modsync";
   LogConfig log;
   std::string http_listen = "127.0.0.1:9187";  ///< "" disables the HTTP endpoint
   Duration shutdown_timeout = 30s;
+  DaemonMemoryConfig memory;
 
   /// Where this pair's RocksDB lives: <state_dir>/<id>.
   std::filesystem::path state_path() const { return state_dir / id; }
+};
+
+/// Memory budgets of the Kafka clients (docs/configuration.md, "Memory budgets").
+struct KafkaMemoryConfig {
+  /// Messages each consumer prefetches ahead of its sink (queued.max.messages.kbytes); it also
+  /// bounds one fetch response (librdkafka caps fetch.max.bytes at it), which lands whole.
+  uint64_t consumer_queue = 4 * kMiB;
+  /// Messages each producer holds unacknowledged (queue.buffering.max.kbytes); produce()
+  /// waits while it is full.
+  uint64_t producer_queue = 16 * kMiB;
 };
 
 struct KafkaConfig {
@@ -130,6 +150,7 @@ struct KafkaConfig {
   /// plain: key and value are today's JSON; schema_payload: each is wrapped as
   /// {"schema": <Kafka Connect schema>, "payload": ...} for JsonConverter schemas.enable=true.
   KafkaEnvelope envelope = KafkaEnvelope::kPlain;
+  KafkaMemoryConfig memory;
   /// librdkafka passthrough; never contains keys modsync sets itself (see owned_kafka_property).
   std::map<std::string, std::string> properties;
 };
@@ -209,6 +230,9 @@ struct SinkConfig {
   std::optional<std::filesystem::path> password_file;
   EffectiveDsn effective_dsn;  ///< contains the password: never print it
   uint64_t batch_rows = 5000;
+  /// A batch closes when it holds batch_rows events or this many bytes of them (keys and
+  /// values as on Kafka), whichever comes first. A projection holds two batches at most.
+  uint64_t batch_bytes = 8 * kMiB;
   /// How long a batch waits to fill: every event of a steady stream waits up to this long (a
   /// backlog fills batch_rows first). 100 ms gave p99 ~700 ms at 20k rows/s (make bench
   /// apply_latency); 10 ms gave ~140 ms at no throughput cost (apply_throughput).

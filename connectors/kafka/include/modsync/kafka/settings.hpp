@@ -10,7 +10,8 @@
 
 namespace modsync::kafka {
 
-/// Settings for a client of the pair's cluster: kafka.brokers, then `defaults` (a client's own
+/// Settings for a client of the pair's cluster: kafka.brokers, the kafka.memory budgets (as
+/// queued.max.messages.kbytes and queue.buffering.max.kbytes), then `defaults` (a client's own
 /// choices, e.g. a short socket timeout for a probe), then every kafka.properties entry, which
 /// are applied last and so override the defaults.
 KafkaSettings settings_from(const config::KafkaConfig& kafka,

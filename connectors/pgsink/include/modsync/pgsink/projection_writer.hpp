@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,12 @@ struct WriterOptions {
   std::string projection_id;             ///< unique per pair and target, e.g. "pair/public.t"
   std::vector<std::string> fed_columns;  ///< target columns the stage carries, in stage order
   std::string soft_delete_column;        ///< "" = deletes remove rows
+  /// The session's idle_in_transaction_session_timeout. A daemon frozen inside a batch's
+  /// transaction (SIGSTOP, a paused VM) would otherwise hold its locks for ever: the partition
+  /// claims it read FOR SHARE, which another replica's claim waits for, and the target's rows.
+  /// Longer than anything the daemon waits for inside a batch (the dead-letter flush, 30 s); a
+  /// statement that runs is never idle, so a long merge is not cut short.
+  std::chrono::milliseconds idle_transaction_timeout{60000};
 };
 
 /// Applies batches of projected rows to one target table, effectively once.
