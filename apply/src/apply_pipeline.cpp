@@ -42,11 +42,15 @@ std::string ApplyPipeline::projection_id(const config::PairConfig& pair,
   return pair.daemon.id + "/" + projection.to.qualified();
 }
 
-size_t apply_worker_count(uint64_t configured, int partitions) {
+size_t apply_worker_count(uint64_t configured, int partitions, size_t projections) {
   const size_t most = static_cast<size_t>(std::max(partitions, 1));
   if (configured > 0) return std::min<size_t>(configured, most);
+  // The sink's projections share the cores: four projections of pgbench with two workers
+  // each on 2 cores ran at 0.67 of one worker each (make bench), their merges and decoders
+  // only taking turns.
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  return std::min({most, cores, size_t{4}});
+  const size_t share = std::max<size_t>(1, cores / std::max<size_t>(1, projections));
+  return std::min({most, share, size_t{4}});
 }
 
 namespace {
@@ -379,7 +383,7 @@ struct ApplyPipeline::Impl {
     // not daemons, so daemons with more members than others would get more partitions.
     const uint64_t configured =
         pair.sink->workers > 0 || pair.sink->group.empty() ? pair.sink->workers : 1;
-    const size_t n = apply_worker_count(configured, partitions);
+    const size_t n = apply_worker_count(configured, partitions, pair.sink->projections.size());
     if (pair.sink->workers > n) {
       spdlog::info("{}: sink.workers is {}, but the topic has {} partition(s): {} worker(s) run",
                    first.context, pair.sink->workers, partitions, n);

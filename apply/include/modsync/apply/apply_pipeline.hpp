@@ -12,9 +12,10 @@
 namespace modsync::apply {
 
 /// How many workers apply a projection whose topic has `partitions` partitions:
-/// sink.workers when set (`configured` > 0), else min(partitions, cores, 4); never more than
-/// the partitions, since a worker applies whole partitions.
-size_t apply_worker_count(uint64_t configured, int partitions);
+/// sink.workers when set (`configured` > 0), else min(partitions, cores / `projections` (at
+/// least 1), 4), `projections` being the sink's; never more than the partitions, since a
+/// worker applies whole partitions.
+size_t apply_worker_count(uint64_t configured, int partitions, size_t projections);
 
 /// One projection: change events from a Kafka topic → filtered, mapped rows in a subscriber
 /// table, effectively once.

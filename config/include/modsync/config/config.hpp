@@ -242,8 +242,8 @@ struct SinkConfig {
   /// daemons running this file share them. "" (default): one daemon applies every partition.
   std::string group;
   /// Sink connections per projection (docs/scaling.md): its partitions are spread over them,
-  /// each with its own consumer and transactions. 0 (default) = min(partitions, cores, 4), or 1
-  /// with `group` (apply_worker_count).
+  /// each with its own consumer and transactions. 0 (default) = min(partitions, cores / the
+  /// sink's projections (at least 1), 4), or 1 with `group` (apply_worker_count).
   uint64_t workers = 0;
   std::vector<Projection> projections;  ///< non-empty
 };
