@@ -178,6 +178,7 @@ class CheckpointStore {
   void clear_snapshot_progress();
 
   /// Records the offsets of the given partitions; other partitions of the group keep theirs.
+  /// Not fsynced: the subscriber holds the offsets apply resumes from; this copy is for status.
   void save_sink_offsets(std::string_view group, const std::vector<SinkOffset>& offsets);
   /// The group's offsets, ordered by topic then partition; empty when none were saved.
   std::vector<SinkOffset> load_sink_offsets(std::string_view group) const;
@@ -190,7 +191,10 @@ class CheckpointStore {
   std::string describe() const;
 
  private:
-  void write(rocksdb::WriteBatch& batch, std::string_view what);
+  /// kSynced: fsynced before write returns, so a machine crash keeps it too.
+  enum class Durability { kSynced, kCached };
+  void write(rocksdb::WriteBatch& batch, std::string_view what,
+             Durability durability = Durability::kSynced);
   std::optional<std::string> get(const std::string& key) const;
   template <typename Fn>
   void scan(std::string_view prefix, Fn&& fn) const;
