@@ -13,6 +13,7 @@
 #   bench_start_dev_broker DIR [--topic NAME:P ...]   # sets BENCH_BROKERS and BENCH_BROKER_PID
 #   bench_write_capture_config FILE ID DSN BROKERS STATE_DIR SLOT PUBLICATION TABLES...
 #                                   # BENCH_KAFKA_PROPERTIES="linger.ms: 20" adds producer properties
+#                                   # BENCH_KAFKA_MEMORY="consumer_queue: 16MiB" sets kafka.memory
 #   bench_workdir NAME                                # $work, $pids and the EXIT trap (below)
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case "$build" in
@@ -121,6 +122,7 @@ daemon:
 kafka:
   brokers: "$brokers"
   properties: { ${BENCH_KAFKA_PROPERTIES:-} }
+  memory: { ${BENCH_KAFKA_MEMORY:-} }
 source:
   module: bench
   dsn: "$dsn"

@@ -275,6 +275,7 @@ daemon:
 kafka:
   brokers: "$brokers"
   properties: { ${BENCH_KAFKA_PROPERTIES:-} }
+  memory: { ${BENCH_KAFKA_MEMORY:-} }
 YAML
   if [ -n "$source_dsn" ]; then
     cat >>"$file" <<YAML

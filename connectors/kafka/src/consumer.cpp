@@ -191,7 +191,7 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
   // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB; 240
   // MiB at 16 MiB). The budget is kafka.memory.consumer_queue (settings_from passes it, and it
   // overrides this); its default, for clients built without the configuration.
-  set("queued.max.messages.kbytes", "4096");
+  set("queued.max.messages.kbytes", "8192");
   detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
