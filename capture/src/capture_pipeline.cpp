@@ -30,6 +30,12 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 constexpr auto kSlotCheckInterval = std::chrono::seconds(5);
 constexpr int kPollEveryFrames = 256;
+/// How long a read waits for WAL (data wakes it at once: it polls the socket). While events
+/// await Kafka's acknowledgement it wakes often to serve their reports and confirm them; with
+/// nothing in flight an idle pair wakes 4 times a second instead of 50 (docs/benchmarks.md,
+/// idle_pairs), which delays only the confirmation of a keepalive's position.
+constexpr int kBusyReadWaitMs = 20;
+constexpr int kIdleReadWaitMs = 250;
 
 ChangeMapper::Options mapper_options(const config::PairConfig& p, const std::string& context) {
   ChangeMapper::Options o;
@@ -227,7 +233,7 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
         tracker.keepalive(frame.wal_end, mapper.in_transaction());
         if (frame.reply_requested) checkpoint(true);
       } else {
-        timeout_ms = 20;
+        timeout_ms = producer.in_flight() > 0 ? kBusyReadWaitMs : kIdleReadWaitMs;
       }
       if (++frames_since_poll >= kPollEveryFrames || frame.kind != Kind::kData) {
         frames_since_poll = 0;

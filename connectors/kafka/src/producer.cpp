@@ -368,8 +368,8 @@ void Producer::check_connectivity(std::chrono::milliseconds timeout) {
 int Producer::partition_count(std::string_view topic, std::chrono::milliseconds timeout) {
   rd_kafka_topic_t* rkt = impl_->client->topic_handle(topic);
   const rd_kafka_metadata_t* md = nullptr;
-  const auto err = rd_kafka_metadata(impl_->client->rk.get(), 0, rkt, &md,
-                                     static_cast<int>(timeout.count()));
+  const auto err =
+      rd_kafka_metadata(impl_->client->rk.get(), 0, rkt, &md, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw KafkaError(ErrorKind::kRetriable, err,
                      fmt::format("cannot read metadata of Kafka topic '{}' at {}: {}. Fix: check "
@@ -384,9 +384,9 @@ int Producer::partition_count(std::string_view topic, std::chrono::milliseconds 
     throw KafkaError(ErrorKind::kFatal, terr, unknown_topic_message(impl_->brokers(), topic));
   }
   if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw KafkaError(ErrorKind::kFatal, terr,
-                     fmt::format("Kafka topic '{}' at {}: {}", topic, impl_->brokers(),
-                                 rd_kafka_err2str(terr)));
+    throw KafkaError(
+        ErrorKind::kFatal, terr,
+        fmt::format("Kafka topic '{}' at {}: {}", topic, impl_->brokers(), rd_kafka_err2str(terr)));
   }
   return count;
 }
@@ -444,10 +444,9 @@ void Producer::produce(std::string_view topic, const char* key, size_t key_len,
     if (is_unknown_topic(code)) {
       throw KafkaError(ErrorKind::kFatal, code, unknown_topic_message(impl_->brokers(), topic));
     }
-    throw KafkaError(code,
-                     fmt::format("cannot produce to Kafka topic '{}' at {} ({} byte value): {}",
-                                 topic, impl_->brokers(), value.size(),
-                                 rd_kafka_error_string(error.get())));
+    throw KafkaError(
+        code, fmt::format("cannot produce to Kafka topic '{}' at {} ({} byte value): {}", topic,
+                          impl_->brokers(), value.size(), rd_kafka_error_string(error.get())));
   }
 }
 

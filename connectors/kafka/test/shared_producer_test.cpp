@@ -137,7 +137,8 @@ TEST_CASE("a shared client outlives an owner gone with messages in flight, and e
   for (uint64_t i = 0; i < 100; ++i) REQUIRE(seen.opaques[i] == 500 + i);
   {
     // Other settings, another client.
-    Producer other = Producer::shared({broker.bootstrap(), {{"linger.ms", "1"}}}, record_into(seen));
+    Producer other =
+        Producer::shared({broker.bootstrap(), {{"linger.ms", "1"}}}, record_into(seen));
     CHECK(threads_named("rdk:main") == main_threads + 2);
   }
   CHECK(threads_named("rdk:main") == main_threads + 1);

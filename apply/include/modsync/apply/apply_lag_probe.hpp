@@ -55,7 +55,7 @@ class ApplyLagProbe {
   ApplyStats& stats_;
   std::string topic_;
   std::unique_ptr<kafka::Producer> metadata_;  ///< an owner on the shared probe producer
-  std::unique_ptr<kafka::Consumer> consumer_;   ///< only while a partition lags
+  std::unique_ptr<kafka::Consumer> consumer_;  ///< only while a partition lags
   int caught_up_polls_ = 0;
   /// partition → (offset, its source commit time in Unix ms)
   std::map<kafka::Partition, std::pair<kafka::Offset, int64_t>> commit_times_;

@@ -92,8 +92,9 @@ class Producer {
                const Headers& headers, uint64_t opaque);
 
   /// Waits up to `timeout_ms` (0: not at all) for this owner's delivery reports and serves those
-  /// that arrived, on this thread. Returns the number served. Throws modsync::Error when the idempotent producer hit a fatal error, or
-  /// when a delivery failed because the topic does not exist (after reporting it).
+  /// that arrived, on this thread. Returns the number served. Throws modsync::Error when the
+  /// idempotent producer hit a fatal error, or when a delivery failed because the topic does not
+  /// exist (after reporting it).
   int poll(int timeout_ms);
 
   /// Waits up to `timeout_ms` for every message this owner queued to be acknowledged, serving
