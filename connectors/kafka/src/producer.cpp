@@ -1,5 +1,6 @@
 #include "modsync/kafka/producer.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -100,11 +101,15 @@ struct ProducerClient {
     if (owner->unrouted.load() == 0) owner.reset();
   }
 
-  /// On the background thread: routes each delivery report to its owner's inbox.
+  /// On the background thread: routes each delivery report to its owner's inbox, and wakes each
+  /// owner once per event (one produce request's reports), not once per report.
   void route(rd_kafka_event_t* ev) {
     const rd_kafka_message_t* batch[256];
+    std::vector<Owner*> woken;
     std::lock_guard lock(mutex);
     for (size_t n; (n = rd_kafka_event_message_array(ev, batch, std::size(batch))) > 0;) {
+      Owner* last = nullptr;
+      std::unique_lock<std::mutex> owner_lock;
       for (size_t i = 0; i < n; ++i) {
         const rd_kafka_message_t* m = batch[i];
         const auto packed = reinterpret_cast<uint64_t>(m->_private);
@@ -116,20 +121,29 @@ struct ProducerClient {
         }
         auto& owner = owners[slot - 1];
         if (owner->detached) {
-          if (owner->unrouted.fetch_sub(1) == 1) owner.reset();
+          if (owner->unrouted.fetch_sub(1) == 1) {
+            if (last == owner.get()) {
+              owner_lock = {};
+              last = nullptr;
+            }
+            owner.reset();
+          }
           continue;
         }
-        {
-          // Lowered with the push, under the owner's lock: in_flight() never misses a report
-          // between the two.
-          std::lock_guard owner_lock(owner->mutex);
-          owner->inbox.push_back({packed & Producer::kMaxOpaque, m->err,
-                                  rd_kafka_topic_name(m->rkt), m->partition, m->offset});
-          owner->unrouted.fetch_sub(1);
+        if (owner.get() != last) {
+          // Consecutive reports are mostly one owner's: its lock is taken once for them.
+          owner_lock = std::unique_lock(owner->mutex);
+          last = owner.get();
+          if (std::find(woken.begin(), woken.end(), last) == woken.end()) woken.push_back(last);
         }
-        owner->reported.notify_all();
+        // Lowered with the push, under the owner's lock: in_flight() never misses a report
+        // between the two.
+        owner->inbox.push_back({packed & Producer::kMaxOpaque, m->err, rd_kafka_topic_name(m->rkt),
+                                m->partition, m->offset});
+        owner->unrouted.fetch_sub(1);
       }
     }
+    for (Owner* owner : woken) owner->reported.notify_all();
   }
 
   static void on_event(rd_kafka_t*, rd_kafka_event_t* ev, void* opaque) {
