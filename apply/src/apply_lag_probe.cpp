@@ -10,6 +10,7 @@
 #include "modsync/common/progress_watch.hpp"
 #include "modsync/common/time.hpp"
 #include "modsync/kafka/consumer.hpp"
+#include "modsync/kafka/producer.hpp"
 #include "modsync/kafka/settings.hpp"
 
 namespace modsync::apply {
@@ -50,6 +51,19 @@ int64_t ApplyLagProbe::commit_time_at(kafka::Partition partition, kafka::Offset 
   }
   int64_t ts = 0;
   try {
+    if (!consumer_) {
+      // It reads one event per lagging partition: a small fetch and prefetch keep a catch-up
+      // from costing the probe megabytes per read.
+      const kafka::KafkaSettings settings =
+          kafka::settings_from(pair_.kafka, {{"socket.timeout.ms", "5000"},
+                                             {"max.partition.fetch.bytes", "65536"},
+                                             {"queued.max.messages.kbytes", "1024"}});
+      kafka::ConsumerOptions options;
+      // Never joins the group (assign only, no commits); the name says what it is.
+      options.group_id = "modsync-" + pair_.daemon.id + "-lag-probe";
+      options.client_id = "modsync-" + pair_.daemon.id + "-lag-probe";
+      consumer_ = std::make_unique<kafka::Consumer>(settings, options);
+    }
     consumer_->assign(topic_, partition, offset);
     std::vector<kafka::Message> got;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -77,23 +91,17 @@ void ApplyLagProbe::poll() {
   ApplyLag lag;
   std::vector<kafka::Offset> low;
   try {
-    if (!consumer_) {
+    if (!metadata_) {
       // A broker that stops answering holds a query for socket.timeout.ms (60 s by default),
       // which would hold up the daemon's shutdown as long; kafka.properties may still set it.
-      // It reads one event per lagging partition: a small fetch and prefetch keep a catch-up
-      // from costing the probe megabytes per read.
-      const kafka::KafkaSettings settings =
-          kafka::settings_from(pair_.kafka, {{"socket.timeout.ms", "5000"},
-                                             {"max.partition.fetch.bytes", "65536"},
-                                             {"queued.max.messages.kbytes", "1024"}});
-      kafka::ConsumerOptions options;
-      // Never joins the group (assign only, no commits); the name says what it is.
-      options.group_id = "modsync-" + pair_.daemon.id + "-lag-probe";
-      options.client_id = "modsync-" + pair_.daemon.id + "-lag-probe";
-      consumer_ = std::make_unique<kafka::Consumer>(settings, options);
+      // The probes of every pair of a cluster share this client (not the capture's: a 5 s
+      // socket timeout there would fail produce requests a slow broker still serves).
+      metadata_ = std::make_unique<kafka::Producer>(kafka::Producer::shared(
+          kafka::settings_from(pair_.kafka, {{"socket.timeout.ms", "5000"}}),
+          [](uint64_t, const kafka::DeliveryResult&) {}));
     }
     for (const auto& [partition, next] : offsets) {
-      const auto [lo, hi] = consumer_->query_watermarks(topic_, partition, kQueryTimeout);
+      const auto [lo, hi] = metadata_->watermarks(topic_, partition, kQueryTimeout);
       // A logical next offset (none applied yet) reads from the partition's start.
       const kafka::Offset from = next.value < 0 ? lo : next;
       lag.partitions.push_back({partition, next, hi, std::max<int64_t>(0, hi.value - from.value)});
@@ -121,7 +129,9 @@ void ApplyLagProbe::poll() {
     last_caught_up_unix_ms_ = now;
     commit_times_.clear();
     lag.since_unix_ms = now;
+    if (consumer_ && ++caught_up_polls_ >= kIdlePolls) consumer_.reset();
   } else {
+    caught_up_polls_ = 0;
     // Unreadable oldest event: everything unapplied is newer than the last time it was caught up.
     lag.since_unix_ms = oldest > 0 ? oldest : last_caught_up_unix_ms_;
   }

@@ -214,7 +214,6 @@ struct Worker {
     const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     applier = std::make_unique<BatchApplier>(
         BatchApplierOptions{context, id, pair.kafka.topic_prefix + ".dlq." + pair.daemon.id,
-                            "modsync-" + pair.daemon.id + "-dlq",
                             proj.on_delete == config::OnDelete::kSoft,
                             [this] { claims->check(applying_partitions); }},
         settings, *writer, store, stats);

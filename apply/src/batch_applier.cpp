@@ -27,14 +27,16 @@ BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettin
       store_(store),
       stats_(stats),
       segment_(options_.soft_deletes, writer.append_only(), writer.positioned()) {
+  // An owner on the process's shared producer: its flush waits for this projection's dead
+  // letters only.
   dlq_ = std::make_unique<kafka::Producer>(
-      settings, options_.dlq_client_id, [this](uint64_t, const kafka::DeliveryResult& r) {
+      kafka::Producer::shared(settings, [this](uint64_t, const kafka::DeliveryResult& r) {
         if (!r.ok() && !dlq_error_) {
           dlq_error_.emplace(ErrorKind::kRetriable,
                              fmt::format("{}: the dead-letter topic {} did not take an event: {}",
                                          options_.context, r.topic, r.error_text));
         }
-      });
+      }));
 }
 
 size_t MergeSegment::KeySet::find(uint64_t hash) const {

@@ -99,7 +99,6 @@ struct BatchApplierOptions {
   std::string context;        ///< log and error prefix: sink, projection, topic
   std::string projection_id;  ///< ApplyPipeline::projection_id
   std::string dlq_topic;      ///< `{prefix}.dlq.{daemon.id}`
-  std::string dlq_client_id;
   bool soft_deletes = false;  ///< on_delete: soft
   /// Run in each batch transaction once its rows are merged, before dead letters and offsets:
   /// throws to roll the batch back (the pipeline's partition claims check, PartitionClaims).

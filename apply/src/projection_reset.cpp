@@ -42,8 +42,7 @@ kafka::KafkaSettings settings_of(const config::PairConfig& pair) {
 ProjectionReset::ProjectionReset(const config::PairConfig& pair)
     : impl_(new Impl{
           pair,
-          kafka::Producer(settings_of(pair), "modsync-resnapshot",
-                          [](uint64_t, const kafka::DeliveryResult&) {}),
+          kafka::Producer::shared(settings_of(pair), [](uint64_t, const kafka::DeliveryResult&) {}),
           pg::PgConnection::connect(pair.sink->effective_dsn, pg::PgConnection::Mode::kRegular,
                                     "sink " + pair.sink->module)}) {
   pgsink::ProjectionWriter::ensure_offsets_table(impl_->conn);

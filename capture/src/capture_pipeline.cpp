@@ -30,6 +30,12 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 constexpr auto kSlotCheckInterval = std::chrono::seconds(5);
 constexpr int kPollEveryFrames = 256;
+/// How long a read waits for WAL (data wakes it at once: it polls the socket). While events
+/// await Kafka's acknowledgement, or their checkpoint is due, it wakes often to serve their
+/// reports and record them; once settled an idle pair wakes 4 times a second instead of 50
+/// (docs/benchmarks.md, idle_pairs).
+constexpr int kBusyReadWaitMs = 20;
+constexpr int kIdleReadWaitMs = 250;
 
 ChangeMapper::Options mapper_options(const config::PairConfig& p, const std::string& context) {
   ChangeMapper::Options o;
@@ -227,7 +233,12 @@ struct CapturePipeline::Impl final : ChangeMapper::Host, Snapshotter::Host {
         tracker.keepalive(frame.wal_end, mapper.in_transaction());
         if (frame.reply_requested) checkpoint(true);
       } else {
-        timeout_ms = 20;
+        // Settled: Kafka acknowledged everything and RocksDB records it (a checkpoint left
+        // due would wait for the long read, and a crash meanwhile re-sends its events).
+        const bool settled =
+            producer.in_flight() == 0 &&
+            !tracker.checkpoint_due(mapper.in_transaction(), now_unix_ms()).has_value();
+        timeout_ms = settled ? kIdleReadWaitMs : kBusyReadWaitMs;
       }
       if (++frames_since_poll >= kPollEveryFrames || frame.kind != Kind::kData) {
         frames_since_poll = 0;

@@ -28,9 +28,11 @@ void EventProducer::start() {
       it != pair_.kafka.properties.end()) {
     if (auto v = std::strtoull(it->second.c_str(), nullptr, 10); v > 0) max_message_bytes_ = v;
   }
-  producer_ = std::make_unique<kafka::Producer>(
-      settings, "modsync-" + pair_.daemon.id,
-      [this](uint64_t opaque, const kafka::DeliveryResult& r) { on_delivery(opaque, r); });
+  // One client per process for the pairs of one cluster (and their dead letters): each pair's
+  // client cost librdkafka threads and wake-ups (docs/architecture.md, "Kafka clients").
+  producer_ = std::make_unique<kafka::Producer>(kafka::Producer::shared(
+      settings,
+      [this](uint64_t opaque, const kafka::DeliveryResult& r) { on_delivery(opaque, r); }));
   producer_->watch_deliveries(&stats_.deliveries);
   producer_->check_connectivity(std::chrono::seconds(10));
 }

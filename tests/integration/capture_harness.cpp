@@ -12,6 +12,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "modsync/testing/eventually.hpp"
+
 #include "modsync/testing/modsync_binary.hpp"
 
 namespace modsync::itest {
@@ -193,6 +195,15 @@ void CaptureHarness::stop_daemon(testing::ChildProcess& daemon) {
 std::vector<Event> CaptureHarness::consume(const std::string& topic, size_t expected,
                                            std::chrono::milliseconds timeout) {
   return parse_events(testing::kcat_consume(broker_->bootstrap(), topic, expected, timeout));
+}
+
+bool CaptureHarness::wait_for_active_slots(int count, std::chrono::seconds timeout) {
+  return testing::eventually(
+      [&] {
+        return value("SELECT count(*) FROM pg_replication_slots WHERE active") ==
+               std::to_string(count);
+      },
+      timeout);
 }
 
 }  // namespace modsync::itest

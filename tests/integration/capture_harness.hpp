@@ -79,6 +79,8 @@ class CaptureHarness {
   /// Runs statements in the source database "shop".
   void sql(const std::string& statements) { pg_.exec("shop", statements); }
   std::string value(const std::string& query) { return pg_.query_value("shop", query); }
+  /// Waits up to `timeout` until `count` replication slots of the cluster are active.
+  bool wait_for_active_slots(int count, std::chrono::seconds timeout);
 
   /// Writes the config file: `source_extra` lines (indented by two spaces) are appended to the
   /// `source:` section, e.g. "tables: [items]\nsnapshot: never". `brokers` defaults to the

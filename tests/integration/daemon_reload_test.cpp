@@ -73,11 +73,7 @@ TEST_CASE("SIGHUP applies log settings, and names and counts a removed pair's sl
   pair_file("second", "{ level: info, format: logfmt }");
   testing::ChildProcess daemon({testing::modsync_binary(), "run", "--config", conf.string()});
   INFO(daemon.describe());
-  REQUIRE(eventually(
-      [&] {
-        return h.value("SELECT count(*) FROM pg_replication_slots WHERE active") == "2";
-      },
-      30s));
+  REQUIRE(h.wait_for_active_slots(2, 30s));
   auto leftover_metric = [&] {
     const auto r = testing::run_command(
         {"curl", "-s", fmt::format("http://127.0.0.1:{}/metrics", port)}, {}, 10s);

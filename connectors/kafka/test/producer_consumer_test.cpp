@@ -187,8 +187,9 @@ TEST_CASE("a full local queue blocks produce() while serving deliveries", "[prod
   for (int i = 0; i < 3000; ++i) {
     const std::string key = std::to_string(i);
     producer.produce("small", key.data(), key.size(), "v", none, 0);
-    // The local queue holds 50 messages; outq_len also counts a few pending events.
-    REQUIRE(producer.in_flight() < 60);
+    // The local queue holds 50 messages; in_flight() also counts the reports routed to this
+    // owner that it has not served yet (about one produce request's worth).
+    REQUIRE(producer.in_flight() < 100);
   }
   REQUIRE(producer.flush(10000));
   CHECK(delivered == 3000);

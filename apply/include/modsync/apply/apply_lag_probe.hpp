@@ -13,13 +13,16 @@
 
 namespace modsync::kafka {
 class Consumer;
+class Producer;
 }
 
 namespace modsync::apply {
 
-/// One projection's lag probe. poll() asks Kafka for each partition's watermarks (with its own
-/// client, not the pipeline's consumer), reads the oldest unapplied event of each lagging
-/// partition once per offset to learn its source commit time, and stores the result in
+/// One projection's lag probe. poll() asks Kafka for each partition's watermarks (through the
+/// process's shared producer for probes, not the pipeline's consumer), reads the oldest
+/// unapplied event of each lagging partition once per offset to learn its source commit time
+/// (with a consumer of its own, made when a partition lags and dropped after kIdlePolls polls
+/// caught up, so an idle projection costs no client), and stores the result in
 /// ApplyStats::set_lag(). The next offsets come from ApplyStats::next_offsets(), which the
 /// pipeline publishes on assignment and after each commit.
 ///
@@ -41,6 +44,9 @@ class ApplyLagProbe {
 
   void poll();
 
+  /// Caught-up polls after which the probe's consumer is dropped.
+  static constexpr int kIdlePolls = 30;
+
  private:
   /// Source commit time (Unix ms) of the event at `offset` of `partition`; 0 when unreadable.
   int64_t commit_time_at(kafka::Partition partition, kafka::Offset offset);
@@ -48,7 +54,9 @@ class ApplyLagProbe {
   const config::PairConfig& pair_;
   ApplyStats& stats_;
   std::string topic_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Producer> metadata_;  ///< an owner on the shared probe producer
+  std::unique_ptr<kafka::Consumer> consumer_;  ///< only while a partition lags
+  int caught_up_polls_ = 0;
   /// partition → (offset, its source commit time in Unix ms)
   std::map<kafka::Partition, std::pair<kafka::Offset, int64_t>> commit_times_;
   int64_t last_caught_up_unix_ms_ = 0;

@@ -30,21 +30,40 @@ struct DeliveryResult {
 };
 
 /// Called once per produced message with the opaque given to produce(). Invoked only on the
-/// thread that calls Producer::poll(), flush() or produce() (which polls while the queue is
-/// full), never on librdkafka's threads. An exception thrown from it is rethrown by that call.
+/// thread that calls Producer::poll(), flush() or produce() (which serves reports while the
+/// queue is full), never on librdkafka's threads. An exception thrown from it is rethrown by
+/// that call.
 using DeliveryCallback = std::function<void(uint64_t opaque, const DeliveryResult&)>;
+
+struct ProducerClient;
 
 /// An idempotent producer (enable.idempotence=true, acks=all) partitioning by key with
 /// murmur2_random, so a key always maps to the same partition and Java clients agree.
 ///
-/// Threads: not thread-safe; built for one hot loop that calls produce() and poll(). Moving is
-/// allowed (callbacks stay bound to the moved-to object). Destroying does not flush: call
-/// flush() first, undelivered messages are dropped without a delivery report.
+/// A Producer is one owner on a librdkafka client, either its own or one shared by the
+/// process (shared()). Each owner gets the delivery reports of the messages it produced and no
+/// others (the client's background thread routes them by the message's opaque); in_flight(),
+/// flush() and the delivery watch count only its own messages, so one owner's flush never
+/// waits for another's. A fatal error of the client (idempotence) is every owner's.
+///
+/// Threads: one Producer is not thread-safe; built for one hot loop that calls produce() and
+/// poll(). The metadata queries (check_connectivity, partition_count, watermarks) may run on
+/// another thread meanwhile. Owners of one client run on any threads. Moving is allowed
+/// (callbacks stay bound to the moved-to object). Destroying does not flush: call flush()
+/// first; reports of messages still in flight are dropped (a shared client still sends them).
 class Producer {
  public:
-  /// Creates the client (no network I/O yet). Throws a fatal modsync::Error naming the
+  /// The highest opaque produce() takes (the bits above carry the owner).
+  static constexpr uint64_t kMaxOpaque = (uint64_t{1} << 48) - 1;
+
+  /// Creates a client of its own (no network I/O yet). Throws a fatal modsync::Error naming the
   /// property when a kafka.properties entry is invalid or overrides one modsync enforces.
   Producer(const KafkaSettings& settings, std::string_view client_id, DeliveryCallback on_delivery);
+
+  /// An owner on the process's client for `settings` (brokers and properties alike; client.id
+  /// "modsync"), created on first use and destroyed with its last owner; a client that failed
+  /// fatally is replaced for new owners. Throws like the constructor. Thread-safe.
+  static Producer shared(const KafkaSettings& settings, DeliveryCallback on_delivery);
   ~Producer();
   Producer(Producer&&) noexcept;
   Producer& operator=(Producer&&) noexcept;
@@ -72,16 +91,17 @@ class Producer {
   void produce(std::string_view topic, const char* key, size_t key_len, std::string_view value,
                const Headers& headers, uint64_t opaque);
 
-  /// Serves delivery callbacks for up to `timeout_ms` (0: non-blocking). Returns the number of
-  /// events served. Throws modsync::Error when the idempotent producer hit a fatal error, or
-  /// when a delivery failed because the topic does not exist (after reporting it).
+  /// Waits up to `timeout_ms` (0: not at all) for this owner's delivery reports and serves those
+  /// that arrived, on this thread. Returns the number served. Throws modsync::Error when the
+  /// idempotent producer hit a fatal error, or when a delivery failed because the topic does not
+  /// exist (after reporting it).
   int poll(int timeout_ms);
 
-  /// Waits up to `timeout_ms` for every queued message to be acknowledged, serving callbacks.
-  /// Returns true when nothing is left in flight. Throws like poll().
+  /// Waits up to `timeout_ms` for every message this owner queued to be acknowledged, serving
+  /// callbacks. Returns true when none is left in flight. Throws like poll().
   bool flush(int timeout_ms);
 
-  /// Messages queued, in flight or awaiting their delivery callback (rd_kafka_outq_len).
+  /// This owner's messages queued, in flight or awaiting their delivery callback.
   size_t in_flight() const;
 
   /// Reports delivery progress to `watch` (which must outlive the producer, or be replaced by
@@ -99,6 +119,7 @@ class Producer {
 
  private:
   struct Impl;
+  explicit Producer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
