@@ -169,7 +169,7 @@ TEST_CASE("a minimal file gets the documented defaults", "[config]") {
   CHECK(c.daemon.shutdown_timeout == 30s);
   CHECK(c.daemon.memory.checkpoint_write_buffer == 1 * modsync::config::kMiB);
   CHECK(c.daemon.memory.checkpoint_block_cache == 1 * modsync::config::kMiB);
-  CHECK(c.kafka.memory.consumer_queue == 8 * modsync::config::kMiB);
+  CHECK(c.kafka.memory.consumer_queue == 4 * modsync::config::kMiB);
   CHECK(c.kafka.memory.producer_queue == 16 * modsync::config::kMiB);
   CHECK(c.kafka.topic_prefix == "modsync");
   CHECK(c.kafka.envelope == KafkaEnvelope::kPlain);

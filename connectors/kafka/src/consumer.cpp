@@ -215,7 +215,7 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
   // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB; 240
   // MiB at 16 MiB). The budget is kafka.memory.consumer_queue (settings_from passes it, and it
   // overrides this); its default, for clients built without the configuration.
-  set("queued.max.messages.kbytes", "8192");
+  set("queued.max.messages.kbytes", "4096");
   detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
   {
     char value[32];

@@ -135,7 +135,7 @@ struct DaemonConfig {
 struct KafkaMemoryConfig {
   /// Messages each consumer prefetches ahead of its sink (queued.max.messages.kbytes); it also
   /// bounds one fetch response (librdkafka caps fetch.max.bytes at it), which lands whole.
-  uint64_t consumer_queue = 8 * kMiB;
+  uint64_t consumer_queue = 4 * kMiB;
   /// Messages each producer holds unacknowledged (queue.buffering.max.kbytes); produce()
   /// waits while it is full.
   uint64_t producer_queue = 16 * kMiB;
