@@ -74,7 +74,7 @@ struct Consumer::Impl {
   std::exception_ptr callback_exception;
   std::optional<KafkaError> deferred;
   /// The refill nudge (poll_batch): payload bytes delivered since the last one, the threshold
-  /// (half the prefetch budget, queued.max.messages.kbytes), and a partition delivered last.
+  /// (half the prefetch budget, queued.max.messages.kbytes), and a partition delivered lately (the first of each poll_batch call).
   uint64_t drained_bytes = 0;
   uint64_t nudge_bytes = 0;
   std::string nudge_topic;
@@ -302,7 +302,7 @@ size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Mes
       break;
     }
     impl_->drained_bytes += m->len + m->key_len;
-    if (m->rkt && (impl_->nudge_partition != m->partition || impl_->nudge_topic.empty())) {
+    if (appended == 0 && m->rkt) {  // any partition of this consumer will do: once per call
       impl_->nudge_topic = rd_kafka_topic_name(m->rkt);
       impl_->nudge_partition = m->partition;
     }
