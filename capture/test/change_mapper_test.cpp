@@ -313,7 +313,7 @@ TEST_CASE("logical messages: in a transaction they take a position, outside they
         host.units.end());
 }
 
-TEST_CASE("message prefixes filter; heartbeats end a unit but are never published", "[mapper]") {
+TEST_CASE("message prefixes filter: heartbeats end a unit but are never published", "[mapper]") {
   auto o = options();
   o.message_prefixes = std::vector<std::string>{"modsync.bin"};
   const FakeHost host = map_all(o);

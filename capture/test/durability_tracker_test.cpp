@@ -128,7 +128,7 @@ TEST_CASE("a failed delete keeps its tombstone's position from being recorded", 
   CHECK_FALSE(record(t));
 }
 
-TEST_CASE("a failure is forgotten with the run; the recorded position stays", "[durability]") {
+TEST_CASE("a failure is forgotten with the run, and the recorded position stays", "[durability]") {
   DurabilityTracker t;
   const auto a = t.add(pos(0x100, 0));
   const auto b = t.add(pos(0x100, 1));

@@ -64,7 +64,7 @@ std::filesystem::path replica(const std::filesystem::path& config, const std::st
 }  // namespace
 
 TEST_CASE(
-    "two daemons share a projection through a consumer group; one is SIGKILLed, the "
+    "two daemons share a projection through a consumer group: one is SIGKILLed, the "
     "other takes its partitions over, and each change is applied once",
     "[integration][apply][group]") {
   ApplyHarness h(

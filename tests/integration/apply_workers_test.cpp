@@ -138,7 +138,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "with sink.group, each of a daemon's workers is a member of the consumer group; a SIGKILL "
+    "with sink.group, each of a daemon's workers is a member of the consumer group: a SIGKILL "
     "mid-load and a restart, and every change lands once",
     "[integration][apply][workers][group]") {
   ApplyHarness h(

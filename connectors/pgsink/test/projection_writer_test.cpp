@@ -336,7 +336,7 @@ TEST_CASE("insert_new beside a truncate on another connection does not keep olde
 // A daemon frozen inside a batch's transaction (SIGSTOP) held its locks for ever: another
 // replica's partition claim waited on them. The writer's session now ends an idle transaction,
 // and only an idle one: a statement that runs longer than the timeout is not cut.
-TEST_CASE("a writer's transaction left idle ends; a long statement in it does not",
+TEST_CASE("a writer's transaction left idle ends, a long statement in it does not",
           "[integration][pgsink]") {
   using namespace std::chrono_literals;
   testing::PgCluster pg;
