@@ -26,7 +26,7 @@ TEST_CASE("CopyTextParser splits a row into its fields", "[copy]") {
   CHECK(v[3].data == "3.50");
 }
 
-TEST_CASE("CopyTextParser reads \\N alone as NULL, and an escaped \\N as text", "[copy]") {
+TEST_CASE("CopyTextParser reads a lone backslash-N as NULL, and an escaped one as text", "[copy]") {
   CopyTextParser p;
   p.parse("\\N\t\\\\N\tx\\N"sv, 3, "t");
   const auto& v = p.values();
