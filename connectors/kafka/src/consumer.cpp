@@ -71,6 +71,11 @@ struct Consumer::Impl {
   KafkaSettings settings;
   ConsumerOptions options;
   bool closed = false;
+  /// The first-assignment wait (settle_before_close): subscribed to a group with the
+  /// cooperative-sticky assignor, an assignment seen, and the hooks switched off while closing.
+  bool sticky_member = false;
+  bool assigned_once = false;
+  bool closing = false;
   std::exception_ptr callback_exception;
   std::optional<KafkaError> deferred;
   /// The refill nudge (poll_batch): payload bytes delivered since the last one, the threshold
@@ -93,6 +98,19 @@ struct Consumer::Impl {
     auto* self = static_cast<Impl*>(opaque);
     const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
     const bool assigning = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    if (assigning) self->assigned_once = true;
+    if (self->closing) {
+      // Assigned only so that the group's protocol completes before the close (see
+      // settle_before_close): nothing is fetched, and the owner's hooks never see it.
+      if (cooperative) {
+        KafkaErrorPtr e(assigning ? rd_kafka_incremental_assign(rk, partitions)
+                                  : rd_kafka_incremental_unassign(rk, partitions));
+      } else {
+        rd_kafka_assign(rk, assigning ? partitions : nullptr);
+      }
+      if (assigning) rd_kafka_pause_partitions(rk, partitions);
+      return;
+    }
     if (assigning && self->options.hooks.on_assigned && !self->callback_exception) {
       try {
         auto positions = to_vector(partitions);
@@ -148,6 +166,30 @@ struct Consumer::Impl {
     int64_t low = 0, high = 0;
     (void)rd_kafka_query_watermark_offsets(rk.get(), nudge_topic.c_str(), nudge_partition, &low,
                                            &high, 50);
+  }
+
+  /// librdkafka 2.0.2 aborts the process (assertion `assignor_state` in
+  /// rd_kafka_sticky_assignor_state_destroy; confluentinc/librdkafka#4312, fixed in 2.3.0) when a
+  /// cooperative-sticky member is destroyed after its JoinGroup was answered but before its
+  /// first assignment arrived: a replica stopped a moment after it started or restarted. So a
+  /// member that has not been assigned yet polls until it is (its hooks off: nothing is claimed
+  /// or read). The SyncGroup follows the JoinGroup closely, so the wait is bounded by 10 s (and
+  /// the session timeout): a stop must stay inside Kubernetes' 30 s grace period.
+  void settle_before_close() {
+    if (!sticky_member || assigned_once) return;
+    closing = true;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::min(options.session_timeout_ms, 10000));
+    while (!assigned_once && std::chrono::steady_clock::now() < deadline) {
+      MessagePtr m(rd_kafka_consumer_poll(rk.get(), 100));
+    }
+    if (!assigned_once) {
+      spdlog::warn("{}: closing before the group assigned this member anything", where());
+    }
+  }
+
+  ~Impl() {
+    if (!closed && rk) settle_before_close();
   }
 
   void rethrow_callback_exception() {
@@ -243,6 +285,14 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const auto& t : topics) {
     rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  {
+    char value[256];
+    size_t size = sizeof value;
+    impl_->sticky_member =
+        rd_kafka_conf_get(rd_kafka_conf(impl_->rk.get()), "partition.assignment.strategy", value,
+                          &size) == RD_KAFKA_CONF_OK &&
+        std::string_view(value).find("cooperative-sticky") != std::string_view::npos;
   }
   if (const auto err = rd_kafka_subscribe(impl_->rk.get(), list.get())) {
     throw KafkaError(ErrorKind::kFatal, err,
@@ -351,8 +401,14 @@ Watermarks Consumer::query_watermarks(std::string_view topic, Partition partitio
   return detail::query_watermarks(impl_->rk.get(), impl_->where(), topic, partition, timeout);
 }
 
+std::string Consumer::rebalance_protocol() const {
+  const char* p = rd_kafka_rebalance_protocol(impl_->rk.get());
+  return p ? p : "NONE";
+}
+
 void Consumer::close() {
   if (impl_->closed) return;
+  impl_->settle_before_close();
   impl_->closed = true;
   if (const auto err = rd_kafka_consumer_close(impl_->rk.get())) {
     spdlog::warn("{}: close: {}", impl_->where(), rd_kafka_err2str(err));

@@ -138,3 +138,42 @@ TEST_CASE("two consumers of one group share a topic's partitions and hand them o
       {&a}, [&] { return a.owned.size() == kPartitions; }, 30s));
   a.consumer->close();
 }
+
+// librdkafka 2.0.2 aborted the process (assertion `assignor_state`, librdkafka#4312) when a
+// cooperative-sticky member was closed or destroyed after its JoinGroup was answered and before
+// its SyncGroup brought the first assignment: a replica stopped right after it (re)started. A
+// 300 ms round trip on the broker holds that window open long enough to close inside it.
+TEST_CASE("a cooperative member stopped between its join and its first assignment exits cleanly",
+          "[consumer][group]") {
+  DevBroker broker({.topics = {"shared:" + std::to_string(kPartitions)}});
+  // Heartbeats every 300 ms, so members notice a rebalance soon (the default is 3 s).
+  const KafkaSettings settings{broker.bootstrap(), {{"heartbeat.interval.ms", "300"}}};
+  std::map<int32_t, int64_t> start;
+  for (int p = 0; p < kPartitions; ++p) start[p] = 0;
+  Member a(settings, "cooperative-sticky", &start);
+  REQUIRE(poll_until(
+      {&a}, [&] { return a.owned.size() == kPartitions; }, 20s));
+  REQUIRE(broker.control("broker-rtt 1 300") == "ok");  // the dev broker's only broker
+
+  const bool by_close = GENERATE(true, false);
+  INFO((by_close ? "stopped by close()" : "stopped by the destructor"));
+  Member b(settings, "cooperative-sticky", &start);
+  const bool joined = poll_until(
+      {&a, &b},
+      [&] { return b.owned.empty() && b.consumer->rebalance_protocol() == "COOPERATIVE"; }, 30s);
+  REQUIRE(joined);
+  REQUIRE(b.owned.empty());
+  if (by_close) {
+    b.consumer->close();
+  } else {
+    b.consumer.reset();
+  }
+  // The stopping member's hooks stayed off: it claimed nothing and gave nothing back.
+  CHECK(b.owned.empty());
+  CHECK(b.revocations.empty());
+
+  REQUIRE(broker.control("broker-rtt 1 0") == "ok");
+  REQUIRE(poll_until(
+      {&a}, [&] { return a.owned.size() == kPartitions; }, 30s));
+  a.consumer->close();
+}

@@ -116,7 +116,14 @@ class Consumer {
   Watermarks query_watermarks(std::string_view topic, Partition partition,
                               std::chrono::milliseconds timeout);
 
-  /// Leaves the group (running on_revoked) and stops fetching. Blocking; idempotent.
+  /// The group protocol of the current generation: "NONE" until a JoinGroup is answered, then
+  /// "EAGER" or "COOPERATIVE". Blocks briefly (asks librdkafka's group thread).
+  std::string rebalance_protocol() const;
+
+  /// Leaves the group (running on_revoked) and stops fetching. A cooperative-sticky member not
+  /// yet assigned anything first waits for its assignment, hooks off (librdkafka 2.0.2 aborts
+  /// otherwise; consumer.cpp), up to 10 s; so does the destructor. Blocking;
+  /// idempotent.
   void close();
 
  private:
