@@ -173,13 +173,13 @@ struct Consumer::Impl {
   /// cooperative-sticky member is destroyed after its JoinGroup was answered but before its
   /// first assignment arrived: a replica stopped a moment after it started or restarted. So a
   /// member that has not been assigned yet polls until it is (its hooks off: nothing is claimed
-  /// or read). The SyncGroup follows the JoinGroup closely, so the wait is bounded by 10 s (and
-  /// the session timeout): a stop must stay inside Kubernetes' 30 s grace period.
+  /// or read). A join waits at most for a vanished member's session timeout, so the wait is
+  /// bounded by that plus 5 s (15 s for sink.group, inside the 45 s stop timeout of deploy/).
   void settle_before_close() {
     if (!sticky_member || assigned_once) return;
     closing = true;
     const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(std::min(options.session_timeout_ms, 10000));
+                          std::chrono::milliseconds(options.session_timeout_ms + 5000);
     while (!assigned_once && std::chrono::steady_clock::now() < deadline) {
       MessagePtr m(rd_kafka_consumer_poll(rk.get(), 100));
     }
