@@ -122,8 +122,8 @@ class Consumer {
 
   /// Leaves the group (running on_revoked) and stops fetching. A cooperative-sticky member not
   /// yet assigned anything first waits for its assignment, hooks off (librdkafka 2.0.2 aborts
-  /// otherwise; consumer.cpp), up to the session timeout plus 5 s; so does the destructor. Blocking;
-  /// idempotent.
+  /// otherwise; consumer.cpp), up to the session timeout plus 5 s; so does the destructor.
+  /// Blocking; idempotent.
   void close();
 
  private:
