@@ -151,6 +151,19 @@ struct Member {
   std::unique_ptr<ReadinessWatch> watch;
   /// Killed on purpose and down until then (a replica kept down past its session timeout).
   std::optional<Clock::time_point> restart_at;
+  /// When it was down on purpose (killed or stopped until restarted): it saw no outage then.
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> downs;
+  std::optional<Clock::time_point> down_since;
+  void start() {
+    if (down_since) downs.emplace_back(*down_since, Clock::now());
+    down_since.reset();
+    restart_at.reset();
+    daemon.start();
+  }
+  bool down_during(Clock::time_point from, Clock::time_point to) const {
+    return std::any_of(downs.begin(), downs.end(),
+                       [&](const auto& d) { return d.first <= to && d.second >= from; });
+  }
 };
 
 // Whether the process has SIGHUP and SIGTERM blocked (its main thread's SigBlk in /proc).
@@ -359,10 +372,7 @@ RunResult run_chaos(const RunOptions& o) {
   };
   // A member killed on purpose comes back when its time is up; any other that is not running
   // exited on its own.
-  auto up = [&](Member& m) {
-    m.restart_at.reset();
-    m.daemon.start();
-  };
+  auto up = [&](Member& m) { m.start(); };
   auto check_alive = [&] {
     for (auto& m : members) {
       if (m->restart_at) {
@@ -417,6 +427,7 @@ RunResult run_chaos(const RunOptions& o) {
     }
     note(f.describe() + fmt::format(" [{} start #{}]", daemon.name(), daemon.starts()));
     const auto began = Clock::now();
+    if (f.kind == "kill" || f.kind == "term") target.down_since = Clock::now();
     if (f.kind == "kill") {
       ++result.kills;
       daemon.child().kill();
@@ -427,7 +438,7 @@ RunResult run_chaos(const RunOptions& o) {
         target.restart_at = Clock::now() + std::chrono::milliseconds(f.param);
       } else {
         std::this_thread::sleep_for(std::chrono::milliseconds(f.param));
-        daemon.start();
+        target.start();
       }
     } else if (f.kind == "term") {
       await_signal_window(daemon.child(), o.features.has("early-signal"));
@@ -442,7 +453,7 @@ RunResult run_chaos(const RunOptions& o) {
         problem(fmt::format("{} exited {} after SIGTERM: …{}",
                             several ? daemon.name() : "the daemon", *status, daemon.tail()));
       }
-      daemon.start();
+      target.start();
     } else if (f.kind == "hup") {
       await_signal_window(daemon.child(), o.features.has("early-signal"));
       daemon.child().signal(SIGHUP);
@@ -551,6 +562,8 @@ RunResult run_chaos(const RunOptions& o) {
     std::vector<std::string> missed;
     for (size_t i = 0; i < members.size(); ++i) {
       if (seen.side && roles[i] != Role::kBoth && roles[i] != *seen.side) continue;
+      // Down on purpose around it (a start ends a down): as good as restarted nearby.
+      if (members[i]->down_during(seen.outage.start - 2s, seen.outage.end)) continue;
       const auto c =
           check_outages(*members[i]->watch, {seen.outage}, members[i]->daemon.start_times(), 3s);
       checked = checked || c.checked > 0;
