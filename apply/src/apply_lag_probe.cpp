@@ -87,7 +87,13 @@ int64_t ApplyLagProbe::commit_time_at(kafka::Partition partition, kafka::Offset 
 
 void ApplyLagProbe::poll() {
   const auto offsets = stats_.next_offsets();
-  if (offsets.empty()) return;  // not assigned yet: nothing to measure against
+  if (offsets.empty()) {
+    // Not assigned (yet, or any more: the consumer group gave every partition to another
+    // replica): nothing to measure against. The figures of partitions applied before would go
+    // stale and, Kafka's last answer ageing, read as a stall for good.
+    if (!stats_.lag().partitions.empty()) stats_.set_lag(ApplyLag{});
+    return;
+  }
   ApplyLag lag;
   std::vector<kafka::Offset> low;
   try {

@@ -104,20 +104,25 @@ std::string projection_yaml(const Scenario& s, const Projection& p) {
   return out;
 }
 
-/// The daemon under test: `modsync run --config DIR`, restarted by the faults. Each start's
-/// output goes to its own folder, kept for the report.
+/// A daemon under test: `modsync run --config DIR`, restarted by the faults. Each start's
+/// output goes to its own folder (`<name>-NNN`), kept for the report.
 class Daemon {
  public:
-  Daemon(std::string binary, std::filesystem::path config, std::filesystem::path logs)
-      : binary_(std::move(binary)), config_(std::move(config)), logs_(std::move(logs)) {}
+  Daemon(std::string name, std::string binary, std::filesystem::path config,
+         std::filesystem::path logs)
+      : name_(std::move(name)),
+        binary_(std::move(binary)),
+        config_(std::move(config)),
+        logs_(std::move(logs)) {}
 
   void start() {
     ChildProcess::Options o;
-    o.output_dir = logs_ / fmt::format("daemon-{:03}", ++starts_);
+    o.output_dir = logs_ / fmt::format("{}-{:03}", name_, ++starts_);
     std::filesystem::create_directories(o.output_dir);
     child_.emplace(std::vector<std::string>{binary_, "run", "--config", config_.string()}, o);
     start_times_.push_back(Clock::now());
   }
+  const std::string& name() const { return name_; }
   const std::vector<Clock::time_point>& start_times() const { return start_times_; }
   ChildProcess& child() { return *child_; }
   int starts() const { return starts_; }
@@ -128,11 +133,37 @@ class Daemon {
   }
 
  private:
-  std::string binary_;
+  std::string name_, binary_;
   std::filesystem::path config_, logs_;
   std::optional<ChildProcess> child_;
   int starts_ = 0;
   std::vector<Clock::time_point> start_times_;
+};
+
+/// One process of the run with the watch on its endpoint: the only daemon, or with several
+/// processes (`processes`) the capture (member 0) and the apply replicas.
+struct Member {
+  Member(std::string name, const std::string& binary, const std::filesystem::path& config,
+         const std::filesystem::path& logs, int port)
+      : daemon(std::move(name), binary, config, logs), http_port(port) {}
+  Daemon daemon;
+  int http_port;
+  std::unique_ptr<ReadinessWatch> watch;
+  /// Killed on purpose and down until then (a replica kept down past its session timeout).
+  std::optional<Clock::time_point> restart_at;
+  /// When it was down on purpose (killed or stopped until restarted): it saw no outage then.
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> downs;
+  std::optional<Clock::time_point> down_since;
+  void start() {
+    if (down_since) downs.emplace_back(*down_since, Clock::now());
+    down_since.reset();
+    restart_at.reset();
+    daemon.start();
+  }
+  bool down_during(Clock::time_point from, Clock::time_point to) const {
+    return std::any_of(downs.begin(), downs.end(),
+                       [&](const auto& d) { return d.first <= to && d.second >= from; });
+  }
 };
 
 // Whether the process has SIGHUP and SIGTERM blocked (its main thread's SigBlk in /proc).
@@ -185,7 +216,7 @@ RunResult run_chaos(const RunOptions& o) {
   result.seed = o.seed;
   const Scenario sc = Scenario::generate(o.seed, o.features);
   Rng fault_rng(o.seed ^ 0x5eedfa17ULL);
-  const std::vector<Fault> faults = schedule(o, fault_rng);
+  const std::vector<Fault> faults = schedule(o, sc.apply_replicas, fault_rng);
   // The dev broker does not check idempotent producers' sequence numbers: with two Produce
   // requests in flight, a failed first one and a successful second make librdkafka report the
   // first one's messages delivered, though the mock never stored them (docs/dev-broker.md,
@@ -201,11 +232,13 @@ RunResult run_chaos(const RunOptions& o) {
     fmt::print("[chaos {} {:6.1f}s] {}\n", o.seed, t, line);
     std::fflush(stdout);
   };
-  log(
-      fmt::format("seed {} (replay: --seed {} --duration {} --kills {} --features {}); "
-                  "chunk rows {}, batch rows {}, batch time {}ms, sink workers {}",
-                  o.seed, o.seed, o.duration_s, o.kills, o.features.to_string(),
-                  sc.snapshot_chunk_rows, sc.batch_rows, sc.batch_time_ms, sc.sink_workers));
+  log(fmt::format(
+      "seed {} (replay: --seed {} --duration {} --kills {} --features {}); "
+      "chunk rows {}, batch rows {}, batch time {}ms, sink workers {}{}",
+      o.seed, o.seed, o.duration_s, o.kills, o.features.to_string(), sc.snapshot_chunk_rows,
+      sc.batch_rows, sc.batch_time_ms, sc.sink_workers,
+      sc.apply_replicas ? fmt::format(", apply processes {} (sink.group)", sc.apply_replicas)
+                        : ""));
   for (const auto& p : sc.projections)
     log("projection " + p.describe(sc.tables[static_cast<size_t>(p.table)]));
 
@@ -245,41 +278,72 @@ RunResult run_chaos(const RunOptions& o) {
       sub.exec("ship", target_table_sql(sc.tables[static_cast<size_t>(p.table)], p));
   }
 
-  const auto config_dir = dir / "config";
-  std::filesystem::create_directories(config_dir);
-  // The endpoint the readiness watch samples; a stall shows after 1 s (a broker pause lasts
-  // 0.5-3 s).
-  const int http_port = testing::free_port();
-  for (int pair = 0; pair < 2; ++pair) {
-    std::string tables, projections;
-    for (const auto& t : sc.tables) {
-      if (t.pair == pair) tables += (tables.empty() ? "" : ", ") + t.name;
+  // The daemons: one running every pair or, with several processes, a capture-only one and
+  // `apply_replicas` sink-only ones sharing the projections through consumer groups (the same
+  // files but for their state directory and endpoint, docs/scaling.md). Each serves HTTP for
+  // its readiness watch; a stall shows after 1 s (a broker pause lasts 0.5-3 s).
+  const bool several = sc.apply_replicas > 0;
+  const auto config_root = dir / "config";
+  enum class Role { kBoth, kCapture, kApply };
+  std::vector<std::unique_ptr<Member>> members;
+  std::vector<Role> roles;
+  int pairs = 0;
+  auto add_member = [&](const std::string& name, Role role) {
+    const auto config_dir = several ? config_root / name : config_root;
+    std::filesystem::create_directories(config_dir);
+    const int http_port = testing::free_port();
+    const auto state = several ? dir / ("state-" + name) : dir / "state";
+    for (int pair = 0; pair < 2; ++pair) {
+      std::string tables, projections;
+      for (const auto& t : sc.tables) {
+        if (t.pair == pair) tables += (tables.empty() ? "" : ", ") + t.name;
+      }
+      if (tables.empty()) continue;
+      if (role != Role::kApply && members.empty()) ++pairs;
+      for (const auto& p : sc.projections) {
+        if (sc.tables[static_cast<size_t>(p.table)].pair == pair)
+          projections += projection_yaml(sc, p);
+      }
+      const std::string id = pair == 0 ? "chaos" : "chaosa";
+      std::string properties;
+      if (produce_errors && role != Role::kApply)
+        properties = "max.in.flight.requests.per.connection: 1";
+      if (role == Role::kApply)
+        properties = fmt::format("session.timeout.ms: {}", kReplicaSessionTimeoutMs);
+      std::string text = fmt::format(
+          "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"127.0.0.1:{}\" }}\n"
+          "  shutdown_timeout: 10s\n"
+          "kafka:\n  brokers: {}\n  topic_prefix: {}\n  stall_timeout: 1s\n",
+          id, yaml_quote(state.string()), http_port, yaml_quote(broker.bootstrap()), id);
+      if (!properties.empty()) text += "  properties: { " + properties + " }\n";
+      if (role != Role::kApply) {
+        text += fmt::format(
+            "source:\n  module: shop\n  dsn: {}\n  tables: [{}]\n  snapshot: {}\n  "
+            "snapshot_chunk_rows: {}\n  heartbeat_interval: 1s\n",
+            yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
+            sc.snapshot_chunk_rows);
+      }
+      if (role != Role::kCapture) {
+        text += fmt::format(
+            "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
+            "workers: {}\n{}  projections:\n{}",
+            yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms, sc.sink_workers,
+            role == Role::kApply ? "  group: " + id + "\n" : "", projections);
+      }
+      std::ofstream(config_dir / (id + ".yaml")) << text;
     }
-    if (tables.empty()) continue;
-    for (const auto& p : sc.projections) {
-      if (sc.tables[static_cast<size_t>(p.table)].pair == pair)
-        projections += projection_yaml(sc, p);
-    }
-    const std::string id = pair == 0 ? "chaos" : "chaosa";
-    std::ofstream(config_dir / (id + ".yaml")) << fmt::format(
-        "daemon:\n  id: {}\n  state_dir: {}\n  http: {{ listen: \"127.0.0.1:{}\" }}\n"
-        "  shutdown_timeout: 10s\n"
-        "kafka:\n  brokers: {}\n  topic_prefix: {}\n  stall_timeout: 1s\n{}"
-        "source:\n  module: shop\n  dsn: {}\n  tables: [{}]\n  snapshot: {}\n  "
-        "snapshot_chunk_rows: {}\n"
-        "  heartbeat_interval: 1s\n"
-        "sink:\n  module: ship\n  dsn: {}\n  batch_rows: {}\n  batch_time: {}ms\n  "
-        "workers: {}\n  projections:\n{}",
-        id, yaml_quote((dir / "state").string()), http_port, yaml_quote(broker.bootstrap()), id,
-        produce_errors ? "  properties: { max.in.flight.requests.per.connection: 1 }\n" : "",
-        yaml_quote(src.dsn("shop")), tables, pair == 0 ? "initial" : "never",
-        sc.snapshot_chunk_rows, yaml_quote(sub.dsn("ship")), sc.batch_rows, sc.batch_time_ms,
-        sc.sink_workers, projections);
+    members.push_back(std::make_unique<Member>(name, o.binary, config_dir, logs, http_port));
+    roles.push_back(role);
+  };
+  if (several) {
+    add_member("capture", Role::kCapture);
+    for (int r = 1; r <= sc.apply_replicas; ++r)
+      add_member(fmt::format("apply-{}", r), Role::kApply);
+  } else {
+    add_member("daemon", Role::kBoth);
   }
-  Daemon daemon(o.binary, config_dir, logs);
-  daemon.start();
-  const int pairs = static_cast<int>(std::distance(std::filesystem::directory_iterator(config_dir),
-                                                   std::filesystem::directory_iterator{}));
+  Daemon& capture = members[0]->daemon;
+  for (auto& m : members) m->daemon.start();
   if (!testing::eventually(
           [&] {
             return std::stoi(src.query_value(
@@ -290,7 +354,7 @@ RunResult run_chaos(const RunOptions& o) {
           },
           60s, 100ms)) {
     throw std::runtime_error("modsync created no replication slot within 60 s: " +
-                             daemon.child().describe());
+                             capture.child().describe());
   }
 
   std::atomic<bool> stop{false};
@@ -306,11 +370,24 @@ RunResult run_chaos(const RunOptions& o) {
     result.problems.push_back(what);
     log("PROBLEM: " + what);
   };
+  // A member killed on purpose comes back when its time is up; any other that is not running
+  // exited on its own.
+  auto up = [&](Member& m) { m.start(); };
   auto check_alive = [&] {
-    if (!daemon.running()) {
-      problem(fmt::format("the daemon exited on its own (status {}): …{}",
-                          daemon.child().wait(0ms).value_or(-1), daemon.tail()));
-      daemon.start();
+    for (auto& m : members) {
+      if (m->restart_at) {
+        if (Clock::now() >= *m->restart_at) {
+          note(fmt::format("  {} restarted [start #{}]", m->daemon.name(), m->daemon.starts() + 1));
+          up(*m);
+        }
+        continue;
+      }
+      if (!m->daemon.running()) {
+        problem(fmt::format("{} exited on its own (status {}): …{}",
+                            several ? m->daemon.name() : "the daemon",
+                            m->daemon.child().wait(0ms).value_or(-1), m->daemon.tail()));
+        up(*m);
+      }
     }
   };
   auto sleep_watching = [&](Clock::time_point until) {
@@ -319,43 +396,64 @@ RunResult run_chaos(const RunOptions& o) {
       std::this_thread::sleep_for(std::min<Clock::duration>(100ms, until - Clock::now()));
     }
   };
-  ReadinessWatch readiness(http_port);
-  std::vector<Outage> outages;
-  auto outage = [&](const Fault& f, Clock::time_point began, std::vector<std::string> expect) {
-    outages.push_back(Outage{f.describe(), began, Clock::now(), std::move(expect)});
+  for (auto& m : members) m->watch = std::make_unique<ReadinessWatch>(m->http_port);
+  // An outage must show on a daemon that sees the server: the capture's source, the sinks'
+  // subscriber, either for the broker.
+  struct SeenOutage {
+    Outage outage;
+    std::optional<Role> side;  ///< the role that must show it; none: any daemon
+  };
+  std::vector<SeenOutage> outages;
+  auto outage = [&](const Fault& f, Clock::time_point began, std::vector<std::string> expect,
+                    std::optional<Role> side) {
+    outages.push_back({Outage{f.describe(), began, Clock::now(), std::move(expect)}, side});
   };
   bool broker_stopped = false;
   for (const Fault& f : faults) {
     sleep_watching(t0 + std::chrono::milliseconds(f.at_ms));
-    if (!o.features.has("snapshot-kill") && daemon.starts() == 1 && result.faults == 0) {
+    if (!o.features.has("snapshot-kill") && capture.starts() == 1 && result.faults == 0) {
       // Faults wait until the first snapshot is done: kills during it hit open defects.
       for (const auto& t : sc.tables) {
         if (t.pair != 0) continue;
-        daemon.child().wait_for_output(fmt::format("snapshot of public.{} read", t.name), 60s);
+        capture.child().wait_for_output(fmt::format("snapshot of public.{} read", t.name), 60s);
       }
     }
     ++result.faults;
-    note(f.describe() + fmt::format(" [daemon start #{}]", daemon.starts()));
+    Member& target = *members[static_cast<size_t>(f.target)];
+    Daemon& daemon = target.daemon;
+    if ((f.kind == "kill" || f.kind == "term" || f.kind == "hup") && target.restart_at) {
+      // Still down from an earlier kill: it comes back now, to be hit at once.
+      up(target);
+    }
+    note(f.describe() + fmt::format(" [{} start #{}]", daemon.name(), daemon.starts()));
     const auto began = Clock::now();
+    if (f.kind == "kill" || f.kind == "term") target.down_since = Clock::now();
     if (f.kind == "kill") {
       ++result.kills;
       daemon.child().kill();
       daemon.child().wait(5s);
-      std::this_thread::sleep_for(std::chrono::milliseconds(f.param));
-      daemon.start();
+      if (f.target > 0) {
+        // A replica comes back while the run goes on (sleep_watching): the others keep
+        // applying, and take its partitions over when it stays down past its session timeout.
+        target.restart_at = Clock::now() + std::chrono::milliseconds(f.param);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(f.param));
+        target.start();
+      }
     } else if (f.kind == "term") {
       await_signal_window(daemon.child(), o.features.has("early-signal"));
       daemon.child().signal(SIGTERM);
       const auto status = daemon.child().wait(20s);
       if (!status) {
-        problem("SIGTERM did not stop the daemon within 20 s (shutdown_timeout 10s): …" +
-                daemon.tail());
+        problem(fmt::format("SIGTERM did not stop {} within 20 s (shutdown_timeout 10s): …{}",
+                            several ? daemon.name() : "the daemon", daemon.tail()));
         daemon.child().kill();
         daemon.child().wait(5s);
       } else if (*status != 0) {
-        problem(fmt::format("the daemon exited {} after SIGTERM: …{}", *status, daemon.tail()));
+        problem(fmt::format("{} exited {} after SIGTERM: …{}",
+                            several ? daemon.name() : "the daemon", *status, daemon.tail()));
       }
-      daemon.start();
+      target.start();
     } else if (f.kind == "hup") {
       await_signal_window(daemon.child(), o.features.has("early-signal"));
       daemon.child().signal(SIGHUP);
@@ -366,7 +464,7 @@ RunResult run_chaos(const RunOptions& o) {
       broker.process().signal(SIGCONT);
       broker_stopped = false;
       // A stall shows after kafka.stall_timeout (1 s) of waiting: shorter pauses may pass unseen.
-      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"});
+      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"}, std::nullopt);
     } else if (f.kind == "broker-errors") {
       const std::string reply = broker.control(f.extra);
       if (reply != "ok") problem("dev broker control: " + f.extra + ": " + reply);
@@ -374,17 +472,17 @@ RunResult run_chaos(const RunOptions& o) {
       broker.control("broker-down 1");
       sleep_watching(Clock::now() + std::chrono::milliseconds(f.param));
       broker.control("broker-up 1");
-      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"});
+      if (f.param >= 2000) outage(f, began, {"stalled", "retrying", "failed"}, std::nullopt);
     } else if (f.kind == "sub-restart") {
       sub.restart(f.param ? testing::PgCluster::StopMode::kImmediate
                           : testing::PgCluster::StopMode::kFast);
-      outage(f, began, {" projection "});
+      outage(f, began, {" projection "}, Role::kApply);
     } else if (f.kind == "src-restart") {
       src.restart(f.param ? testing::PgCluster::StopMode::kImmediate
                           : testing::PgCluster::StopMode::kFast);
-      outage(f, began, {": capture "});
+      outage(f, began, {": capture "}, Role::kCapture);
     } else if (f.kind == "conn-cut") {
-      // Every connection of the daemon, on both servers (its walsender too), ends at once; the
+      // Every connection of the daemons, on both servers (walsenders too), ends at once; the
       // servers stay up.
       const std::string cut =
           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name "
@@ -401,6 +499,12 @@ RunResult run_chaos(const RunOptions& o) {
   stop = true;
   for (auto& w : workers) w.join();
   if (broker_stopped) broker.process().signal(SIGCONT);
+  for (auto& m : members) {
+    if (m->restart_at) {
+      note(fmt::format("  {} restarted [start #{}]", m->daemon.name(), m->daemon.starts() + 1));
+      up(*m);
+    }
+  }
   WorkloadStats ws;
   for (const auto& w : writers) ws += w->stats();
   log(fmt::format(
@@ -437,32 +541,75 @@ RunResult run_chaos(const RunOptions& o) {
   }
   log(fmt::format("caught up (or gave up) after {:.1f}s",
                   std::chrono::duration<double>(Clock::now() - t0).count() - o.duration_s));
+  if (several) {
+    // How often the groups moved partitions: every claim after a partition's first is a replica
+    // taking it over from another, or again after its own restart.
+    try {
+      const auto r = sub_conn.query(
+          "SELECT count(*), coalesce(sum(epoch), 0) - count(*) FROM modsync.partition_claims");
+      log(fmt::format("consumer groups: {} partitions claimed, {} claims taken again", *r[0][0],
+                      *r[0][1]));
+    } catch (const std::exception& e) {
+      log(std::string("consumer groups: cannot read modsync.partition_claims: ") + e.what());
+    }
+  }
   const auto kafka = check_kafka(sc, broker.bootstrap(), src_conn);
-  // What the endpoint said: each outage while it lasted, and ready once caught up.
-  const auto shown = check_outages(readiness, outages, daemon.start_times(), 3s);
-  result.outages_checked = shown.checked;
-  for (const auto& p : shown.problems) problem("outage not shown: " + p);
+  // What the endpoints said: each outage while it lasted, on one daemon that sees its server
+  // and was up to see it, and every daemon ready once caught up.
+  int outages_skipped = 0;
+  for (const auto& seen : outages) {
+    bool shown = false, checked = false;
+    std::vector<std::string> missed;
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (seen.side && roles[i] != Role::kBoth && roles[i] != *seen.side) continue;
+      // Down on purpose around it (a start ends a down): as good as restarted nearby.
+      if (members[i]->down_during(seen.outage.start - 2s, seen.outage.end)) continue;
+      const auto c =
+          check_outages(*members[i]->watch, {seen.outage}, members[i]->daemon.start_times(), 3s);
+      checked = checked || c.checked > 0;
+      shown = shown || (c.checked > 0 && c.problems.empty());
+      for (const auto& p : c.problems)
+        missed.push_back(several ? members[i]->daemon.name() + ": " + p : p);
+    }
+    if (!checked) {
+      ++outages_skipped;
+      continue;
+    }
+    ++result.outages_checked;
+    if (!shown) {
+      for (const auto& p : missed) problem("outage not shown: " + p);
+    }
+  }
   const auto ready_from = Clock::now();
-  if (!testing::eventually(
-          [&] {
-            const auto r = readiness.between(ready_from, Clock::now());
-            return !r.empty() && r.back().code == 200;
-          },
-          60s, 200ms)) {
-    const auto r = readiness.between(ready_from, Clock::now());
-    problem(fmt::format("caught up, but /readyz still answers {}: {}",
-                        r.empty() ? 0 : r.back().code, r.empty() ? std::string() : r.back().body));
+  for (auto& m : members) {
+    const ReadinessWatch& watch = *m->watch;
+    if (!testing::eventually(
+            [&] {
+              const auto r = watch.between(ready_from, Clock::now());
+              return !r.empty() && r.back().code == 200;
+            },
+            60s, 200ms)) {
+      const auto r = watch.between(ready_from, Clock::now());
+      problem(fmt::format("caught up, but /readyz{} still answers {}: {}",
+                          several ? " of " + m->daemon.name() : "", r.empty() ? 0 : r.back().code,
+                          r.empty() ? std::string() : r.back().body));
+    }
   }
   log(
       fmt::format("outages shown on /readyz and /metrics: {} checked, {} skipped (daemon "
                   "restarted nearby)",
-                  shown.checked, shown.skipped));
+                  result.outages_checked, outages_skipped));
 
-  daemon.child().signal(SIGTERM);
-  const auto status = daemon.child().wait(20s);
-  if (status != 0) {
-    problem(fmt::format("the final SIGTERM: exit {}: …{}",
-                        status ? std::to_string(*status) : "none within 20 s", daemon.tail()));
+  // The replicas first, the capture last.
+  for (auto it = members.rbegin(); it != members.rend(); ++it) {
+    Daemon& daemon = (*it)->daemon;
+    daemon.child().signal(SIGTERM);
+    const auto status = daemon.child().wait(20s);
+    if (status != 0) {
+      problem(fmt::format("the final SIGTERM{}: exit {}: …{}",
+                          several ? " of " + daemon.name() : "",
+                          status ? std::to_string(*status) : "none within 20 s", daemon.tail()));
+    }
   }
 
   std::string report;
@@ -515,7 +662,7 @@ RunResult run_chaos(const RunOptions& o) {
       std::filesystem::remove_all(keep);
       std::filesystem::create_directories(keep);
       std::filesystem::copy(logs, keep / "logs", std::filesystem::copy_options::recursive);
-      std::filesystem::copy(config_dir, keep / "config", std::filesystem::copy_options::recursive);
+      std::filesystem::copy(config_root, keep / "config", std::filesystem::copy_options::recursive);
       std::ofstream(keep / "source.log") << src.log_text();
       // What the oracle saw: the audit of row changes and every table topic as kcat reads it.
       std::ofstream audit(keep / "audit.tsv");

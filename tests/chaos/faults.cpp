@@ -16,7 +16,7 @@ const std::vector<std::string>& fault_names() {
   return kFaults;
 }
 
-std::vector<Fault> schedule(const RunOptions& o, Rng& rng) {
+std::vector<Fault> schedule(const RunOptions& o, int replicas, Rng& rng) {
   std::vector<std::string> others;
   for (const auto& f : kFaults)
     if (f != "kill" && o.faults.count(f)) others.push_back(f);
@@ -58,6 +58,17 @@ std::vector<Fault> schedule(const RunOptions& o, Rng& rng) {
   }
   std::sort(out.begin(), out.end(),
             [](const Fault& a, const Fault& b) { return a.at_ms < b.at_ms; });
+  // Drawn last, so a seed's schedule without several processes stays as it was.
+  if (replicas > 0) {
+    for (auto& f : out) {
+      if (f.kind != "kill" && f.kind != "term" && f.kind != "hup") continue;
+      f.target = uniform(rng, 0, replicas);
+      if (f.kind == "term" && !o.features.has("replica-term")) f.target = 0;
+      f.who = f.target == 0 ? "capture" : fmt::format("apply-{}", f.target);
+      if (f.kind == "kill" && f.target > 0 && chance(rng, 0.5))
+        f.param = uniform(rng, kReplicaSessionTimeoutMs + 1000, kReplicaSessionTimeoutMs + 5000);
+    }
+  }
   return out;
 }
 

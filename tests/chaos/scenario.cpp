@@ -39,6 +39,16 @@ const std::vector<std::string> kFeatureNames = {
     // Several sink connections per projection (sink.workers 2 to 4), partitions spread over
     // them; off, each projection is applied over one connection.
     "workers",
+    // Several processes: capture in one daemon, the projections applied by 2 or 3 sink-only
+    // replicas sharing them through Kafka consumer groups (sink.group); kills and signals hit
+    // each daemon on its own, some kills keep a replica down past its session timeout so the
+    // others take its partitions over. Off, one daemon runs every pair.
+    "processes",
+    // With `processes`: SIGTERMs (the `term` fault) of the apply replicas. librdkafka 2.0.2
+    // aborts when a cooperative-sticky group consumer is destroyed after its JoinGroup and before
+    // its first SyncGroup (confluentinc/librdkafka#4312): a replica stopped in its first seconds
+    // exits 134 (docs/scaling.md). Off, `term` hits the capture; kills still hit every daemon.
+    "replica-term",
 };
 
 const std::vector<std::string> kWords = {"alpha", "beta",   "gamma",  "delta", "omega",
@@ -214,21 +224,28 @@ std::vector<Column> pool_columns(Rng& rng, int count) {
 
 Features Features::parse(const std::string& list) {
   Features f;
-  if (list == "all") {
-    f.on.insert(kFeatureNames.begin(), kFeatureNames.end());
-    return f;
-  }
-  if (list == "none" || list.empty()) return f;
   std::stringstream in(list);
   for (std::string name; std::getline(in, name, ',');) {
-    if (name.empty()) continue;
+    if (name.empty() || name == "none") continue;
+    if (name == "all") {
+      f.on.insert(kFeatureNames.begin(), kFeatureNames.end());
+      continue;
+    }
+    // "-name" takes a switch away again ("all,-processes").
+    const bool off = name[0] == '-';
+    if (off) name.erase(0, 1);
     if (std::find(kFeatureNames.begin(), kFeatureNames.end(), name) == kFeatureNames.end()) {
       std::string known;
       for (const auto& n : kFeatureNames) known += (known.empty() ? "" : ", ") + n;
-      throw std::runtime_error(
-          fmt::format("unknown feature '{}'. Fix: use all, none or a list of: {}", name, known));
+      throw std::runtime_error(fmt::format(
+          "unknown feature '{}'. Fix: use all, none or a list of: {} (each may be -name, which "
+          "takes it away from those before it)",
+          name, known));
     }
-    f.on.insert(name);
+    if (off)
+      f.on.erase(name);
+    else
+      f.on.insert(name);
   }
   return f;
 }
@@ -546,6 +563,12 @@ Scenario Scenario::generate(uint64_t seed, const Features& features) {
   }
   // Drawn last, so the switch leaves every other draw of a seed as it was.
   if (features.has("workers")) s.sink_workers = pick<int>(rng, {2, 3, 4});
+  if (features.has("processes")) {
+    s.apply_replicas = pick<int>(rng, {2, 3});
+    // Every worker of every replica is a subscriber connection and a group member: at most 4
+    // per projection keeps ~20 projections inside max_connections (100) and the 2-core host.
+    s.sink_workers = std::max(1, std::min(s.sink_workers, 4 / s.apply_replicas));
+  }
   return s;
 }
 

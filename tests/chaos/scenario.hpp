@@ -102,6 +102,9 @@ struct Scenario {
   int batch_rows = 500;
   int batch_time_ms = 10;
   int sink_workers = 1;  ///< sink.workers: 2 to 4 with the `workers` switch
+  /// With the `processes` switch: 2 or 3 sink-only daemons sharing every projection through a
+  /// consumer group (sink.group), a capture-only daemon beside them. 0: one daemon, every pair.
+  int apply_replicas = 0;
 
   /// Draws everything from `seed`.
   static Scenario generate(uint64_t seed, const Features& features);
