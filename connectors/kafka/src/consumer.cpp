@@ -76,10 +76,12 @@ struct Consumer::Impl {
   bool sticky_member = false;
   bool assigned_once = false;
   bool closing = false;
+  bool leak_handle = false;
   std::exception_ptr callback_exception;
   std::optional<KafkaError> deferred;
   /// The refill nudge (poll_batch): payload bytes delivered since the last one, the threshold
-  /// (half the prefetch budget, queued.max.messages.kbytes), and a partition delivered lately (the first of each poll_batch call).
+  /// (half the prefetch budget, queued.max.messages.kbytes), and a partition delivered lately (the
+  /// first of each poll_batch call).
   uint64_t drained_bytes = 0;
   uint64_t nudge_bytes = 0;
   std::string nudge_topic;
@@ -171,25 +173,42 @@ struct Consumer::Impl {
   /// librdkafka 2.0.2 aborts the process (assertion `assignor_state` in
   /// rd_kafka_sticky_assignor_state_destroy; confluentinc/librdkafka#4312, fixed in 2.3.0) when a
   /// cooperative-sticky member is destroyed after its JoinGroup was answered but before its
-  /// first assignment arrived: a replica stopped a moment after it started or restarted. So a
-  /// member that has not been assigned yet polls until it is (its hooks off: nothing is claimed
-  /// or read). A join waits at most for a vanished member's session timeout, so the wait is
-  /// bounded by that plus 5 s (15 s for sink.group, inside the 45 s stop timeout of deploy/).
+  /// first assignment arrived: a replica stopped a moment after it started or restarted. The
+  /// assertion is in rd_kafka_destroy only. So a member not assigned yet first polls for its
+  /// assignment (its hooks off: nothing is claimed or read), up to 5 s; a join still open then
+  /// (the group waits for a vanished member's session timeout) leaves the group with
+  /// rd_kafka_consumer_close, and the handle is then left undestroyed (`leak_handle`): its
+  /// threads idle until the process exits. Nothing polls it, so none of its callbacks, which
+  /// point at this Impl, can run.
   void settle_before_close() {
     if (!sticky_member || assigned_once) return;
     closing = true;
     const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(options.session_timeout_ms + 5000);
+                          std::chrono::milliseconds(std::min(options.session_timeout_ms, 5000));
     while (!assigned_once && std::chrono::steady_clock::now() < deadline) {
       MessagePtr m(rd_kafka_consumer_poll(rk.get(), 100));
     }
-    if (!assigned_once) {
-      spdlog::warn("{}: closing before the group assigned this member anything", where());
-    }
+    const char* protocol = rd_kafka_rebalance_protocol(rk.get());
+    leak_handle = !assigned_once && protocol && std::string_view(protocol) == "COOPERATIVE";
+  }
+
+  /// After rd_kafka_consumer_close: see settle_before_close.
+  void release_if_unsafe() {
+    if (!leak_handle) return;
+    spdlog::warn(
+        "{}: left the group before its first assignment; its client is kept, not destroyed, "
+        "until the process exits (librdkafka 2.0.2 aborts on destroying it, librdkafka#4312)",
+        where());
+    (void)rk.release();
   }
 
   ~Impl() {
-    if (!closed && rk) settle_before_close();
+    if (closed || !rk) return;
+    settle_before_close();
+    if (leak_handle) {
+      (void)rd_kafka_consumer_close(rk.get());
+      release_if_unsafe();
+    }
   }
 
   void rethrow_callback_exception() {
@@ -402,6 +421,7 @@ Watermarks Consumer::query_watermarks(std::string_view topic, Partition partitio
 }
 
 std::string Consumer::rebalance_protocol() const {
+  if (!impl_->rk) return "NONE";  // left undestroyed by close() (see settle_before_close)
   const char* p = rd_kafka_rebalance_protocol(impl_->rk.get());
   return p ? p : "NONE";
 }
@@ -413,6 +433,7 @@ void Consumer::close() {
   if (const auto err = rd_kafka_consumer_close(impl_->rk.get())) {
     spdlog::warn("{}: close: {}", impl_->where(), rd_kafka_err2str(err));
   }
+  impl_->release_if_unsafe();
   impl_->rethrow_callback_exception();
 }
 
