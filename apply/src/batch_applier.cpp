@@ -26,7 +26,8 @@ BatchApplier::BatchApplier(BatchApplierOptions options, const kafka::KafkaSettin
       writer_(writer),
       store_(store),
       stats_(stats),
-      segment_(options_.soft_deletes, writer.append_only(), writer.positioned()) {
+      segment_(options_.soft_deletes, writer.append_only(), writer.positioned(),
+               writer.key_values()) {
   // An owner on the process's shared producer: its flush waits for this projection's dead
   // letters only.
   dlq_ = std::make_unique<kafka::Producer>(
@@ -50,7 +51,7 @@ bool MergeSegment::KeySet::contains(uint64_t hash) const {
   return !slots_.empty() && slots_[find(hash)].generation == generation_;
 }
 
-bool MergeSegment::KeySet::insert(uint64_t hash) {
+bool MergeSegment::KeySet::insert(uint64_t hash, uint32_t& value) {
   if ((size_ + 1) * 2 > slots_.size()) {
     std::vector<Slot> old(std::max<size_t>(1024, slots_.size() * 2));
     old.swap(slots_);
@@ -59,8 +60,11 @@ bool MergeSegment::KeySet::insert(uint64_t hash) {
       if (s.generation == generation_) slots_[find(s.hash)] = s, ++size_;
   }
   Slot& slot = slots_[find(hash)];
-  if (slot.generation == generation_) return false;
-  slot = {hash, generation_};
+  if (slot.generation == generation_) {
+    value = slot.value;
+    return false;
+  }
+  slot = {hash, generation_, value};
   ++size_;
   return true;
 }
@@ -79,26 +83,76 @@ bool MergeSegment::must_follow(const ProjectedEvent& line) const {
   return needs_row && keys_.contains(line.key_hash);
 }
 
+namespace {
+
+/// Value `index` of stage line `line` (op \t lsn \t seq \t unchanged \t v0 \t …), as COPY text.
+std::string_view stage_value(std::string_view line, size_t index) {
+  size_t at = 0;
+  for (size_t tabs = 0; tabs < 4 + index; ++tabs) {
+    at = line.find('\t', at);
+    if (at == std::string_view::npos) return {};
+    ++at;
+  }
+  const size_t end = line.find_first_of("\t\n", at);
+  return line.substr(at, end == std::string_view::npos ? line.size() - at : end - at);
+}
+
+}  // namespace
+
+bool MergeSegment::same_key(const Held& a, const Held& b) const {
+  const std::string_view la = lines_->slice(a.line), lb = lines_->slice(b.line);
+  for (const size_t k : key_values_)
+    if (stage_value(la, k) != stage_value(lb, k)) return false;
+  return true;
+}
+
 void MergeSegment::add(const ProjectedEvent& line, const pgsink::StageLines& lines) {
   lines_ = &lines;
   if (held_.empty() || line.position < oldest_) oldest_ = line.position;
-  held_.push_back({line.line, line.position});
+  const auto index = static_cast<uint32_t>(held_.size());
+  held_.push_back({line.line, line.position, line.new_row});
+  if (!line.new_row) ++not_new_;
   text_built_ = false;
-  if (!keys_.insert(line.key_hash)) distinct_keys_ = false;
-  if (!line.new_row) all_new_ = false;
+  uint32_t earlier = index;
+  if (keys_.insert(line.key_hash, earlier)) return;
+  Held& now = held_.back();
+  Held& before = held_[earlier];
+  if (append_only_ || key_values_.empty() || !same_key(before, now)) {
+    distinct_keys_ = false;  // the merge finds the newest line per key
+    return;
+  }
+  // Of two lines at one position (an event consumed twice) the later stays. The older line's
+  // row was usually absent: so is the newer one's, unless it removes the row.
+  Held& newer = now.position < before.position ? before : now;
+  Held& older = &newer == &now ? before : now;
+  if (older.new_row && !newer.new_row && newer.line.op == pgsink::StageOp::kUpsert) {
+    newer.new_row = true;
+    --not_new_;
+  }
+  older.superseded = true;
+  if (!older.new_row) --not_new_;
+  keys_.set(line.key_hash, static_cast<uint32_t>(&newer - held_.data()));
 }
 
 std::string_view MergeSegment::text() {
   if (!text_built_) {
     text_.clear();
-    for (const Held& h : held_) text_.append(lines_->slice(h.line));
+    for (const Held& h : held_) {
+      if (h.superseded) continue;
+      const size_t at = text_.size();
+      text_.append(lines_->slice(h.line));
+      // The merge then inserts these first and updates the others first: one index probe
+      // each where the row is as expected, where ON CONFLICT's speculative insertion of an
+      // update locked the row (WAL) before updating it.
+      if (h.new_row && !append_only_) text_[at] = static_cast<char>(pgsink::StageOp::kInsert);
+    }
     text_built_ = true;
   }
   return text_;
 }
 
 bool MergeSegment::new_rows() {
-  if (!append_only_) return all_new_ && distinct_keys_;
+  if (!append_only_) return not_new_ == 0 && distinct_keys_;
   // Without a key, the position says which source row change a line is: one re-sent by the
   // capture and consumed in the same batch is left to the merge (DISTINCT ON position).
   std::sort(held_.begin(), held_.end(),
@@ -113,6 +167,7 @@ std::string_view MergeSegment::target_lines() {
   text_.clear();
   text_built_ = false;
   for (const Held& h : held_) {
+    if (h.superseded) continue;
     if (h.line.op != pgsink::StageOp::kUpsert) continue;  // append-only: nothing to append
     pgsink::StageLines::append_target_line(lines_->slice(h.line), positioned_, text_);
   }
@@ -125,7 +180,7 @@ void MergeSegment::clear() {
   text_built_ = false;
   keys_.clear();
   distinct_keys_ = true;
-  all_new_ = true;
+  not_new_ = 0;
 }
 
 void BatchApplier::apply(const std::vector<kafka::Message>& batch,

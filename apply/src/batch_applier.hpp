@@ -31,21 +31,34 @@ namespace modsync::apply {
 /// (docs/projections.md, "Initial loads"): into a keyed target when every line is a new row
 /// (ProjectedEvent::new_row) of a key no other line has; into an append-only target when no
 /// two appended lines have the same position. Lines are held as ranges of the batch's
-/// StageLines and copied out once, in the layout the path taken reads. Not thread-safe.
+/// StageLines and copied out once, in the layout the path taken reads.
+///
+/// Given the stage indexes of a keyed target's key values, a line whose key (compared as its
+/// COPY text, as the merge compares it) is already held supersedes the older of the two, which
+/// is then left out of the text: a backlog holds a row's insert, update and delete in one
+/// batch, and the subscriber reads the newest line only. The newer line keeps the older one's
+/// standing as a new row, so that an insert and its later updates still take the bulk path or
+/// the merge's insert first. Not thread-safe.
 class MergeSegment {
  public:
-  /// `append_only`, `positioned`: the target's (ProjectionWriter).
-  explicit MergeSegment(bool soft_deletes, bool append_only = false, bool positioned = true)
-      : soft_deletes_(soft_deletes), append_only_(append_only), positioned_(positioned) {}
+  /// `append_only`, `positioned`: the target's (ProjectionWriter). `key_values`: the stage
+  /// indexes of its key values (ProjectionWriter::key_values); none: lines are never dropped.
+  explicit MergeSegment(bool soft_deletes, bool append_only = false, bool positioned = true,
+                        std::vector<size_t> key_values = {})
+      : soft_deletes_(soft_deletes),
+        append_only_(append_only),
+        positioned_(positioned),
+        key_values_(std::move(key_values)) {}
 
   /// Whether `line` (a kLine event) must wait until the current segment is merged.
   bool must_follow(const ProjectedEvent& line) const;
   /// Adds `line`, whose text is in `lines`; `lines` must hold it until clear().
   void add(const ProjectedEvent& line, const pgsink::StageLines& lines);
-  /// The lines as a stage COPY (StageLines), in the order added.
+  /// The lines as a stage COPY (StageLines), in the order added; a keyed target's new rows
+  /// (ProjectedEvent::new_row) as StageOp::kInsert lines.
   std::string_view text();
-  /// Whether no two lines added have the same key (hash): the merge can then skip its
-  /// newest-per-key sort. Equal hashes of different keys only take the sorting merge.
+  /// Whether no two lines of text() have the same key (hash): the merge can then skip its
+  /// newest-per-key pass. Equal hashes of different keys only take that pass.
   bool distinct_keys() const { return distinct_keys_; }
   /// Whether the segment may go to ProjectionWriter::insert_new (see the class comment).
   /// Append-only: sorts the lines by position to find out.
@@ -54,6 +67,7 @@ class MergeSegment {
   /// kUpsert lines only, in position order, as its merge appends them), and the oldest position.
   std::string_view target_lines();
   const Position& oldest() const { return oldest_; }
+  /// The lines added, superseded ones included.
   size_t size() const { return held_.size(); }
   void clear();
 
@@ -61,21 +75,28 @@ class MergeSegment {
   struct Held {
     pgsink::StageLines::Line line;
     Position position;
+    bool new_row = false;     ///< ProjectedEvent::new_row, or of a line this one superseded
+    bool superseded = false;  ///< a newer line of the same key is held
   };
+  /// Whether held lines `a` and `b` have the same key values.
+  bool same_key(const Held& a, const Held& b) const;
   /// Hashes of the keys added: open addressing, emptied in O(1) by a new generation, so that
   /// adding a line allocates nothing once the table has grown to the batch size.
   class KeySet {
    public:
     /// Whether `hash` is in the set.
     bool contains(uint64_t hash) const;
-    /// Adds `hash`; false when it was there.
-    bool insert(uint64_t hash);
+    /// Adds `hash` with `value`; false when it was there, `value` then set to the one it had.
+    bool insert(uint64_t hash, uint32_t& value);
+    /// Sets the value of `hash`, which must be in the set.
+    void set(uint64_t hash, uint32_t value) { slots_[find(hash)].value = value; }
     void clear();
 
    private:
     struct Slot {
       uint64_t hash = 0;
       uint32_t generation = 0;
+      uint32_t value = 0;
     };
     size_t find(uint64_t hash) const;
     std::vector<Slot> slots_;
@@ -84,13 +105,14 @@ class MergeSegment {
   };
 
   bool soft_deletes_, append_only_, positioned_;
+  std::vector<size_t> key_values_;
   const pgsink::StageLines* lines_ = nullptr;
   std::vector<Held> held_;
   std::string text_;
   bool text_built_ = false;
   KeySet keys_;
   bool distinct_keys_ = true;
-  bool all_new_ = true;  ///< every line so far is a ProjectedEvent::new_row
+  size_t not_new_ = 0;  ///< lines held, not superseded, that are no new row
   Position oldest_;
 };
 

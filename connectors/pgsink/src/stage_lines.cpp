@@ -24,10 +24,11 @@ void append_copy_escaped(std::string_view value, std::string& out) {
   out.append(value.data() + start, value.size() - start);
 }
 
-std::string StageLines::create_table_sql(std::string_view stage, std::size_t values) {
+std::string StageLines::create_table_sql(std::string_view stage,
+                                         const std::vector<std::string>& types) {
   std::string columns;
-  for (std::size_t i = 0; i < values; ++i)
-    fmt::format_to(std::back_inserter(columns), ", c{} text", i);
+  for (std::size_t i = 0; i < types.size(); ++i)
+    fmt::format_to(std::back_inserter(columns), ", c{} {}", i, types[i]);
   return fmt::format(
       "CREATE TEMP TABLE IF NOT EXISTS {} (op \"char\", lsn pg_lsn, seq int4, unchanged text{}) "
       "ON COMMIT DELETE ROWS",

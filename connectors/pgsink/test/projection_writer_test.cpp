@@ -19,8 +19,10 @@
 
 using namespace modsync;
 
-// The merge without its newest-per-key sort (lines of distinct keys) writes what the sorting
-// merge writes, version guard included: an older line does not regress a newer row.
+// The merge without its newest-per-key sort (lines of distinct keys: a statement per op) writes
+// what the merge of a stage with repeated keys writes, version guard included: an older line
+// does not regress a newer row, an insert line of a key that is there updates it, an update
+// line of a key that is not inserts it, and the same batch applied again changes nothing.
 TEST_CASE("a stage of distinct keys merges as the sorting merge does", "[integration][pgsink]") {
   testing::PgCluster pg;
   pg.create_database("ship");
@@ -29,40 +31,99 @@ TEST_CASE("a stage of distinct keys merges as the sorting merge does", "[integra
   pgsink::ProjectionWriter::ensure_offsets_table(conn);
   std::vector<std::string> results;
   for (const bool distinct : {false, true}) {
-    const std::string table = distinct ? "t_distinct" : "t_sorted";
-    pg.exec("ship", "CREATE TABLE " + table +
-                        " (id int PRIMARY KEY, v text, _modsync_lsn pg_lsn, _modsync_seq int);"
-                        "INSERT INTO " +
-                        table +
-                        " VALUES (1, 'old', '0/5', 0), (2, 'kept', '0/5', 0), (3, 'gone', '0/5', "
-                        "0), (4, 'newer', '0/50', 0)");
-    auto target = pgsink::describe_target(conn, {"public", table});
-    REQUIRE(target);
-    pgsink::ProjectionWriter writer(conn, *target, {"p/public." + table, {"id", "v"}, ""});
-    pgsink::StageLines lines;
-    const auto add = [&](uint32_t seq, pgsink::StageOp op, const char* id, const char* v) {
-      lines.begin_line(Position{Lsn{0x10}, seq});
-      pgsink::append_copy_escaped(id, lines.next_value());
-      if (v) {
-        pgsink::append_copy_escaped(v, lines.next_value());
-      } else {
-        lines.null_value();
+    for (const bool soft : {false, true}) {
+      const std::string table =
+          fmt::format("t_{}{}", distinct ? "distinct" : "sorted", soft ? "_soft" : "");
+      pg.exec("ship", "CREATE TABLE " + table +
+                          " (id int PRIMARY KEY, v text, gone_at timestamptz, _modsync_lsn pg_lsn, "
+                          "_modsync_seq int);"
+                          "INSERT INTO " +
+                          table +
+                          " (id, v, _modsync_lsn, _modsync_seq) VALUES (1, 'old', '0/5', 0), (2, "
+                          "'kept', '0/5', 0), (3, 'gone', '0/5', 0), (4, 'newer', '0/50', 0), (7, "
+                          "'seven', '0/5', 0), (8, 'eight', '0/50', 0), (9, 'nine', '0/50', 0), "
+                          "(10, 'ten', '0/5', 0), (11, 'eleven', NULL, NULL)");
+      auto target = pgsink::describe_target(conn, {"public", table});
+      REQUIRE(target);
+      pgsink::ProjectionWriter writer(conn, *target,
+                                      {"p/public." + table, {"id", "v"}, soft ? "gone_at" : ""});
+      pgsink::StageLines lines;
+      std::string text;
+      const auto add = [&](uint32_t seq, pgsink::StageOp op, const char* id, const char* v,
+                           uint64_t lsn = 0x10) {
+        lines.clear();
+        lines.begin_line(Position{Lsn{lsn}, seq});
+        pgsink::append_copy_escaped(id, lines.next_value());
+        if (op == pgsink::StageOp::kPartial) {
+          lines.unchanged_value("v");
+        } else if (v) {
+          pgsink::append_copy_escaped(v, lines.next_value());
+        } else {
+          lines.null_value();
+        }
+        // kInsert, as MergeSegment writes it for new rows.
+        lines.end_line(op == pgsink::StageOp::kInsert ? pgsink::StageOp::kUpsert : op);
+        text += lines.text();
+        if (op == pgsink::StageOp::kInsert) text[text.size() - lines.text().size()] = 'i';
+      };
+      add(0, pgsink::StageOp::kUpsert, "1", "new");      // updates
+      add(1, pgsink::StageOp::kDelete, "3", nullptr);    // deletes
+      add(2, pgsink::StageOp::kUpsert, "4", "stale");    // older than the row: ignored
+      add(3, pgsink::StageOp::kUpsert, "5", "born");     // not there: inserted
+      add(4, pgsink::StageOp::kInsert, "6", "fresh");    // inserts
+      add(5, pgsink::StageOp::kInsert, "7", "reborn");   // there, older: updated
+      add(6, pgsink::StageOp::kInsert, "8", "stale");    // there, newer: ignored
+      add(7, pgsink::StageOp::kDelete, "9", nullptr);    // newer row: kept
+      add(8, pgsink::StageOp::kPartial, "10", nullptr);  // keeps v, takes the position
+      add(9, pgsink::StageOp::kUpsert, "11", "loaded");  // no position yet: updated
+      if (!distinct) {  // the newest line of each key wins; a line consumed twice applies once
+        add(0, pgsink::StageOp::kUpsert, "1", "between", 0x8);
+        add(1, pgsink::StageOp::kInsert, "3", "revived", 0x8);
+        add(2, pgsink::StageOp::kDelete, "5", nullptr, 0x8);
+        add(4, pgsink::StageOp::kInsert, "6", "fresh");
+        add(3, pgsink::StageOp::kUpsert, "5", "born");
       }
-      lines.end_line(op);
-    };
-    add(0, pgsink::StageOp::kUpsert, "1", "new");    // updates
-    add(1, pgsink::StageOp::kDelete, "3", nullptr);  // deletes
-    add(2, pgsink::StageOp::kUpsert, "4", "stale");  // older than the row: ignored
-    add(3, pgsink::StageOp::kUpsert, "5", "born");   // inserts
-    writer.begin();
-    writer.apply(lines.text(), distinct);
-    writer.commit();
-    results.push_back(pg.query_value(
-        "ship",
-        "SELECT string_agg(id || '=' || v || '@' || _modsync_lsn, ',' ORDER BY id) FROM " + table));
+      for (int round = 0; round < 2; ++round) {  // the second: a redelivery changes nothing
+        writer.begin();
+        writer.apply(text, distinct);
+        writer.commit();
+        results.push_back(pg.query_value(
+            "ship",
+            "SELECT string_agg(id || '=' || v || (CASE WHEN gone_at IS NULL THEN '' ELSE "
+            "'-' END) || '@' || _modsync_lsn || '.' || _modsync_seq, ',' ORDER BY id) "
+            "FROM " +
+                table));
+      }
+      // Updates only, every key there: the INSERT runs for the kInsert line alone.
+      text.clear();
+      add(20, pgsink::StageOp::kUpsert, "1", "newest");
+      add(21, pgsink::StageOp::kUpsert, "2", "changed");
+      add(22, pgsink::StageOp::kInsert, "12", "twelve");
+      writer.begin();
+      writer.apply(text, distinct);
+      writer.commit();
+      results.push_back(pg.query_value(
+          "ship",
+          "SELECT string_agg(id || '=' || v || '@' || _modsync_seq, ',' ORDER BY id) FROM " +
+              table + " WHERE id IN (1, 2, 12)"));
+    }
   }
-  CHECK(results[0] == "1=new@0/10,2=kept@0/5,4=newer@0/50,5=born@0/10");
-  CHECK(results[1] == results[0]);
+  const std::string hard =
+      "1=new@0/10.0,2=kept@0/5.0,4=newer@0/50.0,5=born@0/10.3,6=fresh@0/10.4,7=reborn@0/10.5,"
+      "8=eight@0/50.0,9=nine@0/50.0,10=ten@0/10.8,11=loaded@0/10.9";
+  const std::string soft =
+      "1=new@0/10.0,2=kept@0/5.0,3=gone-@0/10.1,4=newer@0/50.0,5=born@0/10.3,6=fresh@0/10.4,"
+      "7=reborn@0/10.5,8=eight@0/50.0,9=nine@0/50.0,10=ten@0/10.8,11=loaded@0/10.9";
+  const std::string later = "1=newest@20,2=changed@21,12=twelve@22";
+  REQUIRE(results.size() == 12);
+  for (size_t i = 0; i < results.size(); i += 6) {
+    CHECK(results[i] == hard);
+    CHECK(results[i + 1] == hard);
+    CHECK(results[i + 2] == later);
+    CHECK(results[i + 3] == soft);
+    CHECK(results[i + 4] == soft);
+    CHECK(results[i + 5] == later);
+  }
 }
 
 namespace {
@@ -366,4 +427,53 @@ TEST_CASE("a writer's transaction left idle ends, a long statement in it does no
                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON "
                        "c.oid = l.relation WHERE c.relname = 't'") == "0");
   CHECK_THROWS(conn.exec("SELECT 1"));
+}
+
+// The stage holds most values as their target column's type (its input function runs once, in
+// the stage COPY), and the merge's cast applies the type modifier as it did on text: a
+// varchar(n) truncates, a numeric(p,s) rounds. Types whose name without a modifier means
+// another type (character is character(1), bit is bit(1)) and domains (a NOT NULL one would
+// reject a delete line's \N) stay text.
+TEST_CASE("stage columns of the target's types read values as the merge's casts do",
+          "[integration][pgsink]") {
+  testing::PgCluster pg;
+  pg.create_database("ship");
+  auto conn = pg::PgConnection::connect(config::EffectiveDsn{pg.dsn("ship"), ""},
+                                        pg::PgConnection::Mode::kRegular, "sink");
+  pgsink::ProjectionWriter::ensure_offsets_table(conn);
+  pg.exec("ship",
+          "CREATE DOMAIN label AS text NOT NULL CHECK (VALUE <> ''); CREATE TABLE t (id int PRIMARY "
+          "KEY, d label, c char(3), b bit(3), v varchar(3), n numeric(5,1), j jsonb, "
+          "_modsync_lsn pg_lsn, _modsync_seq int)");
+  auto target = pgsink::describe_target(conn, {"public", "t"});
+  REQUIRE(target);
+  pgsink::ProjectionWriter writer(conn, *target,
+                                  {"p/public.t", {"id", "d", "c", "b", "v", "n", "j"}, ""});
+  pgsink::StageLines lines;
+  const auto add = [&](uint32_t seq, pgsink::StageOp op, std::vector<const char*> values) {
+    lines.begin_line(Position{Lsn{0x10}, seq});
+    for (const char* v : values) {
+      if (v) {
+        pgsink::append_copy_escaped(v, lines.next_value());
+      } else {
+        lines.null_value();
+      }
+    }
+    lines.end_line(op);
+  };
+  add(0, pgsink::StageOp::kUpsert, {"1", "one", "ab", "101", "abcdef", "1.26", R"({"a": [1, 2]})"});
+  add(1, pgsink::StageOp::kUpsert, {"2", "two", "x", "011", "xy", "-3", "null"});
+  writer.begin();
+  writer.apply(lines.text(), true);
+  writer.commit();
+  CHECK(pg.query_value("ship",
+                       "SELECT string_agg(concat_ws('|', id, d, c, octet_length(c), b, v, n, j), ',' "
+                       "ORDER BY id) FROM t") ==
+        "1|one|ab |3|101|abc|1.3|{\"a\": [1, 2]},2|two|x  |3|011|xy|-3.0|null");
+  lines.clear();
+  add(2, pgsink::StageOp::kDelete, {"1", nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+  writer.begin();
+  writer.apply(lines.text(), true);
+  writer.commit();
+  CHECK(pg.query_value("ship", "SELECT string_agg(id::text, ',') FROM t") == "2");
 }

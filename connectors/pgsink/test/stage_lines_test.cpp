@@ -45,9 +45,9 @@ TEST_CASE("stage lines: op, position, unchanged columns, values", "[unit][pgsink
 }
 
 TEST_CASE("the stage table has the columns of the layout", "[unit][pgsink]") {
-  CHECK(StageLines::create_table_sql("modsync_stage_1", 2) ==
+  CHECK(StageLines::create_table_sql("modsync_stage_1", {"text", "numeric"}) ==
         "CREATE TEMP TABLE IF NOT EXISTS modsync_stage_1 (op \"char\", lsn pg_lsn, seq int4, "
-        "unchanged text, c0 text, c1 text) ON COMMIT DELETE ROWS");
+        "unchanged text, c0 text, c1 numeric) ON COMMIT DELETE ROWS");
 }
 
 TEST_CASE("a stage line as a line of a COPY into the target: values, then the position",

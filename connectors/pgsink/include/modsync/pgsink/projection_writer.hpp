@@ -70,10 +70,14 @@ class ProjectionWriter {
   /// it starts over, applies those events again (docs/projections.md, "Batches, effectively
   /// once").
   void begin();
-  /// Stages `copy_data` (complete StageLines lines) and merges it into the target.
-  /// With `distinct_keys` the caller vouches that no two lines of `copy_data` have the same
-  /// key: the merge then skips its newest-per-key DISTINCT ON (a sort of the whole stage, the
-  /// biggest part of the merge's cost). Ignored for append-only targets.
+  /// Stages `copy_data` (complete StageLines lines; kInsert for kUpsert lines of rows the
+  /// target usually lacks) and merges it into the target.
+  /// A keyed target's merge runs a statement per op present: DELETE (or the soft delete's
+  /// UPDATE), UPDATE of partial lines, UPDATE of kUpsert lines, then INSERT … ON CONFLICT of
+  /// kInsert lines and of kUpsert lines the UPDATE did not find; each only where the stored
+  /// position is older. Before them, lines a newer line of their key supersedes leave the
+  /// stage, unless the caller vouches with `distinct_keys` that no two lines of `copy_data`
+  /// have the same key. Append-only targets take one statement (and ignore `distinct_keys`).
   void apply(std::string_view copy_data, bool distinct_keys = false);
   /// Empties the projection as of `position` (the truncate event's): rows from older events
   /// go, and older events still to come are ignored. Targets without the position columns get
@@ -107,6 +111,8 @@ class ProjectionWriter {
   void rollback() noexcept;
 
   bool append_only() const { return !table_.has_key(); }
+  /// The stage indexes of the key's values (keyed targets; none for append-only ones).
+  std::vector<size_t> key_values() const;
   /// Whether the target stores each row's source position (_modsync_lsn, _modsync_seq).
   bool positioned() const;
   const TargetTable& table() const { return table_; }
@@ -114,6 +120,8 @@ class ProjectionWriter {
  private:
   std::string cast(size_t stage_index) const;
   void build_sql();
+  /// The stage's value column types, in stage order; one catalog query at start.
+  std::vector<std::string> choose_stage_types();
   /// Whether the target can take insert_new at all; one catalog query at start.
   bool check_takes_new_rows();
 
@@ -121,8 +129,22 @@ class ProjectionWriter {
   TargetTable table_;
   WriterOptions options_;
   std::string stage_;
+  std::vector<std::string> stage_types_;  ///< of the stage's value columns c0…cN-1
   std::string create_stage_sql_, copy_sql_, merge_sql_, truncate_sql_;
-  std::string merge_distinct_sql_;  ///< merge_sql_ for a stage without repeated keys
+  /// Keyed targets: what apply() runs instead of merge_sql_ for a stage without repeated keys,
+  /// a statement per op (kSplitInsertMissing: kInsert lines, and kUpsert lines whose key is
+  /// absent).
+  enum SplitStatement {
+    kSplitDelete,
+    kSplitPatch,
+    kSplitUpdate,
+    kSplitInsert,
+    kSplitInsertMissing,
+    kSplitCount
+  };
+  std::string split_sql_[kSplitCount];
+  /// Deletes the stage lines a newer line of the same key supersedes; returns their ops.
+  std::string dedupe_sql_;
   /// Positioned append-only targets: takes the projection's append lock (build_sql).
   std::string append_lock_sql_;
   std::string insert_new_sql_;  ///< COPY straight into the target

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "modsync/common/lsn.hpp"
 
@@ -12,7 +13,12 @@ namespace modsync::pgsink {
 
 /// What a stage line asks the merge to do with its key's row.
 enum class StageOp : char {
-  kUpsert = 'u',   ///< insert, or update where the stored position is older
+  kUpsert = 'u',  ///< insert, or update where the stored position is older
+  /// As kUpsert, for a row the target usually lacks (an insert or snapshot event): the merge
+  /// of a segment without repeated keys tries the insert first, and updates kUpsert rows
+  /// first. Written into a segment's text by the applier; StageLines itself never ends a line
+  /// with it.
+  kInsert = 'i',
   kPartial = 'p',  ///< update, keeping the columns the line lists as unchanged
   kDelete = 'd',   ///< delete (or soft delete); only the key values are needed
 };
@@ -28,7 +34,8 @@ void append_copy_escaped(std::string_view value, std::string& out);
 /// transaction); unchanged is \N, or for kPartial the target columns to keep, written
 /// ",a,b,"; v0…vN-1 are the fed target columns' values in stage order (WriterOptions::
 /// fed_columns), as COPY text or \N. The stage table (create_table_sql) has the columns
-/// op "char", lsn pg_lsn, seq int4, unchanged text, c0 … cN-1 text.
+/// op "char", lsn pg_lsn, seq int4, unchanged text, c0 … cN-1 (each of the type the writer
+/// chose for it: ProjectionWriter reads most values straight into their target column's type).
 ///
 /// A line is built in steps: begin_line, one next_value (or null_value, unchanged_value) per
 /// fed column in order, then end_line, or abandon_line to drop it. Not thread-safe; the
@@ -41,8 +48,10 @@ class StageLines {
     StageOp op = StageOp::kUpsert;
   };
 
-  /// CREATE TEMP TABLE IF NOT EXISTS for a stage table `stage` with `values` value columns.
-  static std::string create_table_sql(std::string_view stage, std::size_t values);
+  /// CREATE TEMP TABLE IF NOT EXISTS for a stage table `stage` whose value columns c0…cN-1
+  /// have the types `types` (SQL type names; "text" takes any value's COPY text as it is).
+  static std::string create_table_sql(std::string_view stage,
+                                      const std::vector<std::string>& types);
 
   /// Appends stage line `line` (one whole kUpsert line, newline included) to `out` as a line
   /// of a COPY straight into the target (ProjectionWriter::insert_new): the fed columns'
