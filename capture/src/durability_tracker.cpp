@@ -4,6 +4,22 @@
 
 namespace modsync::capture {
 
+void DurabilityTracker::Entries::push_back(Entry e) {
+  if (size_ == slots_.size()) {
+    // Full: the entries move, in order, to the front of an array twice the size.
+    std::vector<Entry> grown(std::max<size_t>(1024, slots_.size() * 2));
+    for (size_t i = 0; i < size_; ++i) grown[i] = std::move((*this)[i]);
+    slots_.swap(grown);
+    head_ = 0;
+  }
+  (*this)[size_++] = std::move(e);
+}
+
+void DurabilityTracker::Entries::clear() {
+  while (!empty()) pop_front();
+  head_ = 0;
+}
+
 EventSeq DurabilityTracker::add(std::optional<Position> position) {
   if (entries_.empty()) base_seq_ = next_seq_;
   entries_.push_back(Entry{position});

@@ -257,6 +257,41 @@ TEST_CASE("a failed snapshot row keeps its chunk from completing", "[durability]
 /// every step, what is recorded must be covered by Kafka: every event at or before the
 /// recorded acked position, and every event of a unit at or before the confirmed LSN, was
 /// acknowledged, and no failed event is among them.
+TEST_CASE("events in flight keep their order across the queue's wrap-around and growth",
+          "[durability]") {
+  // The tracker's queue is a ring of 1024 entries at first: the oldest events are acknowledged
+  // once its start has moved, so later events wrap around and then outgrow it.
+  DurabilityTracker t;
+  std::vector<EventSeq> seqs;
+  uint32_t index = 0;
+  const auto add = [&](int n) {
+    for (int i = 0; i < n; ++i) seqs.push_back(t.add(pos(0x100, index++)));
+  };
+  add(1000);
+  for (int i = 0; i < 600; ++i) t.acked(seqs[i]);
+  CHECK(t.acked_position() == pos(0x100, 599));
+  CHECK(t.pending() == 400);
+  add(3000);  // wraps at 1024, grows twice while wrapped
+  CHECK(t.pending() == 3400);
+  for (size_t i = 600; i < 1700; ++i) t.acked(seqs[i]);
+  CHECK(t.acked_position() == pos(0x100, 1699));
+  CHECK(t.pending() == 2300);
+  // Acknowledged newest first: the position moves only with the oldest.
+  for (size_t i = seqs.size() - 1; i > 1700; --i) t.acked(seqs[i]);
+  CHECK(t.acked_position() == pos(0x100, 1699));
+  t.end_unit(Lsn{0x200});
+  t.acked(seqs[1700]);
+  CHECK(t.acked_position() == pos(0x100, 3999));
+  CHECK(t.pending() == 0);
+  const auto due = record(t);
+  REQUIRE(due);
+  CHECK(due->confirmed == Lsn{0x200});
+  // Reused after emptying: a new event is tracked from the ring's new start.
+  const auto next = t.add(pos(0x300, 0));
+  t.acked(next);
+  CHECK(t.acked_position() == pos(0x300, 0));
+}
+
 TEST_CASE("random interleavings never record past an unacknowledged or failed event",
           "[durability]") {
   for (uint32_t seed = 1; seed <= 300; ++seed) {
