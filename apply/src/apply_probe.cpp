@@ -51,8 +51,10 @@ ApplyLagView ApplyProbe::lag_view() const {
   }
   v.lag_ms =
       v.caught_up || lag.since_unix_ms == 0 ? 0 : std::max<int64_t>(0, now - lag.since_unix_ms);
-  v.fetch_stall_ms = silent_ms < kFreshMs ? 0 : silent_ms;
   v.fetch_stalled = !lag.partitions.empty() && silent_ms >= stats.stall_threshold_ms.load();
+  // A stall threshold under the freshness window (kafka.stall_timeout: 1s) reports its silence
+  // too: the stall's log line and reason said "for 0 ms".
+  v.fetch_stall_ms = silent_ms < kFreshMs && !v.fetch_stalled ? 0 : silent_ms;
   return v;
 }
 

@@ -118,6 +118,25 @@ TEST_CASE("a projection whose broker stopped answering is stalled and its lag gr
   CHECK(probe.state_name() == "applying");
 }
 
+TEST_CASE("a stall shorter than 3 s (kafka.stall_timeout: 1s) says how long Kafka was silent") {
+  ApplyStats stats;
+  const ApplyProbe probe("p", "public.t", stats);
+  stats.state = State::kApplying;
+  stats.stall_threshold_ms = 1000;
+  ApplyLag lag;
+  lag.partitions = {partition_lag(0, 15, 15, 0)};
+  lag.caught_up = true;
+  lag.since_unix_ms = now_unix_ms() - 2000;
+  stats.set_lag(lag);
+  stats.kafka_answered_steady_ms = modsync::steady_now_ms() - 2000;
+  const ApplyLagView view = probe.lag_view();
+  CHECK(view.fetch_stalled);
+  CHECK(view.fetch_stall_ms >= 2000);
+  const auto reason = probe.not_ready_reason();
+  REQUIRE(reason.has_value());
+  CHECK_THAT(*reason, Catch::Contains("Kafka has not answered for 2"));
+}
+
 TEST_CASE("apply errors carry a timestamp and clear") {
   ApplyStats stats;
   const ApplyProbe probe("p", "public.t", stats);
