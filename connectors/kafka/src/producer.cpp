@@ -209,13 +209,16 @@ std::shared_ptr<ProducerClient> new_producer_client(const KafkaSettings& setting
   set("linger.ms", "5");
   set("batch.num.messages", "10000");
   // Bounded memory: produce() blocks (serving callbacks) once this much is queued. A queued
-  // change event costs ~1.5 KB of RSS (value, key, a dozen separately allocated headers,
-  // librdkafka's bookkeeping), so 50k of them keep the daemon under ~100 MB while a slow
-  // broker lags (500k reached 236 MB; make bench); 50k is still ~0.5 s of events at 5 ms linger.
-  // A shared client's owners share the bound. The byte budget is kafka.memory.producer_queue
-  // (settings_from passes it, and it overrides this); its default, for clients built without
-  // the configuration.
-  set("queue.buffering.max.messages", "50000");
+  // change event costs ~1.5 KB of RSS (value, key, seven separately allocated headers,
+  // librdkafka's bookkeeping) whatever its payload, so for narrow rows the count binds before
+  // the byte budget. 10k events are 70 ms of a 150k rows/s snapshot, far more than a 5 ms
+  // linger's worth or a remote broker's round trips need; at 50k the 1M-row snapshot peaked at
+  // 177–181 MiB and spent more CPU per row (cache misses, the allocator), at 10k 120–138 MiB
+  // and ~15% less (make bench snapshot_throughput; docs/benchmarks.md). A shared client's owners
+  // share the bound; kafka.properties may change it. The byte budget is
+  // kafka.memory.producer_queue (settings_from passes it, and it overrides this); its default,
+  // for clients built without the configuration.
+  set("queue.buffering.max.messages", "10000");
   set("queue.buffering.max.kbytes", "16384");
   detail::apply_properties(
       conf.get(), RD_KAFKA_PRODUCER, settings,
