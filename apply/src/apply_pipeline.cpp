@@ -255,9 +255,10 @@ struct Worker {
           context, proj.to.qualified(), partitions, options.group_id, share);
       return;
     }
-    // The projections of the process read through one shared client (its partitions' messages
-    // only, from a queue of its own): one fetch loop and one set of broker threads for all.
-    consumer = std::make_unique<kafka::Consumer>(kafka::Consumer::shared(settings));
+    // The projections of the process read through shared clients (each worker its partitions'
+    // messages only, from a queue of its own): one fetch loop and one set of broker threads for
+    // the workers of one index of every projection, so a projection's workers fetch in parallel.
+    consumer = std::make_unique<kafka::Consumer>(kafka::Consumer::shared(settings, index));
     std::vector<int32_t> mine;
     for (int p = 0; p < partitions; ++p)
       if (static_cast<size_t>(p) % workers == index) mine.push_back(p);

@@ -161,12 +161,12 @@ std::shared_ptr<ConsumerClient> new_consumer_client(const KafkaSettings& setting
 
 /// A client for `settings` on which `positions`' partitions are free, taking them: the first
 /// such of the process's clients, else a new one.
-std::shared_ptr<ConsumerClient> acquire_client(const KafkaSettings& settings,
+std::shared_ptr<ConsumerClient> acquire_client(const KafkaSettings& settings, size_t lane,
                                                const std::vector<TopicPartitionOffset>& positions) {
   static std::mutex mutex;
   static std::map<std::string, std::vector<std::weak_ptr<ConsumerClient>>> clients;
   std::lock_guard lock(mutex);
-  auto& list = clients[detail::settings_key(settings)];
+  auto& list = clients[detail::settings_key(settings) + "\nlane=" + std::to_string(lane)];
   std::erase_if(list, [](const auto& w) { return w.expired(); });
   for (const auto& w : list) {
     if (auto client = w.lock(); client && client->reserve(positions)) return client;
@@ -241,6 +241,7 @@ struct Consumer::Impl {
     QueuePtr queue;  ///< the partition's queue, forwarded into `queue`
   };
   std::shared_ptr<ConsumerClient> client;
+  size_t lane = 0;
   QueuePtr queue;
   std::vector<Attached> attached;
 
@@ -269,7 +270,7 @@ struct Consumer::Impl {
       // Another consumer of this client reads one of these partitions (two projections of one
       // topic): they go on another client.
       queue.reset();
-      client = acquire_client(settings, positions);
+      client = acquire_client(settings, lane, positions);
       queue.reset(rd_kafka_queue_new(client->rk.get()));
     }
     rd_kafka_t* rk_ = client->rk.get();
@@ -505,11 +506,12 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
 
 Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Consumer Consumer::shared(const KafkaSettings& settings) {
+Consumer Consumer::shared(const KafkaSettings& settings, size_t lane) {
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
+  impl->lane = lane;
   impl->options.group_id = kSharedGroup;
-  impl->client = acquire_client(settings, {});
+  impl->client = acquire_client(settings, lane, {});
   impl->nudge_bytes = impl->client->nudge_bytes;
   impl->queue.reset(rd_kafka_queue_new(impl->client->rk.get()));
   return Consumer(std::move(impl));

@@ -158,8 +158,10 @@ TEST_CASE("consumers on one shared client each get exactly their partitions, acr
   CHECK(threads_named("rdk:main") == main_threads + 1);
 }
 
-TEST_CASE("a partition another shared consumer holds goes on a client of its own",
-          "[consumer][shared]") {
+TEST_CASE(
+    "a partition another shared consumer holds, other settings and another lane get clients of "
+    "their own",
+    "[consumer][shared]") {
   DevBroker broker({.topics = {"t:1"}});
   const KafkaSettings settings{broker.bootstrap(), {}};
   const size_t main_threads = threads_named("rdk:main");
@@ -174,6 +176,11 @@ TEST_CASE("a partition another shared consumer holds goes on a client of its own
   // Other settings never share a client.
   Consumer other = Consumer::shared({broker.bootstrap(), {{"fetch.wait.max.ms", "10"}}});
   CHECK(threads_named("rdk:main") == main_threads + 3);
+  // Nor do other lanes (a projection's workers fetch on clients of their own).
+  Consumer lane = Consumer::shared(settings, 1);
+  CHECK(threads_named("rdk:main") == main_threads + 4);
+  Consumer same_lane = Consumer::shared(settings, 1);
+  CHECK(threads_named("rdk:main") == main_threads + 4);
   CHECK_THROWS_WITH(other.commit({{"t", Partition{0}, Offset{1}}}),
                     Catch::Contains("shared consumer has none"));
 }
