@@ -58,11 +58,9 @@ int64_t ApplyLagProbe::commit_time_at(kafka::Partition partition, kafka::Offset 
           kafka::settings_from(pair_.kafka, {{"socket.timeout.ms", "5000"},
                                              {"max.partition.fetch.bytes", "65536"},
                                              {"queued.max.messages.kbytes", "1024"}});
-      kafka::ConsumerOptions options;
-      // Never joins the group (assign only, no commits); the name says what it is.
-      options.group_id = "modsync-" + pair_.daemon.id + "-lag-probe";
-      options.client_id = "modsync-" + pair_.daemon.id + "-lag-probe";
-      consumer_ = std::make_unique<kafka::Consumer>(settings, options);
+      // Assign only, no commits: the probes of the process share one client (their settings
+      // differ from the projections' consumers').
+      consumer_ = std::make_unique<kafka::Consumer>(kafka::Consumer::shared(settings));
     }
     consumer_->assign(topic_, partition, offset);
     std::vector<kafka::Message> got;

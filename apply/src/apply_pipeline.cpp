@@ -230,8 +230,9 @@ struct Worker {
   }
 
   /// Starts the consumer. Default mode: worker `index` of `workers` assigns itself the
-  /// partitions p with p % workers == index, after claiming them. Group mode: each worker is
-  /// one more member of the consumer group.
+  /// partitions p with p % workers == index, after claiming them, on the process's shared
+  /// consumer client. Group mode: each worker is one more member of the consumer group, on a
+  /// client of its own.
   void start(int partitions, size_t workers) {
     const kafka::KafkaSettings settings = kafka::settings_from(pair.kafka);
     kafka::ConsumerOptions options;
@@ -254,8 +255,10 @@ struct Worker {
           context, proj.to.qualified(), partitions, options.group_id, share);
       return;
     }
-    options.group_id = "modsync-" + pair.daemon.id + "-" + sink.module;
-    consumer = std::make_unique<kafka::Consumer>(settings, options);
+    // The projections of the process read through shared clients (each worker its partitions'
+    // messages only, from a queue of its own): one fetch loop and one set of broker threads for
+    // the workers of one index of every projection, so a projection's workers fetch in parallel.
+    consumer = std::make_unique<kafka::Consumer>(kafka::Consumer::shared(settings, index));
     std::vector<int32_t> mine;
     for (int p = 0; p < partitions; ++p)
       if (static_cast<size_t>(p) % workers == index) mine.push_back(p);

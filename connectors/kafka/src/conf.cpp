@@ -132,15 +132,26 @@ Watermarks query_watermarks(rd_kafka_t* rk, std::string_view client, std::string
                             Partition partition, std::chrono::milliseconds timeout) {
   Watermarks w;
   const std::string name(topic);
-  if (const auto err = rd_kafka_query_watermark_offsets(rk, name.c_str(), partition.value,
-                                                        &w.low.value, &w.high.value,
-                                                        static_cast<int>(timeout.count()))) {
+  if (const auto err =
+          rd_kafka_query_watermark_offsets(rk, name.c_str(), partition.value, &w.low.value,
+                                           &w.high.value, static_cast<int>(timeout.count()))) {
     throw KafkaError(ErrorKind::kRetriable, err,
                      fmt::format("{}: no watermarks for topic '{}' partition {} within {} ms: {}. "
                                  "Fix: check kafka.brokers",
                                  client, topic, partition, timeout.count(), rd_kafka_err2str(err)));
   }
   return w;
+}
+
+std::string settings_key(const KafkaSettings& settings) {
+  std::string key = settings.brokers;
+  for (const auto& [name, value] : settings.properties) {
+    key += '\n';
+    key += name;
+    key += '=';
+    key += value;
+  }
+  return key;
 }
 
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {

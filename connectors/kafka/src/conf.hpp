@@ -2,6 +2,7 @@
 // Building librdkafka configurations with errors that name the offending property.
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 #include <librdkafka/rdkafka.h>
@@ -41,6 +42,11 @@ KafkaPtr new_client(rd_kafka_type_t type, ConfPtr conf, const KafkaSettings& set
 /// does not say.
 Watermarks query_watermarks(rd_kafka_t* rk, std::string_view client, std::string_view topic,
                             Partition partition, std::chrono::milliseconds timeout);
+
+/// Settings as one string, the key of the shared clients (Producer::shared, Consumer::shared):
+/// brokers and every property in order (later entries override earlier ones in librdkafka, so
+/// order matters).
+std::string settings_key(const KafkaSettings& settings);
 
 /// Routes librdkafka's log lines to spdlog (from librdkafka's threads; spdlog is thread-safe).
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf);

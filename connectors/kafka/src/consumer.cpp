@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <map>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -30,6 +33,148 @@ PartitionListPtr to_list(const std::vector<TopicPartitionOffset>& positions) {
         p.offset.value;
   }
   return list;
+}
+
+/// A handle that does not know a topic's metadata yet waits for its 1 s topic scan before it
+/// fetches an assigned partition (every start and restart of a projection paid it; make bench
+/// wide_apply). Asking for the metadata first lets the first fetch follow the assign at once.
+/// Best effort: on failure the scan still comes.
+void fetch_metadata(rd_kafka_t* rk, const std::vector<TopicPartitionOffset>& positions) {
+  std::vector<std::string_view> topics;
+  for (const auto& p : positions) {
+    if (std::find(topics.begin(), topics.end(), p.topic) != topics.end()) continue;
+    topics.push_back(p.topic);
+    TopicPtr topic(rd_kafka_topic_new(rk, p.topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (topic &&
+        rd_kafka_metadata(rk, 0, topic.get(), &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(metadata);
+    }
+  }
+}
+
+/// The configuration of a consumer client, without its callbacks.
+ConfPtr consumer_conf(const KafkaSettings& settings, const ConsumerOptions& o) {
+  ConfPtr conf(rd_kafka_conf_new());
+  const auto set = [&](std::string_view n, std::string_view v) {
+    detail::set_property(conf.get(), n, v, "built-in default");
+  };
+  set("bootstrap.servers", settings.brokers);
+  set("client.id", o.client_id);
+  set("group.id", o.group_id);
+  set("enable.auto.commit", "false");
+  set("enable.auto.offset.store", "false");
+  detail::set_property(conf.get(), "auto.offset.reset", o.auto_offset_reset,
+                       "consumer option auto_offset_reset");
+  detail::set_property(conf.get(), "session.timeout.ms", std::to_string(o.session_timeout_ms),
+                       "consumer option session_timeout_ms");
+  if (!o.assignment_strategy.empty()) {
+    detail::set_property(conf.get(), "partition.assignment.strategy", o.assignment_strategy,
+                         "consumer option assignment_strategy");
+  }
+  // Latency: a Kafka broker answers a fetch as soon as fetch.min.bytes (1) is there, but the dev
+  // broker (librdkafka's mock) holds an empty fetch for the whole fetch.wait.max.ms and does not
+  // cut it short when events arrive, so the 500 ms default delayed every event of an idle
+  // projection by up to 500 ms (make bench apply_latency at 20k rows/s: p50 ~460 ms -> ~80 ms).
+  // On a Kafka broker the cost is more idle fetch requests (~50/s per client: the projections
+  // of a process share one, Consumer::shared). kafka.properties overrides it.
+  set("fetch.wait.max.ms", "20");
+  // Memory: librdkafka prefetches up to 64 MiB per consumer queue by default (make bench
+  // apply_throughput, four projections: peak RSS 326 MiB; 240 MiB at 16 MiB); a shared
+  // client's budget is per consumer too, its partitions being forwarded into the consumer's own
+  // queue, which the fetcher measures. The budget is kafka.memory.consumer_queue (settings_from
+  // passes it, and it overrides this); its default, for clients built without the configuration.
+  set("queued.max.messages.kbytes", "4096");
+  detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
+  return conf;
+}
+
+/// The refill nudge's threshold: half the prefetch budget (queued.max.messages.kbytes).
+uint64_t nudge_threshold(const rd_kafka_conf_t* conf) {
+  char value[32];
+  size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", value, &size) != RD_KAFKA_CONF_OK) {
+    return 0;
+  }
+  return std::strtoull(value, nullptr, 10) * 1024 / 2;
+}
+
+/// Frees whatever `queue` holds.
+void drain(rd_kafka_queue_t* queue) {
+  while (rd_kafka_message_t* m = rd_kafka_consume_queue(queue, 0)) rd_kafka_message_destroy(m);
+}
+
+/// librdkafka needs a group id to assign partitions; a shared client never joins a group nor
+/// commits, so the id only names it (in the broker's logs).
+constexpr const char* kSharedGroup = "modsync-shared-assign";
+
+/// One librdkafka consumer client and the partitions the shared consumers using it assigned
+/// (each partition at most once: a handle has one fetcher per partition). Thread-safe.
+struct ConsumerClient {
+  std::string brokers;
+  uint64_t nudge_bytes = 0;
+  std::mutex mutex;
+  std::vector<std::pair<std::string, int32_t>> taken;  ///< guarded by mutex
+  KafkaPtr rk;
+
+  /// Takes `positions`' partitions for one consumer; false (taking none) when another consumer
+  /// of this client holds one of them.
+  bool reserve(const std::vector<TopicPartitionOffset>& positions) {
+    std::lock_guard lock(mutex);
+    for (const auto& p : positions) {
+      if (std::find(taken.begin(), taken.end(), std::pair(p.topic, p.partition.value)) !=
+          taken.end()) {
+        return false;
+      }
+    }
+    for (const auto& p : positions) taken.emplace_back(p.topic, p.partition.value);
+    return true;
+  }
+
+  void release(const std::string& topic, int32_t partition) {
+    std::lock_guard lock(mutex);
+    std::erase(taken, std::pair(topic, partition));
+  }
+
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    spdlog::warn("Kafka consumer (shared, brokers {}): {}: {}",
+                 static_cast<ConsumerClient*>(opaque)->brokers,
+                 rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  }
+};
+
+std::shared_ptr<ConsumerClient> new_consumer_client(const KafkaSettings& settings) {
+  auto client = std::make_shared<ConsumerClient>();
+  client->brokers = settings.brokers;
+  ConsumerOptions options;
+  options.group_id = kSharedGroup;
+  ConfPtr conf = consumer_conf(settings, options);
+  client->nudge_bytes = nudge_threshold(conf.get());
+  rd_kafka_conf_set_opaque(conf.get(), client.get());
+  rd_kafka_conf_set_error_cb(conf.get(), &ConsumerClient::on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &detail::log_to_spdlog);
+  client->rk = detail::new_client(RD_KAFKA_CONSUMER, std::move(conf), settings);
+  // Not rd_kafka_poll_set_consumer: messages come out of each consumer's own queue, and errors
+  // (error_cb) out of the main queue, which every shared consumer serves while idle.
+  return client;
+}
+
+/// A client for `settings` on which `positions`' partitions are free, taking them: the first
+/// such of the process's clients, else a new one.
+std::shared_ptr<ConsumerClient> acquire_client(const KafkaSettings& settings, size_t lane,
+                                               const std::vector<TopicPartitionOffset>& positions) {
+  static std::mutex mutex;
+  static std::map<std::string, std::vector<std::weak_ptr<ConsumerClient>>> clients;
+  std::lock_guard lock(mutex);
+  auto& list = clients[detail::settings_key(settings) + "\nlane=" + std::to_string(lane)];
+  std::erase_if(list, [](const auto& w) { return w.expired(); });
+  for (const auto& w : list) {
+    if (auto client = w.lock(); client && client->reserve(positions)) return client;
+  }
+  auto client = new_consumer_client(settings);
+  client->reserve(positions);
+  list.push_back(client);
+  return client;
 }
 
 }  // namespace
@@ -86,13 +231,111 @@ struct Consumer::Impl {
   uint64_t nudge_bytes = 0;
   std::string nudge_topic;
   int32_t nudge_partition = -1;
+
+  /// A shared consumer (Consumer::shared): the client, this consumer's queue on it, and the
+  /// partitions forwarded into that queue, each with the offset it delivers next (-1: any).
+  struct Attached {
+    std::string topic;
+    int32_t partition;
+    int64_t next;
+    QueuePtr queue;  ///< the partition's queue, forwarded into `queue`
+  };
+  std::shared_ptr<ConsumerClient> client;
+  size_t lane = 0;
+  QueuePtr queue;
+  std::vector<Attached> attached;
+
   // Last, so destroyed first: rd_kafka_destroy closes the consumer, which runs on_rebalance,
-  // and that uses the members above.
+  // and that uses the members above. Null for a shared consumer.
   KafkaPtr rk;
 
+  rd_kafka_t* handle() const { return client ? client->rk.get() : rk.get(); }
+
   std::string where() const {
+    if (client) return fmt::format("Kafka consumer (shared, brokers {})", settings.brokers);
     return fmt::format("Kafka consumer (group '{}', brokers {})", options.group_id,
                        settings.brokers);
+  }
+
+  [[noreturn]] void no_group(std::string_view what) const {
+    fail("{}: {} needs a consumer group; a shared consumer has none (use a Consumer of its own)",
+         where(), what);
+  }
+
+  /// A shared consumer's assign: replaces its partitions by `positions`.
+  void assign_shared(const std::vector<TopicPartitionOffset>& positions) {
+    detach();
+    if (positions.empty()) return;
+    if (!client->reserve(positions)) {
+      // Another consumer of this client reads one of these partitions (two projections of one
+      // topic): they go on another client.
+      queue.reset();
+      client = acquire_client(settings, lane, positions);
+      queue.reset(rd_kafka_queue_new(client->rk.get()));
+    }
+    rd_kafka_t* rk_ = client->rk.get();
+    fetch_metadata(rk_, positions);
+    // Forwarded before they are assigned: a partition queue forwarded by the application stays
+    // so (librdkafka forwards the others to the group's queue when it starts fetching them).
+    for (const auto& p : positions) {
+      QueuePtr pq(rd_kafka_queue_get_partition(rk_, p.topic.c_str(), p.partition.value));
+      if (!pq) {
+        for (const auto& q : positions) client->release(q.topic, q.partition.value);
+        detach();
+        fail("{}: no queue for topic '{}' partition {}", where(), p.topic, p.partition);
+      }
+      rd_kafka_queue_forward(pq.get(), queue.get());
+      attached.push_back(
+          {p.topic, p.partition.value, p.offset.value >= 0 ? p.offset.value : -1, std::move(pq)});
+    }
+    auto list = to_list(positions);
+    if (KafkaErrorPtr e{rd_kafka_incremental_assign(rk_, list.get())}) {
+      const std::string reason = rd_kafka_error_string(e.get());
+      unforward();
+      throw KafkaError(ErrorKind::kFatal, rd_kafka_error_code(e.get()),
+                       fmt::format("{}: cannot assign partitions: {}", where(), reason));
+    }
+  }
+
+  /// A shared consumer's partitions stop: they are unassigned on the client (which stops their
+  /// fetchers and outdates what those fetched), and whatever their queues and this consumer's
+  /// queue still hold is freed, so a later assign of them never delivers it.
+  void detach() {
+    if (attached.empty()) return;
+    PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(attached.size())));
+    for (const auto& a : attached) {
+      rd_kafka_topic_partition_list_add(list.get(), a.topic.c_str(), a.partition);
+    }
+    if (KafkaErrorPtr e{rd_kafka_incremental_unassign(client->rk.get(), list.get())}) {
+      spdlog::warn("{}: unassign: {}", where(), rd_kafka_error_string(e.get()));
+    }
+    unforward();
+  }
+
+  void unforward() {
+    for (auto& a : attached) {
+      rd_kafka_queue_forward(a.queue.get(), nullptr);
+      drain(a.queue.get());
+      client->release(a.topic, a.partition);
+    }
+    attached.clear();
+    drain(queue.get());
+    deferred.reset();  // an error of the partitions that went
+    drained_bytes = 0;
+    nudge_partition = -1;
+  }
+
+  /// Whether a shared consumer must drop `m`: not of its partitions, or before the position
+  /// its partition reads from (a message fetched under an earlier assignment of it).
+  bool stale(const rd_kafka_message_t* m) {
+    const char* topic = rd_kafka_topic_name(m->rkt);
+    for (auto& a : attached) {
+      if (a.partition != m->partition || a.topic != topic) continue;
+      if (m->offset < a.next) return true;
+      a.next = m->offset + 1;
+      return false;
+    }
+    return true;
   }
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -166,7 +409,7 @@ struct Consumer::Impl {
     if (nudge_partition < 0 || drained_bytes < nudge_bytes) return;
     drained_bytes = 0;
     int64_t low = 0, high = 0;
-    (void)rd_kafka_query_watermark_offsets(rk.get(), nudge_topic.c_str(), nudge_partition, &low,
+    (void)rd_kafka_query_watermark_offsets(handle(), nudge_topic.c_str(), nudge_partition, &low,
                                            &high, 50);
   }
 
@@ -203,6 +446,7 @@ struct Consumer::Impl {
   }
 
   ~Impl() {
+    if (client) detach();
     if (closed || !rk) return;
     settle_before_close();
     if (leak_handle) {
@@ -246,46 +490,11 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->settings = settings;
   impl_->options = std::move(options);
-  const auto& o = impl_->options;
-  if (o.group_id.empty()) fail("Kafka consumer for {}: group id is empty", settings.brokers);
-  ConfPtr conf(rd_kafka_conf_new());
-  const auto set = [&](std::string_view n, std::string_view v) {
-    detail::set_property(conf.get(), n, v, "built-in default");
-  };
-  set("bootstrap.servers", settings.brokers);
-  set("client.id", o.client_id);
-  set("group.id", o.group_id);
-  set("enable.auto.commit", "false");
-  set("enable.auto.offset.store", "false");
-  detail::set_property(conf.get(), "auto.offset.reset", o.auto_offset_reset,
-                       "consumer option auto_offset_reset");
-  detail::set_property(conf.get(), "session.timeout.ms", std::to_string(o.session_timeout_ms),
-                       "consumer option session_timeout_ms");
-  if (!o.assignment_strategy.empty()) {
-    detail::set_property(conf.get(), "partition.assignment.strategy", o.assignment_strategy,
-                         "consumer option assignment_strategy");
+  if (impl_->options.group_id.empty()) {
+    fail("Kafka consumer for {}: group id is empty", settings.brokers);
   }
-  // Latency: a Kafka broker answers a fetch as soon as fetch.min.bytes (1) is there, but the dev
-  // broker (librdkafka's mock) holds an empty fetch for the whole fetch.wait.max.ms and does not
-  // cut it short when events arrive, so the 500 ms default delayed every event of an idle
-  // projection by up to 500 ms (make bench apply_latency at 20k rows/s: p50 ~460 ms -> ~80 ms).
-  // On a Kafka broker the cost is more idle fetch requests (~50/s per projection).
-  // kafka.properties overrides it.
-  set("fetch.wait.max.ms", "20");
-  // Memory: each projection has its own consumer, and librdkafka prefetches up to 64 MiB per
-  // consumer by default (make bench apply_throughput, four projections: peak RSS 326 MiB; 240
-  // MiB at 16 MiB). The budget is kafka.memory.consumer_queue (settings_from passes it, and it
-  // overrides this); its default, for clients built without the configuration.
-  set("queued.max.messages.kbytes", "4096");
-  detail::apply_properties(conf.get(), RD_KAFKA_CONSUMER, settings, {});
-  {
-    char value[32];
-    size_t size = sizeof value;
-    if (rd_kafka_conf_get(conf.get(), "queued.max.messages.kbytes", value, &size) ==
-        RD_KAFKA_CONF_OK) {
-      impl_->nudge_bytes = std::strtoull(value, nullptr, 10) * 1024 / 2;
-    }
-  }
+  ConfPtr conf = consumer_conf(settings, impl_->options);
+  impl_->nudge_bytes = nudge_threshold(conf.get());
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
@@ -295,12 +504,26 @@ Consumer::Consumer(const KafkaSettings& settings, ConsumerOptions options)
   rd_kafka_poll_set_consumer(impl_->rk.get());
 }
 
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Consumer Consumer::shared(const KafkaSettings& settings, size_t lane) {
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  impl->lane = lane;
+  impl->options.group_id = kSharedGroup;
+  impl->client = acquire_client(settings, lane, {});
+  impl->nudge_bytes = impl->client->nudge_bytes;
+  impl->queue.reset(rd_kafka_queue_new(impl->client->rk.get()));
+  return Consumer(std::move(impl));
+}
+
 Consumer::~Consumer() = default;
 
 Consumer::Consumer(Consumer&&) noexcept = default;
 Consumer& Consumer::operator=(Consumer&&) noexcept = default;
 
 void Consumer::subscribe(const std::vector<std::string>& topics) {
+  if (impl_->client) impl_->no_group("subscribe");
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const auto& t : topics) {
     rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
@@ -321,21 +544,11 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 void Consumer::assign(const std::vector<TopicPartitionOffset>& positions) {
-  // A handle that does not know a topic's metadata yet waits for its 1 s topic scan before it
-  // fetches an assigned partition (every start and restart of a projection paid it; make bench
-  // wide_apply). Asking for the metadata first lets the first fetch follow the assign at once.
-  // Best effort: on failure the scan still comes.
-  std::vector<std::string_view> topics;
-  for (const auto& p : positions) {
-    if (std::find(topics.begin(), topics.end(), p.topic) != topics.end()) continue;
-    topics.push_back(p.topic);
-    TopicPtr topic(rd_kafka_topic_new(impl_->rk.get(), p.topic.c_str(), nullptr));
-    const rd_kafka_metadata_t* metadata = nullptr;
-    if (topic && rd_kafka_metadata(impl_->rk.get(), 0, topic.get(), &metadata, 5000) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_metadata_destroy(metadata);
-    }
+  if (impl_->client) {
+    impl_->assign_shared(positions);
+    return;
   }
+  fetch_metadata(impl_->rk.get(), positions);
   auto list = to_list(positions);
   if (const auto err = rd_kafka_assign(impl_->rk.get(), list.get())) {
     throw KafkaError(
@@ -356,14 +569,19 @@ size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Mes
   }
   size_t appended = 0;
   int wait = timeout_ms;
+  rd_kafka_queue_t* const shared = impl_->queue.get();
   while (appended < max_messages) {
-    MessagePtr m(rd_kafka_consumer_poll(impl_->rk.get(), wait));
+    MessagePtr m(shared ? rd_kafka_consume_queue(shared, wait)
+                        : rd_kafka_consumer_poll(impl_->rk.get(), wait));
     impl_->rethrow_callback_exception();
     if (!m) {
+      // A shared client's errors (error_cb) wait on its main queue for any of its consumers.
+      if (shared) rd_kafka_poll(impl_->client->rk.get(), 0);
       impl_->nudge_refill();
       break;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (shared && !m->err && impl_->stale(m.get())) continue;
     if (m->err) {
       KafkaError e = impl_->to_error(m.get());
       if (appended == 0) throw e;
@@ -383,6 +601,7 @@ size_t Consumer::poll_batch(size_t max_messages, int timeout_ms, std::vector<Mes
 }
 
 void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
+  if (impl_->client) impl_->no_group("commit");
   if (offsets.empty()) return;
   auto list = to_list(offsets);
   if (const auto err = rd_kafka_commit(impl_->rk.get(), list.get(), 0)) {
@@ -403,6 +622,7 @@ void Consumer::commit(const std::vector<TopicPartitionOffset>& offsets) {
 
 std::optional<Offset> Consumer::committed(std::string_view topic, Partition partition,
                                           std::chrono::milliseconds timeout) {
+  if (impl_->client) impl_->no_group("committed");
   auto list = to_list({{std::string(topic), partition, Offset{}}});
   if (const auto err =
           rd_kafka_committed(impl_->rk.get(), list.get(), static_cast<int>(timeout.count()))) {
@@ -417,12 +637,13 @@ std::optional<Offset> Consumer::committed(std::string_view topic, Partition part
 
 Watermarks Consumer::query_watermarks(std::string_view topic, Partition partition,
                                       std::chrono::milliseconds timeout) {
-  return detail::query_watermarks(impl_->rk.get(), impl_->where(), topic, partition, timeout);
+  return detail::query_watermarks(impl_->handle(), impl_->where(), topic, partition, timeout);
 }
 
 std::string Consumer::rebalance_protocol() const {
-  if (!impl_->rk) return "NONE";  // left undestroyed by close() (see settle_before_close)
-  const char* p = rd_kafka_rebalance_protocol(impl_->rk.get());
+  rd_kafka_t* rk = impl_->handle();
+  if (!rk) return "NONE";  // left undestroyed by close() (see settle_before_close)
+  const char* p = rd_kafka_rebalance_protocol(rk);
   return p ? p : "NONE";
 }
 
@@ -430,6 +651,10 @@ void Consumer::close() {
   if (impl_->closed) return;
   impl_->settle_before_close();
   impl_->closed = true;
+  if (impl_->client) {
+    impl_->detach();
+    return;
+  }
   if (const auto err = rd_kafka_consumer_close(impl_->rk.get())) {
     spdlog::warn("{}: close: {}", impl_->where(), rd_kafka_err2str(err));
   }

@@ -240,19 +240,6 @@ std::shared_ptr<ProducerClient> new_producer_client(const KafkaSettings& setting
   return client;
 }
 
-/// Settings as one string: brokers and every property in order (later entries override
-/// earlier ones in librdkafka, so order matters).
-std::string settings_key(const KafkaSettings& settings) {
-  std::string key = settings.brokers;
-  for (const auto& [name, value] : settings.properties) {
-    key += '\n';
-    key += name;
-    key += '=';
-    key += value;
-  }
-  return key;
-}
-
 }  // namespace
 
 struct Producer::Impl {
@@ -341,7 +328,7 @@ Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Producer Producer::shared(const KafkaSettings& settings, DeliveryCallback on_delivery) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<ProducerClient>> clients;
-  const std::string key = settings_key(settings);
+  const std::string key = detail::settings_key(settings);
   std::shared_ptr<ProducerClient> client;
   {
     std::lock_guard lock(mutex);

@@ -9,23 +9,13 @@
 
 #include "modsync/kafka/dev_broker.hpp"
 #include "modsync/kafka/producer.hpp"
+#include "test_support.hpp"
 
 using namespace modsync::kafka;
 using namespace std::chrono_literals;
+using modsync::kafka::test::threads_named;
 
 namespace {
-
-/// Threads of this process whose name starts with `prefix` (librdkafka names its own "rdk:…").
-size_t threads_named(std::string_view prefix) {
-  size_t n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    n += name.starts_with(prefix);
-  }
-  return n;
-}
 
 struct Seen {
   std::vector<uint64_t> opaques;

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace modsync::kafka::test {
@@ -41,6 +43,17 @@ int wait_status(pid_t pid) {
 }
 
 }  // namespace
+
+size_t threads_named(std::string_view prefix) {
+  size_t n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    n += name.starts_with(prefix);
+  }
+  return n;
+}
 
 std::pair<int, std::string> run(const std::vector<std::string>& argv) {
   int fd = -1;

@@ -7,12 +7,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modsync::kafka::test {
 
 /// Runs argv[0] with argv, returns (exit status, stdout). stderr passes through.
 std::pair<int, std::string> run(const std::vector<std::string>& argv);
+
+/// Threads of this process whose name starts with `prefix` (librdkafka names its own "rdk:…").
+size_t threads_named(std::string_view prefix);
 
 /// A port that was free a moment ago (bind to 0, read it, close).
 uint16_t free_port();
