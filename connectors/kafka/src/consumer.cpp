@@ -341,7 +341,11 @@ struct Consumer::Impl {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
-    const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    // NULL once the group is terminating (a revoke still queued when rd_kafka_destroy closes the
+    // consumer; it crashed a replica restarting its pipelines): the configured strategy decides.
+    const char* protocol = rd_kafka_rebalance_protocol(rk);
+    const bool cooperative =
+        protocol ? std::string_view(protocol) == "COOPERATIVE" : self->sticky_member;
     const bool assigning = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
     if (assigning) self->assigned_once = true;
     if (self->closing) {
