@@ -81,17 +81,27 @@ TEST_CASE("apply lag reads -1 events before the probe measured anything") {
              Catch::Contains(R"("lag_ms":0,"lag_events":-1,"caught_up":false,"partitions":[])"));
 }
 
-TEST_CASE("a projection whose broker stopped answering is stalled and its lag grows") {
-  ApplyStats stats;
-  const ApplyProbe probe("p", "public.t", stats);
+namespace {
+
+/// An applying projection of one partition, last seen caught up and last answered by Kafka
+/// `silent_ms` ago, stalled after `threshold_ms` of silence.
+void go_silent(ApplyStats& stats, int64_t threshold_ms, int64_t silent_ms) {
   stats.state = State::kApplying;
-  stats.stall_threshold_ms = 3000;
+  stats.stall_threshold_ms = threshold_ms;
   ApplyLag lag;
   lag.partitions = {partition_lag(0, 15, 15, 0)};
   lag.caught_up = true;
-  lag.since_unix_ms = now_unix_ms() - 12000;  // last seen caught up 12 s ago
+  lag.since_unix_ms = now_unix_ms() - silent_ms;
   stats.set_lag(lag);
-  stats.kafka_answered_steady_ms = modsync::steady_now_ms() - 12000;
+  stats.kafka_answered_steady_ms = modsync::steady_now_ms() - silent_ms;
+}
+
+}  // namespace
+
+TEST_CASE("a projection whose broker stopped answering is stalled and its lag grows") {
+  ApplyStats stats;
+  const ApplyProbe probe("p", "public.t", stats);
+  go_silent(stats, 3000, 12000);
   const ApplyLagView view = probe.lag_view();
   CHECK_FALSE(view.known);
   CHECK_FALSE(view.caught_up);  // unknown is not caught up
@@ -121,14 +131,7 @@ TEST_CASE("a projection whose broker stopped answering is stalled and its lag gr
 TEST_CASE("a stall shorter than 3 s (kafka.stall_timeout: 1s) says how long Kafka was silent") {
   ApplyStats stats;
   const ApplyProbe probe("p", "public.t", stats);
-  stats.state = State::kApplying;
-  stats.stall_threshold_ms = 1000;
-  ApplyLag lag;
-  lag.partitions = {partition_lag(0, 15, 15, 0)};
-  lag.caught_up = true;
-  lag.since_unix_ms = now_unix_ms() - 2000;
-  stats.set_lag(lag);
-  stats.kafka_answered_steady_ms = modsync::steady_now_ms() - 2000;
+  go_silent(stats, 1000, 2000);
   const ApplyLagView view = probe.lag_view();
   CHECK(view.fetch_stalled);
   CHECK(view.fetch_stall_ms >= 2000);
