@@ -86,15 +86,13 @@ TEST_CASE(
   REQUIRE(modsync::testing::eventually([&] { return occurrences(a, assigned) >= 2; }, 30s));
   auto b = h.start(sink_b, {"applying into public.items", "applying into public.log"});
   // Cooperative: a gives up half of each projection's partitions, b takes them.
-  const bool shared = modsync::testing::eventually(
-      [&] {
-        return owners(h) == fmt::format(
-                                "public.items | {0} | 3\npublic.items | {1} | 3\n"
-                                "public.log | {0} | 3\npublic.log | {1} | 3\n",
-                                std::min(owner_of(a), owner_of(b)),
-                                std::max(owner_of(a), owner_of(b)));
-      },
-      40s, 200ms);
+  const auto halves = [&] {
+    return owners(h) == fmt::format(
+                            "public.items | {0} | 3\npublic.items | {1} | 3\n"
+                            "public.log | {0} | 3\npublic.log | {1} | 3\n",
+                            std::min(owner_of(a), owner_of(b)), std::max(owner_of(a), owner_of(b)));
+  };
+  const bool shared = modsync::testing::eventually(halves, 40s, 200ms);
   INFO(owners(h) << a.describe() << b.describe());
   REQUIRE(shared);
 
@@ -139,10 +137,11 @@ TEST_CASE(
     std::this_thread::sleep_for(1s);
     b = h.start(sink_b, {"applying into public.items"});
     REQUIRE(bench.wait(60s) == 0);
-    const bool reshared =
-        modsync::testing::eventually([&] { return occurrences(b, assigned) >= 2; }, 40s, 200ms);
+    // Each projection's partitions are split again (an "assigned" line can be an empty
+    // assignment of a round that gives b nothing yet).
+    const bool reshared = modsync::testing::eventually(halves, 40s, 200ms);
     INFO(owners(h) << a.describe() << b.describe());
-    CHECK(reshared);
+    REQUIRE(reshared);
     expect_projections(a.describe() + b.describe());
   }
   {
@@ -152,12 +151,16 @@ TEST_CASE(
     auto bench = pgbench(12);
     std::this_thread::sleep_for(2s);
     a.signal(SIGSTOP);
+    // a may be frozen inside a batch transaction, holding its claim rows FOR SHARE: b's claim
+    // then waits until PostgreSQL ends a's idle transaction (idle_in_transaction_session_timeout,
+    // 60 s), after the session timeout (6 s) and the rebalance (~5 s). It failed once in CI
+    // with 40 s here: b's claim of items went through 1 ms after a was thawed.
     const bool moved = modsync::testing::eventually(
         [&] {
           return owners(h) ==
                  fmt::format("public.items | {0} | 6\npublic.log | {0} | 6\n", owner_of(b));
         },
-        40s, 200ms);
+        90s, 200ms);
     a.signal(SIGCONT);
     INFO(owners(h) << a.describe() << b.describe());
     REQUIRE(moved);
