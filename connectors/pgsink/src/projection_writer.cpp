@@ -222,9 +222,11 @@ void ProjectionWriter::build_sql() {
     }
   }
   std::string key_match, same_key;
+  keys_text_is_value_ = true;
   for (size_t i = 0; i < options_.fed_columns.size(); ++i) {
     const TargetColumn* c = table_.find(options_.fed_columns[i]);
     if (!c->key) continue;
+    keys_text_is_value_ = keys_text_is_value_ && c->text_is_value;
     if (!key_match.empty()) key_match += " AND ";
     key_match += fmt::format("t.{} = {}", conn_.quote_ident(c->name), cast(i));
     same_key += fmt::format("n.c{0} = s.c{0} AND ", i);
@@ -337,7 +339,9 @@ void ProjectionWriter::apply(std::string_view copy_data, bool distinct_keys) {
     if (!end) break;
     at = static_cast<size_t>(static_cast<const char*>(end) - copy_data.data()) + 1;
   }
-  if (!distinct_keys) {
+  // Lines whose keys differ as text can still be one row (5.0 and 5.00 as numeric, 'A' and
+  // 'a' as citext): only the target's own equality, in the stage's self-join, finds them.
+  if (!distinct_keys || !keys_text_is_value_) {
     pg::PgResult dropped = conn_.exec(dedupe_sql_);
     for (int i = 0; i < dropped.rows(); ++i) --lines.of(dropped.value(i, 0)[0]);
   }

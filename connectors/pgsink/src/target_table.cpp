@@ -18,8 +18,13 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
   const std::string qualified = conn.quote_ident(name.schema) + "." + conn.quote_ident(name.table);
   pg::PgResult r = conn.exec_params(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, t.typcategory, "
-      "  COALESCE(a.attnum = ANY(i.indkey), false) "
+      "  COALESCE(a.attnum = ANY(i.indkey), false), "
+      // bool, bytea, "char", name, int8, int2, int4, text, oid, bpchar, varchar, date, time,
+      // timestamp, timestamptz, uuid: their text output is canonical.
+      "  a.atttypid IN (16, 17, 18, 19, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1083, 1114, "
+      "    1184, 2950) AND COALESCE(c.collisdeterministic, true) "
       "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+      "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
       "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum",
@@ -34,6 +39,7 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
     c.type_oid = static_cast<uint32_t>(std::stoul(std::string(r.value(i, 2))));
     c.category = r.value(i, 3).empty() ? 'U' : r.value(i, 3)[0];
     c.key = r.value(i, 4) == "t";
+    c.text_is_value = r.value(i, 5) == "t";
     table.columns.push_back(std::move(c));
   }
   return table;

@@ -77,7 +77,9 @@ class ProjectionWriter {
   /// kInsert lines and of kUpsert lines the UPDATE did not find; each only where the stored
   /// position is older. Before them, lines a newer line of their key supersedes leave the
   /// stage, unless the caller vouches with `distinct_keys` that no two lines of `copy_data`
-  /// have the same key. Append-only targets take one statement (and ignore `distinct_keys`).
+  /// have the same key. A caller comparing texts cannot vouch for keys whose equality is
+  /// looser than their text (numeric, citext): the dedupe runs for those anyway. Append-only
+  /// targets take one statement (and ignore `distinct_keys`).
   void apply(std::string_view copy_data, bool distinct_keys = false);
   /// Empties the projection as of `position` (the truncate event's): rows from older events
   /// go, and older events still to come are ignored. Targets without the position columns get
@@ -149,6 +151,8 @@ class ProjectionWriter {
   std::string append_lock_sql_;
   std::string insert_new_sql_;  ///< COPY straight into the target
   bool takes_new_rows_ = false;
+  /// Every key column's values are equal exactly when their texts are (TargetColumn).
+  bool keys_text_is_value_ = true;
   bool in_tx_ = false;
   bool stage_used_ = false;  ///< the stage holds rows merged earlier in this transaction
 };

@@ -16,6 +16,11 @@ struct TargetColumn {
   uint32_t type_oid = 0;
   char category = 'U';  ///< pg_type.typcategory: N numeric, S string, A array, U user, …
   bool key = false;     ///< part of the primary key
+  /// Two values of this column are equal exactly when their texts are: a type whose text
+  /// output is canonical (integers, text under a deterministic collation, uuid, …). Not so
+  /// for numeric (5.0 = 5.00), citext ('A' = 'a'), floats (0 = -0), interval, domains, and
+  /// text under a nondeterministic collation.
+  bool text_is_value = false;
 };
 
 /// The target table of a projection. Columns in attnum order; key columns flagged.
