@@ -179,7 +179,13 @@ bool EnvelopeEncoder::encode_key(const TableSchema& table, RowImage row, std::st
     any = true;
     append_json_string(column.name, out);
     out.push_back(':');
-    append_column_value(column, row[i], options_.values, out);
+    if (row[i].kind == ColumnValue::Kind::kText) {
+      const ColumnValue canonical{ColumnValue::Kind::kText,
+                                  canonical_key_text(column, row[i].data, key_scratch_)};
+      append_column_value(column, canonical, options_.values, out);
+    } else {
+      append_column_value(column, row[i], options_.values, out);
+    }
   }
   if (!any) {
     out.clear();

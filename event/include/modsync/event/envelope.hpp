@@ -92,6 +92,7 @@ class EnvelopeEncoder {
   EncoderOptions options_;
   mutable std::unordered_map<std::string, ConnectSchemas> schemas_;  ///< by topic
   mutable std::string message_schema_;
+  mutable std::string key_scratch_;  ///< canonical_key_text's buffer
 };
 
 /// The deterministic, k-sortable event id of the event at `position`: 24 hex digits, the
@@ -115,6 +116,15 @@ void append_snapshot_event_id(Lsn consistent_point, uint32_t table_ordinal, uint
 /// Appends the event id of the event `source` describes: snapshot_event_id for snapshot rows
 /// (source.snapshot != kFalse), event_id(source.position) otherwise.
 void append_event_id(const SourceInfo& source, std::string& out);
+
+/// A key value's text in the one form every equal value shares, for the key types whose
+/// equality is looser than their text: an unconstrained numeric without trailing fractional
+/// zeros (5.0 and 5.00 give 5), a float's -0 as 0, a citext in lower case. Other values come
+/// back as they are. The Kafka key, and so the partition, of equal keys is then the same: a
+/// change that rewrites only the text of a row's key stays on the partition of the row's
+/// history, in order (docs/events.md, "The key"). `scratch` holds the result where it must.
+std::string_view canonical_key_text(const Column& column, std::string_view text,
+                                    std::string& scratch);
 
 /// Appends one value, given in PostgreSQL's text output form, as the JSON documented for its
 /// type (docs/events.md, "Type mapping"). Never loses information: what JSON cannot carry
