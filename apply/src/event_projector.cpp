@@ -61,7 +61,7 @@ bool EventProjector::matches(simdjson::dom::object row, const config::VersionRul
       // The filter sees the value as in modsync's value mode (docs/filters.md).
       filter_text_[i].clear();
       const DebeziumField df = debezium_field(columns[i]);
-      if (append_debezium_modsync_text(v.value(), df, filter_text_[i], debezium_error_)) {
+      if (append_debezium_modsync_text(v.value(), df, filter_text_[i], value_error_)) {
         const bool number = df.form == event::debezium::Form::kDecimal ||
                             df.form == event::debezium::Form::kVariableScaleDecimal;
         filter_values_[i] = projection::Value::from_pg_text(
@@ -154,12 +154,13 @@ ProjectedEvent EventProjector::project(std::optional<std::string_view> value,
     if (v.error() == simdjson::SUCCESS) {
       std::string& out = lines.next_value();
       const size_t at = out.size();
-      if (!debezium) {
-        append_copy_value(v.value(), *f.column, scratch_, out);
-      } else if (!append_debezium_copy_value(v.value(), *f.column, debezium_field(f.source),
-                                             scratch_, out, debezium_error_)) {
+      const bool read =
+          debezium ? append_debezium_copy_value(v.value(), *f.column, debezium_field(f.source),
+                                                scratch_, out, value_error_)
+                   : append_copy_value(v.value(), *f.column, scratch_, out, value_error_);
+      if (!read) {
         lines.abandon_line();
-        return ProjectedEvent::dead_letter(fmt::format("column {}: {}", f.source, debezium_error_));
+        return ProjectedEvent::dead_letter(fmt::format("column {}: {}", f.source, value_error_));
       }
       if (f.column->key) {
         entry.key_hash = hash_bytes(std::string_view(out).substr(at), entry.key_hash);

@@ -79,7 +79,7 @@ class EventProjector {
   ConnectRowSchema row_schema_;
   std::vector<projection::Value> filter_values_;
   std::vector<std::string> filter_text_;
-  std::string debezium_error_;
+  std::string value_error_;
   std::string scratch_;
 };
 

@@ -97,31 +97,42 @@ void append_array_literal(simdjson::dom::array a, uint32_t element_oid, std::str
 
 }  // namespace
 
-void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
-                       std::string& scratch, std::string& out) {
+bool append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
+                       std::string& scratch, std::string& out, std::string& error) {
+  if (column.type_oid == pg::kByteaOid && value.type() != T::STRING &&
+      value.type() != T::NULL_VALUE) {
+    error = "a bytea value that is not a string (events carry bytea as padded base64)";
+    return false;
+  }
   switch (value.type()) {
     case T::NULL_VALUE:
       out += "\\N";
-      return;
+      return true;
     case T::STRING: {
       const std::string_view text = value.get_string().value();
-      // bytea scalars are decoded from base64 by the writer's decode(…, 'base64').
       scratch.clear();
-      if (is_datetime(column.type_oid) && event::append_pg_datetime_input(text, scratch)) {
+      if (column.type_oid == pg::kByteaOid) {
+        // bytea travels as base64; the stage and the bulk path's COPY read its hex input form.
+        if (!event::append_bytea_hex_input(text, scratch)) {
+          error = "a bytea value that is not base64 (events carry bytea as padded base64)";
+          return false;
+        }
+        pgsink::append_copy_escaped(scratch, out);
+      } else if (is_datetime(column.type_oid) && event::append_pg_datetime_input(text, scratch)) {
         pgsink::append_copy_escaped(scratch, out);
       } else {
         pgsink::append_copy_escaped(text, out);
       }
-      return;
+      return true;
     }
     case T::BOOL:
       out += value.get_bool().value() ? "true" : "false";
-      return;
+      return true;
     case T::INT64:
     case T::UINT64:
     case T::DOUBLE:
       append_number(value, out);
-      return;
+      return true;
     case T::ARRAY: {
       scratch.clear();
       if (column.category == 'A') {
@@ -132,12 +143,13 @@ void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn&
         scratch = simdjson::minify(value);
       }
       pgsink::append_copy_escaped(scratch, out);
-      return;
+      return true;
     }
     case T::OBJECT:
       pgsink::append_copy_escaped(simdjson::minify(value), out);
-      return;
+      return true;
   }
+  return true;
 }
 
 namespace {
@@ -339,8 +351,7 @@ bool append_debezium_copy_value(simdjson::dom::element value, const pgsink::Targ
     return true;
   }
   if (!error.empty()) return false;
-  append_copy_value(value, column, scratch, out);
-  return true;
+  return append_copy_value(value, column, scratch, out, error);
 }
 
 }  // namespace modsync::apply

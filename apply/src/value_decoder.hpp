@@ -19,9 +19,11 @@ namespace modsync::apply {
 /// astronomical-year dates and timestamps (written in PostgreSQL's BC form); arrays are
 /// rebuilt as array literals for array columns, with the element type's delimiter, bytea
 /// elements from base64 and the same date conversion per element; objects (events written
-/// before json became a string) are minified. `scratch` is reused between calls. Pure: no I/O.
-void append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
-                       std::string& scratch, std::string& out);
+/// before json became a string) are minified; a bytea from base64 into its \x hex form.
+/// Returns false, with `error` set, for a bytea value that is not a base64 string.
+/// `scratch` is reused between calls. Pure: no I/O.
+bool append_copy_value(simdjson::dom::element value, const pgsink::TargetColumn& column,
+                       std::string& scratch, std::string& out, std::string& error);
 
 /// How a field of an event in Debezium value mode (source.value_mode: debezium) is read back:
 /// its Debezium form and, for kDecimal, the scale.

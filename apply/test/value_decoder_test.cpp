@@ -29,8 +29,8 @@ TargetColumn column(uint32_t oid, char category) {
 std::string copy_text(const std::string& json, uint32_t oid, char category) {
   simdjson::dom::parser parser;
   simdjson::dom::element e = parser.parse(json).value();
-  std::string scratch, out;
-  append_copy_value(e, column(oid, category), scratch, out);
+  std::string scratch, out, error;
+  if (!append_copy_value(e, column(oid, category), scratch, out, error)) return "error: " + error;
   return out;
 }
 
@@ -79,6 +79,20 @@ TEST_CASE("array literals use the element type's delimiter and input form",
   CHECK(copy_text(R"j(["a,b"])j", 99999, 'A') == R"j({"a,b"})j");
 }
 
+// The stage and the bulk path's COPY read bytea's hex input; what is not base64 is refused (the
+// event then goes to the dead-letter topic), not read as bytea's escape form.
+TEST_CASE("a bytea value is COPYed as hex input, and one that is not base64 is refused",
+          "[unit][apply][types]") {
+  CHECK(copy_text(R"j("Zm9vYg==")j", pg::kByteaOid, 'U') == "\\\\x666f6f62");
+  CHECK(copy_text(R"j("")j", pg::kByteaOid, 'U') == "\\\\x");
+  CHECK(copy_text("null", pg::kByteaOid, 'U') == "\\N");
+  const std::string not_base64 = copy_text(R"j("Zm9")j", pg::kByteaOid, 'U');
+  CHECK(not_base64.starts_with("error: a bytea value that is not base64"));
+  const std::string number = copy_text("42", pg::kByteaOid, 'U');
+  CHECK(number.starts_with("error: a bytea value that is not a string"));
+  CHECK(copy_text(R"j("Zm9")j", pg::kTextOid, 'S') == "Zm9");
+}
+
 TEST_CASE("base64 to bytea hex input", "[unit][event][types]") {
   std::string out;
   CHECK(modsync::event::append_bytea_hex_input("Zm9vYg==", out));
@@ -109,8 +123,9 @@ TEST_CASE("an old event embedding a json value with a number beyond 64 bits is s
       R"j({"before":null,"after":{"id":1,"doc":"{\"big\": [123456789012345678901234567890, 1.5]}",)j"
       R"j("n":-9223372036854775808,"f":"1e400","s":"99999999999999999999999"},"op":"c"})j");
   REQUIRE(parser.parse(*quoted).get(doc) == simdjson::SUCCESS);
-  std::string scratch, out;
-  append_copy_value(doc["after"]["doc"].value(), column(pg::kJsonbOid, 'U'), scratch, out);
+  std::string scratch, out, error;
+  REQUIRE(append_copy_value(doc["after"]["doc"].value(), column(pg::kJsonbOid, 'U'), scratch, out,
+                            error));
   CHECK(out == R"j({"big": [123456789012345678901234567890, 1.5]})j");
   // Nothing to quote, or not an event: no copy.
   CHECK_FALSE(quote_unreadable_row_values(R"j({"after":{"id":18446744073709551615}})j"));
@@ -176,7 +191,7 @@ TEST_CASE("Debezium value mode reads back by the target column's type", "[unit][
   CHECK(debezium_text("\"BOI=\"", typed(pg::kNumericOid, 'N', "numeric")).find("schema_payload") !=
         std::string::npos);
   // Other types are read as in modsync's value mode.
-  CHECK(debezium_text("\"AP8=\"", typed(pg::kByteaOid, 'U', "bytea")) == "AP8=");
+  CHECK(debezium_text("\"AP8=\"", typed(pg::kByteaOid, 'U', "bytea")) == "\\\\x00ff");
   CHECK(debezium_text("\"a\\tb\"", typed(pg::kTextOid, 'S', "text")) == "a\\tb");
 }
 

@@ -60,14 +60,18 @@ void listen_on(const std::filesystem::path& config, int port) {
   std::ofstream(config) << text;
 }
 
-/// acct (keyed), line (composite key, not in insert order) and hist (keyless), `rows` rows
-/// each, with their targets: hist's with a unique index on the positions (a keyless log takes
-/// the bulk path only with one), and acct_big, a filtered column subset of acct.
+/// acct (keyed; its bytea holds NULL, NUL bytes, backslashes and newlines), line (composite key,
+/// not in insert order) and hist (keyless), `rows` rows each, with their targets: hist's with a
+/// unique index on the positions (a keyless log takes the bulk path only with one), and
+/// acct_big, a filtered column subset of acct.
 void create_tables(ApplyHarness& h, int rows) {
-  h.src("CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2), tags text[])");
+  h.src(
+      "CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2), tags text[], blob "
+      "bytea)");
   h.src(fmt::format(
-      "INSERT INTO acct SELECT g, 'note ' || g || E'\\t\\\\ \\n', g / 7.0, ARRAY['a', g::text] "
-      "FROM generate_series(1, {}) g",
+      "INSERT INTO acct SELECT g, 'note ' || g || E'\\t\\\\ \\n', g / 7.0, ARRAY['a', g::text], "
+      "CASE WHEN g % 13 <> 0 THEN decode(lpad(to_hex(g), 8, '0') || '005c0a', 'hex') END FROM "
+      "generate_series(1, {}) g",
       rows));
   h.src("CREATE TABLE line (region text, n int, qty int, PRIMARY KEY (region, n))");
   h.src(fmt::format(
@@ -79,7 +83,8 @@ void create_tables(ApplyHarness& h, int rows) {
                     "END FROM generate_series(1, {}) g",
                     rows));
   h.sub(fmt::format(
-      "CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2), tags text[], {})",
+      "CREATE TABLE acct (id int PRIMARY KEY, note text, amount numeric(12,2), tags text[], blob "
+      "bytea, {})",
       kPosition));
   h.sub(fmt::format("CREATE TABLE acct_big (id int PRIMARY KEY, amount numeric(12,2), {})",
                     kPosition));
@@ -97,8 +102,8 @@ const char* kProjections =
     "- from: shop.public.hist\n  to: hist";
 
 const char* kSame[][2] = {
-    {"SELECT id, note, amount, tags FROM acct ORDER BY id",
-     "SELECT id, note, amount, tags FROM acct ORDER BY id"},
+    {"SELECT id, note, amount, tags, blob FROM acct ORDER BY id",
+     "SELECT id, note, amount, tags, blob FROM acct ORDER BY id"},
     {"SELECT id, amount FROM acct WHERE amount > 100 ORDER BY id",
      "SELECT id, amount FROM acct_big ORDER BY id"},
     {"SELECT region, n, qty FROM line ORDER BY 1, 2", "SELECT region, n, qty FROM line ORDER BY 1, 2"},

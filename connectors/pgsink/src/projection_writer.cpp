@@ -52,12 +52,12 @@ std::vector<std::string> ProjectionWriter::choose_stage_types() {
   // stage COPY; staged as text, the merge's cast read it again (text out, input function in):
   // ~0.75 CPU-µs per wide row (jsonb, numeric, arrays, timestamps). Without the type modifier,
   // which the merge's cast applies as before (an explicit cast: a varchar(n) still truncates).
-  // Text stays for the types the merge reads otherwise (bytea from base64, regclass), for
+  // Text stays for the type the merge reads otherwise (regclass), for
   // domains (a NOT NULL one would reject the \N of a delete line's other columns) and for the
   // types whose name without a modifier means one (character is character(1), bit is bit(1)).
   pg::PgResult r = conn_.exec_params(
       "SELECT a.attname, format_type(a.atttypid, NULL), t.typtype IN ('b', 'e', 'r', 'm', 'c') "
-      "  AND format_type(a.atttypid, NULL) NOT IN ('bytea', 'regclass', 'character', 'bit', "
+      "  AND format_type(a.atttypid, NULL) NOT IN ('regclass', 'character', 'bit', "
       "  'character[]', 'bit[]') "
       "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
@@ -74,7 +74,7 @@ std::vector<std::string> ProjectionWriter::choose_stage_types() {
 bool ProjectionWriter::check_takes_new_rows() {
   for (const auto& name : options_.fed_columns) {
     const TargetColumn* c = table_.find(name);
-    if (c->type == "bytea" || c->type == "regclass") return false;  // cast() differs from COPY
+    if (c->type == "regclass") return false;  // cast() differs from COPY
   }
   const std::string target =
       conn_.quote_ident(table_.name.schema) + "." + conn_.quote_ident(table_.name.table);
@@ -143,8 +143,7 @@ void ProjectionWriter::reset(pg::PgConnection& conn, const pg::QualifiedName& ta
 
 std::string ProjectionWriter::cast(size_t i) const {
   const TargetColumn* c = table_.find(options_.fed_columns[i]);
-  // Events carry bytea as base64 (docs/events.md); every other type reads its text form.
-  if (c->type == "bytea") return fmt::format("decode(l.c{}, 'base64')", i);
+  // bytea's base64 (docs/events.md) is in its hex input form already (the daemon's decoder).
   // The text → regclass cast looks the name up and rejects "-" (no relation), which the
   // type's input function, the one that printed it, reads as OID 0.
   if (c->type == "regclass") return fmt::format("regclassin(l.c{}::cstring)", i);
