@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "modsync/common/error.hpp"
 #include "modsync/pgsink/projection_writer.hpp"
@@ -53,14 +54,43 @@ std::vector<std::optional<int64_t>> PartitionClaims::claim(const std::vector<int
   std::vector<std::optional<int64_t>> next(partitions.size());
   if (partitions.empty()) return next;
   const std::string array = int_array(partitions);
-  conn_.exec("BEGIN");
+  pg::PgResult claimed;
+  for (auto waited = std::chrono::milliseconds(0);; waited += wait_step_) {
+    // The wait in steps, each one said: the claim otherwise hung without a word while a
+    // frozen replica held the rows (up to idle_in_transaction_session_timeout).
+    conn_.exec(fmt::format("BEGIN; SET LOCAL lock_timeout = {}", wait_step_.count()));
+    try {
+      claimed = conn_.exec_params(
+          "INSERT INTO modsync.partition_claims AS c (projection, topic, partition, epoch, owner) "
+          "SELECT $1, $2, p, 1, $3 FROM unnest($4::int[]) p ORDER BY p "
+          "ON CONFLICT (projection, topic, partition) DO UPDATE SET epoch = c.epoch + 1, "
+          "owner = EXCLUDED.owner, claimed_at = now() RETURNING partition, epoch",
+          {projection_id_, topic_, owner_, array});
+      break;
+    } catch (const pg::SqlError& e) {
+      pg::PgResult rollback(PQexec(conn_.get(), "ROLLBACK"));
+      if (e.sqlstate() != "55P03") throw;  // lock_not_available: lock_timeout
+    } catch (...) {
+      pg::PgResult rollback(PQexec(conn_.get(), "ROLLBACK"));
+      throw;
+    }
+    const std::string why = fmt::format(
+        "{}: claiming partition(s) {} has waited {} s for another session's transaction that "
+        "holds their claims ({}): a batch of the previous owner, which may be frozen inside "
+        "it (SIGSTOP, a paused VM); PostgreSQL ends such a session after "
+        "idle_in_transaction_session_timeout (60 s). The partitions are applied once the claim "
+        "goes through. Fix: none if it clears; to end it at once, SELECT "
+        "pg_terminate_backend(pid) in the subscriber database",
+        context_, fmt::join(partitions, ","),
+        std::chrono::duration_cast<std::chrono::seconds>(waited + wait_step_).count(),
+        claim_holders());
+    if (report_wait_) {
+      report_wait_(why);
+    } else {
+      spdlog::warn("{}", why);
+    }
+  }
   try {
-    pg::PgResult claimed = conn_.exec_params(
-        "INSERT INTO modsync.partition_claims AS c (projection, topic, partition, epoch, owner) "
-        "SELECT $1, $2, p, 1, $3 FROM unnest($4::int[]) p ORDER BY p "
-        "ON CONFLICT (projection, topic, partition) DO UPDATE SET epoch = c.epoch + 1, "
-        "owner = EXCLUDED.owner, claimed_at = now() RETURNING partition, epoch",
-        {projection_id_, topic_, owner_, array});
     // A new statement, so a new snapshot: it sees the offsets of the batch the INSERT waited for.
     pg::PgResult stored = conn_.exec_params(
         "SELECT partition, next_offset FROM modsync.offsets WHERE projection = $1 AND topic = $2 "
@@ -83,6 +113,17 @@ std::vector<std::optional<int64_t>> PartitionClaims::claim(const std::vector<int
     throw;
   }
   return next;
+}
+
+std::string PartitionClaims::claim_holders() {
+  return conn_.query_value(
+      "SELECT coalesce(string_agg(format('pid %s, %s%s, %s for %s s', a.pid, "
+      "coalesce(nullif(a.application_name, ''), 'unnamed'), coalesce(' from ' || "
+      "host(a.client_addr), ''), a.state, round(extract(epoch FROM now() - a.state_change))), "
+      "'; ' ORDER BY a.pid), 'none idle in a transaction now') FROM pg_stat_activity a WHERE "
+      "a.pid <> pg_backend_pid() AND a.state LIKE 'idle in transaction%' AND a.pid IN (SELECT "
+      "l.pid FROM pg_locks l WHERE l.relation = 'modsync.partition_claims'::regclass AND "
+      "l.granted)");
 }
 
 void PartitionClaims::release(const std::vector<int32_t>& partitions) {

@@ -3,7 +3,9 @@
 // (modsync.partition_claims), so that a process that lost a partition cannot commit a batch of
 // it after another process took it over (docs/scaling.md, "Handing partitions over").
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,8 +32,15 @@ class PartitionClaims {
 
   /// Claims `partitions` for this process and returns their stored next offsets (same order;
   /// nullopt: none stored yet). Outside a transaction. Waits for a batch of the previous owner
-  /// that is committing.
+  /// that is committing; each `wait_step` it still waits, it says which sessions hold the
+  /// claims (a replica frozen inside its batch: docs/scaling.md) and waits again.
   std::vector<std::optional<int64_t>> claim(const std::vector<int32_t>& partitions);
+  /// Where claim()'s waits are reported (default: a warning in the log), and how often.
+  void on_wait(std::function<void(const std::string&)> report,
+               std::chrono::milliseconds wait_step = std::chrono::seconds(5)) {
+    report_wait_ = std::move(report);
+    wait_step_ = wait_step;
+  }
   /// Forgets the claims of `partitions` (revoked); the next claimant's epoch supersedes them.
   void release(const std::vector<int32_t>& partitions);
   bool owns(int32_t partition) const { return epochs_.count(partition) != 0; }
@@ -47,6 +56,11 @@ class PartitionClaims {
   pg::PgConnection& conn_;
   std::string projection_id_, topic_, context_, owner_;
   std::map<int32_t, int64_t> epochs_;
+  std::function<void(const std::string&)> report_wait_;
+  std::chrono::milliseconds wait_step_ = std::chrono::seconds(5);
+
+  /// The sessions idle in a transaction that holds locks on modsync.partition_claims.
+  std::string claim_holders();
 };
 
 }  // namespace modsync::apply

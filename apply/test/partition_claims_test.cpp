@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -68,6 +69,33 @@ TEST_CASE("a claim waits for the previous owner's committing batch and reads its
     ca.exec("BEGIN");
     a.check({0});
     ca.exec("COMMIT");
+  }
+
+  SECTION("a claim held up by a batch idle in its transaction says so while it waits") {
+    std::vector<std::string> said;
+    std::mutex m;
+    b.on_wait(
+        [&](const std::string& why) {
+          std::lock_guard<std::mutex> lock(m);
+          said.push_back(why);
+        },
+        300ms);
+    ca.exec("BEGIN");
+    a.check({1});  // then a is frozen: its session sits idle in the transaction
+    write_offset(ca, 1, 43);
+    auto claimed = std::async(std::launch::async, [&] { return b.claim({1}); });
+    CHECK(claimed.wait_for(1200ms) == std::future_status::timeout);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      REQUIRE(said.size() >= 2);
+      INFO(said[0]);
+      CHECK_THAT(said[0], Catch::Contains("claiming partition(s) 1 has waited 0 s") &&
+                              Catch::Contains("idle in transaction") &&
+                              Catch::Contains(fmt::format("pid {}", PQbackendPID(ca.get()))) &&
+                              Catch::Contains("pg_terminate_backend"));
+    }
+    ca.exec("COMMIT");
+    CHECK(claimed.get() == std::vector<std::optional<int64_t>>{43});
   }
 
   SECTION("the claim came first: the old owner's batch is refused and rolled back") {
