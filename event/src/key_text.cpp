@@ -1,6 +1,7 @@
 #include <locale.h>
 #include <wctype.h>
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -71,6 +72,97 @@ void append_lower(std::string_view text, std::string& out) {
   }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (year 0 is 1 BC); H. Hinnant's algorithm.
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+/// Reads `n` or more digits (at most 9) at `at`; false if fewer than `n`.
+bool read_digits(std::string_view s, size_t& at, size_t n, int64_t& out) {
+  const size_t from = at;
+  out = 0;
+  while (at < s.size() && at - from < 9 && s[at] >= '0' && s[at] <= '9')
+    out = out * 10 + (s[at++] - '0');
+  return at - from >= n;
+}
+
+bool expect(std::string_view s, size_t& at, char c) {
+  if (at >= s.size() || s[at] != c) return false;
+  ++at;
+  return true;
+}
+
+/// A timestamptz in PostgreSQL's ISO output ("2026-03-08 12:34:56.789+05:30", " BC" after
+/// years before 1) as the same instant in UTC; false (nothing written) for any other text.
+/// The text carries the capture session's zone, which a change of the server's TimeZone moves.
+bool append_utc_timestamptz(std::string_view text, std::string& out) {
+  std::string_view v = text;
+  const bool bc = v.ends_with(" BC");
+  if (bc) v.remove_suffix(3);
+  size_t at = 0;
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!read_digits(v, at, 4, year) || !expect(v, at, '-') || !read_digits(v, at, 2, month) ||
+      !expect(v, at, '-') || !read_digits(v, at, 2, day) || !expect(v, at, ' ') ||
+      !read_digits(v, at, 2, hour) || !expect(v, at, ':') || !read_digits(v, at, 2, minute) ||
+      !expect(v, at, ':') || !read_digits(v, at, 2, second))
+    return false;
+  const size_t fraction_at = at;
+  if (at < v.size() && v[at] == '.') {
+    ++at;
+    while (at < v.size() && v[at] >= '0' && v[at] <= '9') ++at;
+  }
+  const std::string_view fraction = v.substr(fraction_at, at - fraction_at);
+  if (at >= v.size() || (v[at] != '+' && v[at] != '-')) return false;
+  const int64_t sign = v[at++] == '-' ? -1 : 1;
+  int64_t oh = 0, om = 0, os = 0;
+  if (!read_digits(v, at, 2, oh)) return false;
+  if (at < v.size() && (!expect(v, at, ':') || !read_digits(v, at, 2, om))) return false;
+  if (at < v.size() && (!expect(v, at, ':') || !read_digits(v, at, 2, os))) return false;
+  if (at != v.size() || month < 1 || month > 12 || day < 1 || day > 31) return false;
+  const int64_t astronomical = bc ? 1 - year : year;
+  int64_t secs =
+      days_from_civil(astronomical, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
+          86400 +
+      hour * 3600 + minute * 60 + second - sign * (oh * 3600 + om * 60 + os);
+  int64_t days = secs / 86400;
+  secs %= 86400;
+  if (secs < 0) {
+    secs += 86400;
+    --days;
+  }
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(days, y, m, d);
+  const bool out_bc = y <= 0;
+  char buf[48];
+  const int n = std::snprintf(
+      buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld",
+      static_cast<long long>(out_bc ? 1 - y : y), m, d, static_cast<long long>(secs / 3600),
+      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  out.append(buf, static_cast<size_t>(n));
+  out.append(fraction);
+  out.append("+00");
+  if (out_bc) out.append(" BC");
+  return true;
+}
+
 }  // namespace
 
 std::string_view canonical_key_text(const Column& column, std::string_view text,
@@ -87,6 +179,10 @@ std::string_view canonical_key_text(const Column& column, std::string_view text,
     }
     if (v == "-0") v = "0";
     return v;
+  }
+  if (column.type_oid == pg::kTimestampTzOid) {
+    scratch.clear();
+    return append_utc_timestamptz(text, scratch) ? std::string_view(scratch) : text;
   }
   if (is_citext(column.type_name)) {
     scratch.clear();

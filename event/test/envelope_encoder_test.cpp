@@ -334,6 +334,24 @@ TEST_CASE("equal keys whose texts differ get one Kafka key", "[key]") {
         "A"},
        "\xff"
        "a"},  // not UTF-8: kept, ASCII still folded
+      // One instant as sessions in different zones print it: in UTC.
+      {{"k", pg::kTimestampTzOid, -1, true},
+       {"2026-03-08 12:34:56.789+05:30", "2026-03-08 07:04:56.789+00",
+        "2026-03-07 20:34:56.789-10:30"},
+       "2026-03-08 07:04:56.789+00"},
+      {{"k", pg::kTimestampTzOid, -1, true},
+       {"0001-01-01 00:30:00+01 BC", "0002-12-31 23:30:00+00 BC"},
+       "0002-12-31 23:30:00+00 BC"},
+      {{"k", pg::kTimestampTzOid, -1, true},
+       {"1900-01-01 00:00:00-03:30:52", "1900-01-01 03:30:52+00"},
+       "1900-01-01 03:30:52+00"},
+      {{"k", pg::kTimestampTzOid, -1, true},
+       {"0001-01-01 00:30:00+01"},
+       "0001-12-31 23:30:00+00 BC"},
+      {{"k", pg::kTimestampTzOid, -1, true}, {"infinity"}, "infinity"},
+      {{"k", pg::kTimestampTzOid, -1, true},
+       {"12345-06-07 08:09:10+02"},
+       "12345-06-07 06:09:10+00"},
       {{"k", pg::kTextOid, -1, true, "text"}, {"ABC"}, "ABC"},
       {{"k", 16500, -1, true, "public.notcitext"}, {"ABC"}, "ABC"},
   };
