@@ -396,7 +396,10 @@ TEST_CASE("keys of many types apply as the source has them over partitions and w
 
 // Known limits (docs/projections.md, "Keys equal in value but not in text"): a key whose text
 // changes without its value changing, for the types the Kafka key does not fold, may have its
-// events split over partitions and applied out of order. Hidden: they fail by design.
+// events split over partitions and applied out of order. Hidden: kcat finds such rows on
+// several partitions (a limit of the Kafka key), and the projections of bpchar, text under a
+// nondeterministic collation and the domains can also fail to converge (the open defect of the
+// merge's dedupe, which the component test of those keys in projection_writer_test shows).
 TEST_CASE("keys whose other texts are not folded split their rows over partitions",
           "[integration][apply][keytypes][.]") {
   run_workload(loose_key_types(), {.seed = 20261203});
