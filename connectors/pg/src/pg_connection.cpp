@@ -35,6 +35,14 @@ PgConnection PgConnection::connect(const config::EffectiveDsn& target, Mode mode
   };
   if (!target.password.empty()) set("password", target.password);
   if (mode == Mode::kReplication) set("replication", "database");
+  // Values are read and written in PostgreSQL's default text forms (docs/events.md, "Type
+  // mapping"). A database or role whose defaults differ printed 2026-03-08 as 08/03/2026
+  // (DateStyle SQL, DMY; a sink in MDY read August 3) and -(1 day 02:03:04) as '-1 2:03:04'
+  // (IntervalStyle sql_standard; read back as -1 day +02:03:04). After the DSN's own options,
+  // so these win; DateStyle ISO keeps the session's field order for reading other text.
+  const std::string* given = parsed.find("options");
+  set("options", (given ? *given + " " : std::string()) +
+                     "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=1");
   // The daemon puts "modsync-<daemon.id>" in each pair's DSN, so its walsenders tell apart in
   // pg_stat_replication; an application_name in the DSN wins over both.
   if (parsed.find("fallback_application_name") == nullptr) {

@@ -19,10 +19,13 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
   pg::PgResult r = conn.exec_params(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, t.typcategory, "
       "  COALESCE(a.attnum = ANY(i.indkey), false), "
-      // bool, bytea, "char", name, int8, int2, int4, text, oid, bpchar, varchar, date, time,
-      // timestamp, timestamptz, uuid: their text output is canonical.
-      "  a.atttypid IN (16, 17, 18, 19, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1083, 1114, "
-      "    1184, 2950) AND COALESCE(c.collisdeterministic, true) "
+      // bool, bytea, "char", name, int8, int2, int4, text, oid, varchar, date, time,
+      // timestamp, uuid, and character(n) (blank-padded to n): their text output is canonical.
+      // Not a bpchar without a length, which keeps the trailing blanks it was given ('b' =
+      // 'b  '), nor timestamptz, which events carry in the source session's time zone: after
+      // a change of that zone a row's lines carry other offsets ('…-03:30', '…+13:45').
+      "  (a.atttypid IN (16, 17, 18, 19, 20, 21, 23, 25, 26, 1043, 1082, 1083, 1114, 2950) "
+      "    OR a.atttypid = 1042 AND a.atttypmod >= 0) AND COALESCE(c.collisdeterministic, true) "
       "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
       "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
       "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "

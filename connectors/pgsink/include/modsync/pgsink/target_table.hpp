@@ -18,8 +18,9 @@ struct TargetColumn {
   bool key = false;     ///< part of the primary key
   /// Two values of this column are equal exactly when their texts are: a type whose text
   /// output is canonical (integers, text under a deterministic collation, uuid, …). Not so
-  /// for numeric (5.0 = 5.00), citext ('A' = 'a'), floats (0 = -0), interval, domains, and
-  /// text under a nondeterministic collation.
+  /// for numeric (5.0 = 5.00), citext ('A' = 'a'), floats (0 = -0), interval, domains, a
+  /// bpchar without a length ('b' = 'b  '), timestamptz (its text carries the source session's
+  /// zone) and text under a nondeterministic collation.
   bool text_is_value = false;
 };
 
