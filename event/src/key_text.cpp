@@ -163,6 +163,83 @@ bool append_utc_timestamptz(std::string_view text, std::string& out) {
   return true;
 }
 
+/// Wide enough for an interval's span in microseconds (178 million years of 30-day months).
+__extension__ typedef __int128 Int128;
+
+/// An interval in PostgreSQL's postgres output style ("1 year 2 mons -3 days +04:05:06.789")
+/// as its span in one form: PostgreSQL compares intervals by months as 30 days and days as
+/// 24 hours, so '1 mon', '30 days' and '720:00:00' are equal; written "D days HH:MM:SS.ffffff"
+/// with the sign on the days. False (nothing written) for any other text.
+bool append_interval_span(std::string_view text, std::string& out) {
+  Int128 micros = 0;
+  size_t at = 0;
+  const auto skip_blank = [&] {
+    while (at < text.size() && text[at] == ' ') ++at;
+  };
+  skip_blank();
+  while (at < text.size()) {
+    bool negative = false;
+    if (text[at] == '-' || text[at] == '+') negative = text[at++] == '-';
+    int64_t n = 0;
+    const size_t from = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9' && at - from < 18)
+      n = n * 10 + (text[at++] - '0');
+    if (at == from) return false;
+    const Int128 sign = negative ? -1 : 1;
+    if (at < text.size() && text[at] == ':') {  // the time part: H+:MM:SS[.ffffff], last
+      int64_t minutes = 0, seconds = 0, fraction = 0;
+      ++at;
+      if (!read_digits(text, at, 2, minutes) || !expect(text, at, ':') ||
+          !read_digits(text, at, 2, seconds))
+        return false;
+      if (at < text.size() && text[at] == '.') {
+        ++at;
+        size_t digits = 0;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9' && digits < 6) {
+          fraction = fraction * 10 + (text[at++] - '0');
+          ++digits;
+        }
+        if (digits == 0) return false;
+        for (; digits < 6; ++digits) fraction *= 10;
+      }
+      if (at != text.size()) return false;
+      micros +=
+          sign * ((static_cast<Int128>(n) * 3600 + minutes * 60 + seconds) * 1000000 + fraction);
+      break;
+    }
+    skip_blank();
+    const size_t unit_at = at;
+    while (at < text.size() && text[at] >= 'a' && text[at] <= 'z') ++at;
+    const std::string_view unit = text.substr(unit_at, at - unit_at);
+    constexpr Int128 kDay = static_cast<Int128>(86400) * 1000000;
+    if (unit == "year" || unit == "years") {
+      micros += sign * n * 12 * 30 * kDay;
+    } else if (unit == "mon" || unit == "mons") {
+      micros += sign * n * 30 * kDay;
+    } else if (unit == "day" || unit == "days") {
+      micros += sign * n * kDay;
+    } else {
+      return false;
+    }
+    skip_blank();
+  }
+  constexpr Int128 kDay = static_cast<Int128>(86400) * 1000000;
+  Int128 days = micros / kDay;
+  Int128 rest = micros % kDay;
+  if (rest < 0) {
+    rest += kDay;
+    --days;
+  }
+  const auto whole = static_cast<int64_t>(rest / 1000000);
+  char buf[80];
+  const int n = std::snprintf(
+      buf, sizeof buf, "%lld days %02lld:%02lld:%02lld.%06lld", static_cast<long long>(days),
+      static_cast<long long>(whole / 3600), static_cast<long long>(whole / 60 % 60),
+      static_cast<long long>(whole % 60), static_cast<long long>(rest % 1000000));
+  out.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
 }  // namespace
 
 std::string_view canonical_key_text(const Column& column, std::string_view text,
@@ -179,6 +256,16 @@ std::string_view canonical_key_text(const Column& column, std::string_view text,
     }
     if (v == "-0") v = "0";
     return v;
+  }
+  if (column.type_oid == pg::kBpcharOid && column.type_modifier == -1) {
+    // A character(n) is padded to n; a bpchar without a length keeps the blanks it was given,
+    // which its equality ignores.
+    while (text.ends_with(' ')) text.remove_suffix(1);
+    return text;
+  }
+  if (column.type_oid == pg::kIntervalOid) {
+    scratch.clear();
+    return append_interval_span(text, scratch) ? std::string_view(scratch) : text;
   }
   if (column.type_oid == pg::kTimestampTzOid) {
     scratch.clear();

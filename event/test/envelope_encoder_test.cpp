@@ -352,6 +352,20 @@ TEST_CASE("equal keys whose texts differ get one Kafka key", "[key]") {
       {{"k", pg::kTimestampTzOid, -1, true},
        {"12345-06-07 08:09:10+02"},
        "12345-06-07 06:09:10+00"},
+      // Equal spans: months count 30 days, days 24 hours.
+      {{"k", pg::kIntervalOid, -1, true},
+       {"1 mon", "30 days", "720:00:00", "29 days 24:00:00", "1 mon -1 days +24:00:00"},
+       "30 days 00:00:00.000000"},
+      {{"k", pg::kIntervalOid, -1, true},
+       {"1 year 2 mons 3 days 04:05:06.789", "423 days 04:05:06.789000"},
+       "423 days 04:05:06.789000"},
+      {{"k", pg::kIntervalOid, -1, true},
+       {"-1 days +02:00:00", "-22:00:00"},
+       "-1 days 02:00:00.000000"},
+      {{"k", pg::kIntervalOid, -1, true}, {"00:00:00"}, "0 days 00:00:00.000000"},
+      {{"k", pg::kIntervalOid, -1, true}, {"P1D"}, "P1D"},  // not the postgres style: as it is
+      {{"k", pg::kBpcharOid, -1, true}, {"b", "b  "}, "b"},
+      {{"k", pg::kBpcharOid, 8, true}, {"b  "}, "b  "},  // character(4): always padded
       {{"k", pg::kTextOid, -1, true, "text"}, {"ABC"}, "ABC"},
       {{"k", 16500, -1, true, "public.notcitext"}, {"ABC"}, "ABC"},
   };

@@ -141,13 +141,13 @@ void ProjectionWriter::reset(pg::PgConnection& conn, const pg::QualifiedName& ta
   conn.exec("COMMIT");
 }
 
-std::string ProjectionWriter::cast(size_t i) const {
+std::string ProjectionWriter::cast(size_t i, const char* alias) const {
   const TargetColumn* c = table_.find(options_.fed_columns[i]);
   // bytea's base64 (docs/events.md) is in its hex input form already (the daemon's decoder).
   // The text → regclass cast looks the name up and rejects "-" (no relation), which the
   // type's input function, the one that printed it, reads as OID 0.
-  if (c->type == "regclass") return fmt::format("regclassin(l.c{}::cstring)", i);
-  return fmt::format("l.c{}::{}", i, c->type);
+  if (c->type == "regclass") return fmt::format("regclassin({}.c{}::cstring)", alias, i);
+  return fmt::format("{}.c{}::{}", alias, i, c->type);
 }
 
 void ProjectionWriter::build_sql() {
@@ -228,7 +228,14 @@ void ProjectionWriter::build_sql() {
     keys_text_is_value_ = keys_text_is_value_ && c->text_is_value;
     if (!key_match.empty()) key_match += " AND ";
     key_match += fmt::format("t.{} = {}", conn_.quote_ident(c->name), cast(i));
-    same_key += fmt::format("n.c{0} = s.c{0} AND ", i);
+    if (c->text_is_value) {
+      same_key += fmt::format("n.c{0} = s.c{0} AND ", i);
+    } else {
+      // As the target compares them: the stage holds a domain's and a bpchar's values as text,
+      // and text under the default collation ('b' = 'b  ', 'Key' = 'KEY' under COLLATE ci).
+      const std::string collate = c->collation.empty() ? "" : " COLLATE " + c->collation;
+      same_key += fmt::format("{}{} = {}{} AND ", cast(i, "n"), collate, cast(i, "s"), collate);
+    }
   }
   std::vector<std::string> keys;
   for (const auto& c : table_.columns)

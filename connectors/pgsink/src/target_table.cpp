@@ -25,9 +25,11 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
       // 'b  '), nor timestamptz, which events carry in the source session's time zone: after
       // a change of that zone a row's lines carry other offsets ('…-03:30', '…+13:45').
       "  (a.atttypid IN (16, 17, 18, 19, 20, 21, 23, 25, 26, 1043, 1082, 1083, 1114, 2950) "
-      "    OR a.atttypid = 1042 AND a.atttypmod >= 0) AND COALESCE(c.collisdeterministic, true) "
+      "    OR a.atttypid = 1042 AND a.atttypmod >= 0) AND COALESCE(c.collisdeterministic, true), "
+      "  CASE WHEN NOT c.collisdeterministic THEN format('%I.%I', cn.nspname, c.collname) END "
       "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
       "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+      "LEFT JOIN pg_namespace cn ON cn.oid = c.collnamespace "
       "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum",
@@ -43,6 +45,7 @@ std::optional<TargetTable> describe_target(pg::PgConnection& conn, const pg::Qua
     c.category = r.value(i, 3).empty() ? 'U' : r.value(i, 3)[0];
     c.key = r.value(i, 4) == "t";
     c.text_is_value = r.value(i, 5) == "t";
+    c.collation = std::string(r.value(i, 6));
     table.columns.push_back(std::move(c));
   }
   return table;

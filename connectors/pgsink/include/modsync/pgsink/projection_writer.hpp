@@ -120,7 +120,8 @@ class ProjectionWriter {
   const TargetTable& table() const { return table_; }
 
  private:
-  std::string cast(size_t stage_index) const;
+  /// Stage value `stage_index` of the stage row `alias` as its target column's type.
+  std::string cast(size_t stage_index, const char* alias = "l") const;
   void build_sql();
   /// The stage's value column types, in stage order; one catalog query at start.
   std::vector<std::string> choose_stage_types();

@@ -22,6 +22,9 @@ struct TargetColumn {
   /// bpchar without a length ('b' = 'b  '), timestamptz (its text carries the source session's
   /// zone) and text under a nondeterministic collation.
   bool text_is_value = false;
+  /// The column's collation, quoted and schema-qualified, when it is nondeterministic (its
+  /// equality is not the bytes'); empty otherwise.
+  std::string collation;
 };
 
 /// The target table of a projection. Columns in attnum order; key columns flagged.
