@@ -594,8 +594,11 @@ RunResult run_chaos(const RunOptions& o) {
     std::vector<std::string> missed;
     for (size_t i = 0; i < members.size(); ++i) {
       if (seen.side && roles[i] != Role::kBoth && roles[i] != *seen.side) continue;
-      // Down on purpose around it (a start ends a down): as good as restarted nearby.
-      if (members[i]->down_during(seen.outage.start - 2s, seen.outage.end)) continue;
+      // Down on purpose around it (a start ends a down): as good as restarted nearby. A
+      // replica started shortly before may still be joining its groups, with no partition
+      // whose fetches could stall (seeds 43 and 46: /readyz rightly said 200 all along).
+      const auto settle = roles[i] == Role::kApply ? 15s : 2s;
+      if (members[i]->down_during(seen.outage.start - settle, seen.outage.end)) continue;
       const auto c =
           check_outages(*members[i]->watch, {seen.outage}, members[i]->daemon.start_times(), 3s);
       checked = checked || c.checked > 0;
