@@ -5,9 +5,10 @@
 #include <string>
 #include <string_view>
 
-#include "civil_days.hpp"
+#include "json_append.hpp"
 #include "modsync/event/envelope.hpp"
 #include "modsync/event/pg_types.hpp"
+#include "pg_time_text.hpp"
 
 namespace modsync::event {
 namespace {
@@ -73,14 +74,11 @@ void append_lower(std::string_view text, std::string& out) {
   }
 }
 
-using detail::civil_from_days;
-using detail::days_from_civil;
-
 /// Reads `n` or more digits (at most 9) at `at`; false if fewer than `n`.
 bool read_digits(std::string_view s, size_t& at, size_t n, int64_t& out) {
   const size_t from = at;
   out = 0;
-  while (at < s.size() && at - from < 9 && s[at] >= '0' && s[at] <= '9')
+  while (at < s.size() && at - from < 9 && detail::is_digit(s[at]))
     out = out * 10 + (s[at++] - '0');
   return at - from >= n;
 }
@@ -96,52 +94,25 @@ bool expect(std::string_view s, size_t& at, char c) {
 /// The text carries the capture session's zone, which a change of the server's TimeZone moves.
 bool append_utc_timestamptz(std::string_view text, std::string& out) {
   std::string_view v = text;
-  const bool bc = v.ends_with(" BC");
-  if (bc) v.remove_suffix(3);
-  size_t at = 0;
-  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_digits(v, at, 4, year) || !expect(v, at, '-') || !read_digits(v, at, 2, month) ||
-      !expect(v, at, '-') || !read_digits(v, at, 2, day) || !expect(v, at, ' ') ||
-      !read_digits(v, at, 2, hour) || !expect(v, at, ':') || !read_digits(v, at, 2, minute) ||
-      !expect(v, at, ':') || !read_digits(v, at, 2, second))
-    return false;
-  const size_t fraction_at = at;
-  if (at < v.size() && v[at] == '.') {
-    ++at;
-    while (at < v.size() && v[at] >= '0' && v[at] <= '9') ++at;
-  }
-  const std::string_view fraction = v.substr(fraction_at, at - fraction_at);
-  if (at >= v.size() || (v[at] != '+' && v[at] != '-')) return false;
-  const int64_t sign = v[at++] == '-' ? -1 : 1;
+  const bool bc = detail::strip_bc(v);
+  // The offset comes last, [+-]HH[:MM[:SS]]; the date's dashes are before it.
+  const size_t sign_at = v.find_last_of("+-");
+  if (sign_at == std::string_view::npos) return false;
+  size_t at = sign_at + 1;
   int64_t oh = 0, om = 0, os = 0;
   if (!read_digits(v, at, 2, oh)) return false;
   if (at < v.size() && (!expect(v, at, ':') || !read_digits(v, at, 2, om))) return false;
   if (at < v.size() && (!expect(v, at, ':') || !read_digits(v, at, 2, os))) return false;
-  if (at != v.size() || month < 1 || month > 12 || day < 1 || day > 31) return false;
-  const int64_t astronomical = bc ? 1 - year : year;
-  int64_t secs =
-      days_from_civil(astronomical, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-          86400 +
-      hour * 3600 + minute * 60 + second - sign * (oh * 3600 + om * 60 + os);
-  int64_t days = secs / 86400;
-  secs %= 86400;
-  if (secs < 0) {
-    secs += 86400;
-    --days;
-  }
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  civil_from_days(days, y, m, d);
-  const bool out_bc = y <= 0;
-  char buf[48];
-  const int n = std::snprintf(
-      buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld",
-      static_cast<long long>(out_bc ? 1 - y : y), m, d, static_cast<long long>(secs / 3600),
-      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  out.append(buf, static_cast<size_t>(n));
-  out.append(fraction);
-  out.append("+00");
-  if (out_bc) out.append(" BC");
+  int64_t micros = 0;
+  if (at != v.size() || !detail::parse_timestamp(v.substr(0, sign_at), bc, micros)) return false;
+  const int64_t offset = (v[sign_at] == '-' ? -1 : 1) * (oh * 3600 + om * 60 + os);
+  if (__builtin_sub_overflow(micros, offset * detail::kMicrosPerSecond, &micros)) return false;
+  const int64_t per_day = detail::kSecondsPerDay * detail::kMicrosPerSecond;
+  const int64_t days = detail::floor_div(micros, per_day);
+  const bool out_bc = detail::append_civil_date(days, out);
+  out.push_back(' ');
+  detail::append_clock(micros - days * per_day, out);
+  out.append(out_bc ? "+00 BC" : "+00");
   return true;
 }
 
@@ -153,6 +124,7 @@ __extension__ typedef __int128 Int128;
 /// 24 hours, so '1 mon', '30 days' and '720:00:00' are equal; written "D days HH:MM:SS.ffffff"
 /// with the sign on the days. False (nothing written) for any other text.
 bool append_interval_span(std::string_view text, std::string& out) {
+  constexpr Int128 kDay = static_cast<Int128>(detail::kSecondsPerDay) * detail::kMicrosPerSecond;
   Int128 micros = 0;
   size_t at = 0;
   const auto skip_blank = [&] {
@@ -193,7 +165,6 @@ bool append_interval_span(std::string_view text, std::string& out) {
     const size_t unit_at = at;
     while (at < text.size() && text[at] >= 'a' && text[at] <= 'z') ++at;
     const std::string_view unit = text.substr(unit_at, at - unit_at);
-    constexpr Int128 kDay = static_cast<Int128>(86400) * 1000000;
     if (unit == "year" || unit == "years") {
       micros += sign * n * 12 * 30 * kDay;
     } else if (unit == "mon" || unit == "mons") {
@@ -205,7 +176,6 @@ bool append_interval_span(std::string_view text, std::string& out) {
     }
     skip_blank();
   }
-  constexpr Int128 kDay = static_cast<Int128>(86400) * 1000000;
   Int128 days = micros / kDay;
   Int128 rest = micros % kDay;
   if (rest < 0) {
